@@ -1,0 +1,39 @@
+"""Shared pytest fixtures.
+
+Tests that need the real Fashion-MNIST files use the ``fashion_mnist`` fixture.
+Locally they are skipped when the data is absent; with ``FMNIST_REQUIRE_DATA=1``
+(set by ``.ci/run``) a missing dataset is a test failure, never a skip.
+"""
+
+import os
+
+import pytest
+
+
+def _require_data():
+    return os.environ.get("FMNIST_REQUIRE_DATA", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist():
+    """The real dataset as a Bunch with ``subset="all"`` (60k train, then 10k test)."""
+    from fmnist.datasets import load
+
+    try:
+        return load(download_if_missing=False)
+    except OSError as err:
+        message = (
+            "the real Fashion-MNIST data is needed: "
+            "`apt-get install dataset-fashion-mnist` or set FMNIST_DATA.\n"
+            f"{err}"
+        )
+        if _require_data():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_split(fashion_mnist):
+    """The official split as ``(X_train, X_test, y_train, y_test)``."""
+    X, y = fashion_mnist.data, fashion_mnist.target
+    return X[:60000], X[60000:], y[:60000], y[60000:]
