@@ -1,0 +1,289 @@
+"""Numba kernels for the exact k-nearest-neighbour search.
+
+Only arrays and scalars go in; results are written into preallocated arrays.
+Nothing here validates its input: :mod:`fmnist._knn_search` does that before
+any kernel is reached.
+
+Design
+------
+Top-k state
+    Every query owns one row of ``keys`` and one row of ``indices`` holding a
+    size-k max-heap ordered by the pair ``(key, training index)``. A candidate
+    is rejected at the root in O(1) unless it is strictly smaller in that
+    lexicographic order, so among equal distances the lower training index is
+    kept whatever order the training rows are visited in. ``_heap_sort_rows``
+    finally sorts each row ascending by the same pair.
+
+Keys
+    Ranking uses a cheap key, corrected for the final k only by the driver:
+    the sum of absolute differences (manhattan), the squared distance
+    (euclidean, sqeuclidean), the maximum (chebyshev), the sum of
+    ``|d|**p`` (minkowski) and ``1 - cos`` (cosine). For integer input the
+    first three are computed in integer arithmetic and are exact, so results
+    are deterministic and ties are exact for every block size and thread
+    count.
+
+Blocking
+    A block of queries is compared with a chunk of training rows small enough
+    to stay in the L2 cache before moving on to the next chunk, so each chunk
+    is read from memory once per query block instead of once per query.
+
+Threading
+    ``_search_rows`` is serial and releases the GIL (``nogil=True``), so it can
+    run from several Python threads at once. ``_search_rows_parallel`` spreads
+    query blocks over numba threads with ``prange``; each iteration owns its
+    output rows and allocates nothing. Parallel functions are not cached on
+    disk (a cached parallel function can crash when the thread count
+    changes); serial kernels are (``cache=True``).
+
+fastmath is only applied to the distance accumulation, with the flags
+``{"reassoc", "contract"}``: comparisons against the infinite sentinels of
+the heaps never run under ``fastmath``.
+"""
+
+import numba
+import numpy as np
+
+_ARITH = {"reassoc", "contract"}
+
+METRIC_L1 = 0
+METRIC_SQL2 = 1
+METRIC_LINF = 2
+METRIC_LP = 3
+METRIC_COSINE = 4
+
+
+# ----------------------------------------------------------------------------
+# pair distances (keys)
+
+
+@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+def _sum_abs_diff(x, y, acc):
+    s = acc
+    for t in range(x.shape[0]):
+        a = x[t] - y[t] if x[t] > y[t] else y[t] - x[t]
+        s += a
+    return s
+
+
+@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+def _sum_sq_diff(x, y, acc):
+    s = acc
+    for t in range(x.shape[0]):
+        a = acc + x[t] - y[t]
+        s += a * a
+    return s
+
+
+@numba.njit(nogil=True, cache=True)
+def _max_abs_diff(x, y, acc):
+    s = acc
+    for t in range(x.shape[0]):
+        a = x[t] - y[t] if x[t] > y[t] else y[t] - x[t]
+        if a > s:
+            s = a
+    return s
+
+
+@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+def _sum_pow_diff(x, y, p):
+    s = 0.0
+    for t in range(x.shape[0]):
+        s += abs(np.float64(x[t]) - np.float64(y[t])) ** p
+    return s
+
+
+@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+def _dot(x, y, acc):
+    s = acc
+    for t in range(x.shape[0]):
+        s += (acc + x[t]) * y[t]
+    return s
+
+
+@numba.njit(nogil=True, cache=True)
+def _cosine_from_dot(dot, norm_x, norm_y):
+    if norm_x == 0.0 or norm_y == 0.0:
+        return 1.0
+    c = 1.0 - dot / (norm_x * norm_y)
+    if c < 0.0:
+        return 0.0
+    if c > 2.0:
+        return 2.0
+    return c
+
+
+@numba.njit(nogil=True, cache=True)
+def _row_norms(A, acc, out):
+    """Write the Euclidean norm of every row of ``A`` into ``out`` (float64)."""
+    for i in range(A.shape[0]):
+        out[i] = np.sqrt(np.float64(_dot(A[i], A[i], acc)))
+
+
+# ----------------------------------------------------------------------------
+# top-k heaps
+
+
+@numba.njit(nogil=True, cache=True)
+def _heap_push(keys, idx, key, j):
+    """Offer ``(key, j)`` to the max-heap ``keys``/``idx``; reject at the root."""
+    if key != key:  # NaN ranks last, like +inf
+        key = np.inf
+    if key > keys[0] or (key == keys[0] and j >= idx[0]):
+        return
+    k = keys.shape[0]
+    pos = 0
+    while True:
+        left = 2 * pos + 1
+        if left >= k:
+            break
+        right = left + 1
+        child = left
+        if right < k and (
+            keys[right] > keys[left]
+            or (keys[right] == keys[left] and idx[right] > idx[left])
+        ):
+            child = right
+        if keys[child] < key or (keys[child] == key and idx[child] < j):
+            break
+        keys[pos] = keys[child]
+        idx[pos] = idx[child]
+        pos = child
+    keys[pos] = key
+    idx[pos] = j
+
+
+@numba.njit(nogil=True, cache=True)
+def _sift_down(keys, idx, pos, end):
+    key = keys[pos]
+    j = idx[pos]
+    while True:
+        left = 2 * pos + 1
+        if left >= end:
+            break
+        right = left + 1
+        child = left
+        if right < end and (
+            keys[right] > keys[left]
+            or (keys[right] == keys[left] and idx[right] > idx[left])
+        ):
+            child = right
+        if keys[child] < key or (keys[child] == key and idx[child] < j):
+            break
+        keys[pos] = keys[child]
+        idx[pos] = idx[child]
+        pos = child
+    keys[pos] = key
+    idx[pos] = j
+
+
+@numba.njit(nogil=True, cache=True)
+def _heap_sort_rows(keys, idx, row_start, row_stop):
+    """Sort the heaps of rows ``[row_start, row_stop)`` ascending by (key, index)."""
+    k = keys.shape[1]
+    for i in range(row_start, row_stop):
+        rk = keys[i]
+        ri = idx[i]
+        for end in range(k - 1, 0, -1):
+            tk = rk[0]
+            ti = ri[0]
+            rk[0] = rk[end]
+            ri[0] = ri[end]
+            rk[end] = tk
+            ri[end] = ti
+            _sift_down(rk, ri, 0, end)
+
+
+# ----------------------------------------------------------------------------
+# generic blocked search
+
+
+@numba.njit(nogil=True, cache=True)
+def _search_rows(
+    X,
+    Y,
+    q_start,
+    q_stop,
+    metric,
+    p,
+    exclude_self,
+    norms_x,
+    norms_y,
+    acc,
+    keys,
+    idx,
+    q_block,
+    t_block,
+):
+    """Search rows ``[q_start, q_stop)`` of ``X`` against all of ``Y``.
+
+    ``keys``/``idx`` rows must hold initialised heaps (sentinels); they are
+    updated in place and sorted at the end. ``acc`` is a zero of the
+    accumulator type (int32, int64 or float64). ``q_block`` queries are
+    compared with ``t_block`` training rows at a time.
+    """
+    n_train = Y.shape[0]
+    for b0 in range(q_start, q_stop, q_block):
+        b1 = min(b0 + q_block, q_stop)
+        for c0 in range(0, n_train, t_block):
+            c1 = min(c0 + t_block, n_train)
+            for i in range(b0, b1):
+                x = X[i]
+                hk = keys[i]
+                hi = idx[i]
+                for j in range(c0, c1):
+                    if exclude_self and i == j:
+                        continue
+                    if metric == METRIC_L1:
+                        key = _sum_abs_diff(x, Y[j], acc)
+                    elif metric == METRIC_SQL2:
+                        key = _sum_sq_diff(x, Y[j], acc)
+                    elif metric == METRIC_LINF:
+                        key = _max_abs_diff(x, Y[j], acc)
+                    elif metric == METRIC_LP:
+                        key = _sum_pow_diff(x, Y[j], p)
+                    else:
+                        key = _cosine_from_dot(
+                            np.float64(_dot(x, Y[j], acc)), norms_x[i], norms_y[j]
+                        )
+                    _heap_push(hk, hi, key, j)
+    _heap_sort_rows(keys, idx, q_start, q_stop)
+
+
+@numba.njit(nogil=True, parallel=True)
+def _search_rows_parallel(
+    X,
+    Y,
+    metric,
+    p,
+    exclude_self,
+    norms_x,
+    norms_y,
+    acc,
+    keys,
+    idx,
+    q_block,
+    t_block,
+):
+    """Run :func:`_search_rows` over query blocks in parallel (``prange``)."""
+    n_q = X.shape[0]
+    n_blocks = (n_q + q_block - 1) // q_block
+    for b in numba.prange(n_blocks):
+        b0 = b * q_block
+        b1 = min(b0 + q_block, n_q)
+        _search_rows(
+            X,
+            Y,
+            b0,
+            b1,
+            metric,
+            p,
+            exclude_self,
+            norms_x,
+            norms_y,
+            acc,
+            keys,
+            idx,
+            q_block,
+            t_block,
+        )
