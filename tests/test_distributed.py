@@ -1,0 +1,231 @@
+"""Scale-out on dask: sharded exact search, block prediction, grid search.
+
+One small ``LocalCluster`` (2 worker processes, 1 thread each, bound to
+127.0.0.1) is shared by the whole module and shuts down after it.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+
+from fmnist.distributed import (  # noqa: E402
+    TrainingShards,
+    _merge_topk,
+    _reduce_pairwise,
+    _shard_bounds,
+    predict_blocks,
+    scatter_shards,
+    sharded_kneighbors,
+    worker_env,
+)
+
+TIMEOUT = 60  # seconds for any single cluster call
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A 2-process cluster with one thread per worker, numba/torch capped at 1."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+        env=worker_env(1),
+    ) as cluster, distributed.Client(cluster, timeout=TIMEOUT) as client:
+        client.wait_for_workers(2, timeout=TIMEOUT)
+        yield client
+
+
+# --------------------------------------------------------------------------
+# Merge logic, without a cluster: every shard split of small tie-heavy data.
+
+
+def _reference_topk(X_train, X_query, k, offset=0):
+    """Brute-force top-k by (distance, index) with manhattan on exact values."""
+    dist = np.abs(X_query[:, None, :] - X_train[None, :, :]).sum(axis=2)
+    dist = dist.astype(np.float64)
+    ind = np.broadcast_to(np.arange(X_train.shape[0]), dist.shape)
+    order = np.lexsort((ind, dist), axis=1)[:, :k]
+    return (
+        np.take_along_axis(dist, order, axis=1),
+        np.take_along_axis(ind, order, axis=1).astype(np.intp) + offset,
+    )
+
+
+def _direct_submit(func, *args):
+    return func(*args)
+
+
+@pytest.mark.parametrize("n_train", range(1, 10))
+def test_merge_matches_global_topk_for_every_split(n_train):
+    rng = np.random.default_rng(n_train)
+    # Two binary features: at most 4 distinct rows, so most distances tie.
+    X_train = rng.integers(0, 2, size=(n_train, 2)).astype(np.int64)
+    X_query = rng.integers(0, 2, size=(7, 2)).astype(np.int64)
+    for n_shards in range(1, n_train + 1):
+        starts, stops = _shard_bounds(n_train, n_shards)
+        for k in range(1, n_train + 1):
+            parts = [
+                _reference_topk(X_train[a:b], X_query, min(k, b - a), offset=a)
+                for a, b in zip(starts, stops)
+            ]
+            dist, ind = _reduce_pairwise(_direct_submit, parts, k)
+            ref_dist, ref_ind = _reference_topk(X_train, X_query, k)
+            np.testing.assert_array_equal(dist, ref_dist)
+            np.testing.assert_array_equal(ind, ref_ind)
+
+
+def test_merge_float_distances_and_order_of_arguments():
+    rng = np.random.default_rng(0)
+    X_train = rng.normal(size=(50, 3))
+    X_query = rng.normal(size=(11, 3))
+    k = 8
+    a = _reference_topk(X_train[:20], X_query, k)
+    b = _reference_topk(X_train[20:], X_query, k, offset=20)
+    ref = _reference_topk(X_train, X_query, k)
+    for first, second in [(a, b), (b, a)]:
+        dist, ind = _merge_topk(first, second, k)
+        np.testing.assert_array_equal(dist, ref[0])
+        np.testing.assert_array_equal(ind, ref[1])
+
+
+def test_merge_ties_go_to_the_lower_global_index():
+    dist = np.zeros((1, 2))
+    high = (dist, np.array([[7, 9]]))
+    low = (dist, np.array([[3, 8]]))
+    _, ind = _merge_topk(high, low, 3)
+    np.testing.assert_array_equal(ind, [[3, 7, 8]])
+
+
+@pytest.mark.parametrize("n_samples", [1, 2, 7, 10, 101])
+def test_shard_bounds_cover_rows_once(n_samples):
+    for n_shards in range(1, n_samples + 1):
+        starts, stops = _shard_bounds(n_samples, n_shards)
+        assert starts[0] == 0 and stops[-1] == n_samples
+        np.testing.assert_array_equal(starts[1:], stops[:-1])
+        sizes = stops - starts
+        assert sizes.min() >= 1 and sizes.max() - sizes.min() <= 1
+
+
+# --------------------------------------------------------------------------
+# Optional dependency and thread settings.
+
+
+def test_missing_dask_raises_clear_import_error():
+    code = textwrap.dedent(
+        """
+        import sys
+        for name in ("dask", "dask.array", "distributed"):
+            sys.modules[name] = None
+        import numpy as np
+        import fmnist
+        import fmnist.distributed as fd
+        assert fd.worker_env(1)["NUMBA_NUM_THREADS"] == "1"
+        calls = [
+            lambda: fd.sharded_kneighbors(None, np.zeros((2, 2)), np.zeros((1, 2))),
+            lambda: fd.scatter_shards(None, np.zeros((2, 2))),
+            lambda: fd.predict_blocks(None, np.zeros((2, 2))),
+            lambda: fd.sharded_predict(None, None, np.zeros((1, 2))),
+        ]
+        for call in calls:
+            try:
+                call()
+            except ImportError as err:
+                assert 'pip install "fmnist[distributed]"' in str(err), err
+            else:
+                raise AssertionError("no ImportError")
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("n_threads", [0, -1, 1.5, True, "2"])
+def test_worker_env_rejects_bad_thread_counts(n_threads):
+    with pytest.raises(ValueError, match="n_threads must be an int >= 1"):
+        worker_env(n_threads)
+
+
+def _thread_settings():
+    import numba
+    import torch
+
+    return (
+        os.environ.get("NUMBA_NUM_THREADS"),
+        numba.config.NUMBA_NUM_THREADS,
+        numba.get_num_threads(),
+        torch.get_num_threads(),
+    )
+
+
+def test_workers_are_capped_to_one_thread(client):
+    settings = client.run(_thread_settings)
+    assert len(settings) == 2
+    for value in settings.values():
+        assert value == ("1", 1, 1, 1)
+
+
+# --------------------------------------------------------------------------
+# Shards on the cluster.
+
+
+def test_scatter_shards_places_one_shard_per_worker(client):
+    X = np.arange(30, dtype=np.uint8).reshape(10, 3)
+    shards = scatter_shards(client, X, n_shards=3)
+    try:
+        assert isinstance(shards, TrainingShards)
+        assert shards.n_shards == 3 and shards.n_samples == 10
+        assert len(set(shards.workers[:2])) == 2
+        parts = client.gather(shards.futures)
+        np.testing.assert_array_equal(np.concatenate(parts), X)
+        assert "n_shards=3" in repr(shards)
+    finally:
+        shards.release()
+    with pytest.raises(ValueError, match="n_shards <= n_samples"):
+        scatter_shards(client, X, n_shards=11)
+    with pytest.raises(ValueError, match="n_shards must be an int"):
+        scatter_shards(client, X, n_shards=0)
+
+
+def test_sharded_kneighbors_validates_before_sending(client):
+    X = np.zeros((4, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="n_neighbors <= n_samples_fit"):
+        sharded_kneighbors(client, X, X, n_neighbors=5)
+    with pytest.raises(ValueError, match="features"):
+        sharded_kneighbors(client, X, np.zeros((1, 2), dtype=np.uint8))
+    dist, ind = sharded_kneighbors(client, X, X[:0], n_neighbors=2)
+    assert dist.shape == (0, 2) and ind.shape == (0, 2)
+
+
+# --------------------------------------------------------------------------
+# Block prediction.
+
+
+def test_predict_blocks_with_sklearn_estimator_one_row_and_empty_chunks(client):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    y = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, size=40)]
+    clf = KNeighborsClassifier(n_neighbors=3).fit(X, y)
+    X_query = rng.normal(size=(9, 4))
+    X_dask = da.from_array(X_query, chunks=((1, 0, 5, 3), (2, 2)))
+    y_dask = predict_blocks(clf, X_dask)
+    assert y_dask.chunks == ((1, 0, 5, 3),)
+    np.testing.assert_array_equal(y_dask.compute(), clf.predict(X_query))
+    proba = predict_blocks(clf, X_dask, method="predict_proba").compute()
+    np.testing.assert_allclose(proba, clf.predict_proba(X_query))
+    empty = predict_blocks(clf, da.zeros((0, 4), chunks=(1, 4))).compute()
+    assert empty.shape == (0,) and empty.dtype == y.dtype
