@@ -1,0 +1,577 @@
+"""Exact k-nearest-neighbours classification with a cache-blocked numba search.
+
+:class:`BlockKNNClassifier` is a drop-in for
+:class:`sklearn.neighbors.KNeighborsClassifier` on dense data. Importing this
+module imports neither numba nor the search kernels: they are loaded, and
+compiled or read from numba's on-disk cache, on the first search (or by
+:func:`warmup`).
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import _fit_context
+from ._version import __version__
+
+__all__ = ["BlockKNNClassifier", "InconsistentVersionWarning", "warmup"]
+
+# Metric names accepted by the estimator, mapped to the search engine's names.
+_METRIC_ALIASES = {
+    "euclidean": "euclidean",
+    "l2": "euclidean",
+    "sqeuclidean": "sqeuclidean",
+    "manhattan": "manhattan",
+    "l1": "manhattan",
+    "cityblock": "manhattan",
+    "cosine": "cosine",
+    "chebyshev": "chebyshev",
+    "minkowski": "minkowski",
+}
+
+_KERNEL_DTYPES = (
+    np.dtype(np.uint8),
+    np.dtype(np.int32),
+    np.dtype(np.float32),
+    np.dtype(np.float64),
+)
+
+
+class InconsistentVersionWarning(UserWarning):
+    """Warning raised when a model pickled by another fmnist version is loaded."""
+
+
+def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
+    """Compile the search kernels now instead of on the first prediction.
+
+    Numba compiles the kernels on first use, or loads them from its on-disk
+    cache. Call this once, for example when a service starts, to pay that
+    cost up front. ``import fmnist`` itself never compiles anything.
+
+    Parameters
+    ----------
+    dtypes : sequence of str, default=("uint8", "float32")
+        Data types to prepare, among ``"uint8"``, ``"int32"``, ``"float32"``
+        and ``"float64"``. Fashion-MNIST pixels are uint8.
+    metrics : sequence of str, default=("manhattan", "euclidean")
+        Metrics to prepare (any metric name accepted by
+        :class:`BlockKNNClassifier`).
+
+    Examples
+    --------
+    >>> import fmnist
+    >>> fmnist.warmup(dtypes=("uint8",), metrics=("manhattan",))
+    """
+    from ._knn_search import compile_kernels
+
+    metrics = tuple(_METRIC_ALIASES.get(m, m) for m in metrics)
+    compile_kernels(dtypes=tuple(dtypes), metrics=metrics)
+
+
+def _is_dataframe(X):
+    return hasattr(X, "iloc") and hasattr(X, "columns")
+
+
+def _flatten_image_stack(X):
+    """Flatten an image stack of shape (n, h, w) to (n, h * w); else return X."""
+    if sparse.issparse(X) or _is_dataframe(X):
+        return X
+    if not isinstance(X, np.ndarray):
+        if not isinstance(X, (list, tuple)):
+            return X
+        try:
+            as_array = np.asarray(X)
+        except (TypeError, ValueError):
+            return X  # let validate_data report it
+        if as_array.ndim != 3:
+            return X
+        X = as_array
+    if X.ndim == 3:
+        return X.reshape(X.shape[0], -1)
+    return X
+
+
+def _integer_limit(n_features):
+    """Largest magnitude for which integer distances cannot overflow int64."""
+    import math
+
+    return math.isqrt((2**63 - 1) // max(1, n_features)) // 2
+
+
+def _to_kernel_dtype(X, *, floats_as_integers=False):
+    """Convert validated numeric data to uint8, int32, float32 or float64.
+
+    uint8 is returned as is, bool is viewed as uint8, other integers become
+    uint8 when they lie in [0, 255] and int32 when they are small enough for
+    exact 64-bit integer distances; larger integers become float64. float16
+    becomes float32; float32 and float64 are kept. With
+    ``floats_as_integers``, floating data holding only whole numbers follows
+    the integer rule (used for queries to an integer-fitted model).
+    """
+    dtype = X.dtype
+    if dtype == np.uint8:
+        return X
+    if dtype.kind == "b":
+        return X.view(np.uint8)
+    if dtype.kind == "f" and floats_as_integers:
+        limit = _integer_limit(X.shape[1])
+        if np.abs(X).max() <= limit and np.array_equal(X, np.trunc(X)):
+            return _to_kernel_dtype(X.astype(np.int64))
+    if dtype.kind in "iu":
+        low, high = X.min(), X.max()
+        if low >= 0 and high <= 255:
+            return X.astype(np.uint8)
+        limit = _integer_limit(X.shape[1])
+        if -limit <= low and high <= limit:
+            return X.astype(np.int32, copy=False)
+        return X.astype(np.float64)
+    if dtype == np.float16:
+        return X.astype(np.float32)
+    if dtype in (np.float32, np.float64):
+        return X
+    raise TypeError(
+        f"Unsupported data type {dtype}: BlockKNNClassifier accepts uint8, other "
+        "integer, bool, float16, float32 and float64 data. Convert it with "
+        "X.astype(np.float64) first."
+    )
+
+
+def _common_dtype(fitted, query):
+    """The kernel dtype for a query of dtype ``query`` on data of dtype ``fitted``."""
+    if fitted == query:
+        return fitted
+    if fitted.kind in "iu" and query.kind in "iu":
+        return np.dtype(np.int32)
+    return np.result_type(fitted, query)
+
+
+def _distance_weights(dist):
+    """Inverse distances; a row with zero distances weights them 1, the rest 0."""
+    with np.errstate(divide="ignore"):
+        weights = 1.0 / dist
+    inf_mask = np.isinf(weights)
+    inf_rows = inf_mask.any(axis=1)
+    weights[inf_rows] = inf_mask[inf_rows]
+    return weights
+
+
+class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
+    """Exact k-nearest-neighbours classifier with a cache-blocked search.
+
+    The same classifier as :class:`sklearn.neighbors.KNeighborsClassifier`
+    with ``algorithm="brute"``, computed by parallel numba kernels that never
+    build the full query-by-training distance matrix and that keep uint8
+    images (such as Fashion-MNIST) in exact integer arithmetic.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbors used by :meth:`predict`, :meth:`predict_proba` and
+        by default by :meth:`kneighbors`.
+
+    metric : {'euclidean', 'sqeuclidean', 'manhattan', 'cosine', 'chebyshev', \
+'minkowski'}, default='euclidean'
+        Distance between samples. ``'l1'`` and ``'cityblock'`` are aliases of
+        ``'manhattan'``, ``'l2'`` of ``'euclidean'``. The cosine distance is
+        ``1 - cos(x, y)``, and 1 when either sample is all zeros, as in
+        :func:`sklearn.metrics.pairwise.cosine_distances`.
+
+    p : float, default=2
+        Power of the Minkowski metric, ``p >= 1``; only used when
+        ``metric='minkowski'``. ``p=1`` is the manhattan and ``p=2`` the
+        euclidean distance.
+
+    weights : {'uniform', 'distance'}, callable or None, default='uniform'
+        Weight of each neighbor in the vote:
+
+        - 'uniform' (or None): all neighbors weigh the same.
+        - 'distance': weight by the inverse of the distance. A query with
+          neighbors at distance zero gives those weight 1 and the others 0.
+        - callable: a function taking the array of distances, of shape
+          (n_queries, n_neighbors), and returning weights of the same shape.
+          A query whose weights are all zero raises a ValueError.
+
+    block_size : int or (int, int), default=None
+        Rows per block of the search: an int sets both the number of queries
+        processed together and the number of training rows compared with them
+        at a time; a pair sets ``(query_rows, training_rows)``. None sizes the
+        blocks to fit the CPU's L2 cache. Results never depend on it.
+
+    n_jobs : int, default=None
+        Number of numba threads used by :meth:`kneighbors`, :meth:`predict`,
+        :meth:`predict_proba` and :meth:`score` (it does not affect
+        :meth:`fit`, which only stores the data). None keeps numba's current
+        setting (``numba.get_num_threads()``, by default every core), -1 uses
+        all ``NUMBA_NUM_THREADS`` threads and -2 all but one. The setting is
+        applied for the duration of each call and then restored.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels known to the classifier, sorted.
+
+    effective_metric_ : str
+        The distance computed: ``metric`` with aliases resolved, and
+        'manhattan', 'euclidean' or 'chebyshev' for Minkowski with ``p`` equal
+        to 1, 2 or infinity.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit` (``h * w`` for images of
+        shape (h, w)).
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    n_samples_fit_ : int
+        Number of samples in the fitted data.
+
+    See Also
+    --------
+    sklearn.neighbors.KNeighborsClassifier : The scikit-learn classifier this
+        one reproduces, with tree-based searches and sparse input.
+    sklearn.neighbors.NearestNeighbors : Unsupervised neighbor searches.
+    fmnist.ConvNetClassifier : Convolutional network for the same images.
+
+    Notes
+    -----
+    **Input.** ``X`` is an array of shape (n_samples, n_features), or a stack
+    of images of shape (n_samples, height, width) that is flattened to
+    (n_samples, height * width). Data are stored and searched in one of four
+    types: uint8 (kept without a copy when C-contiguous, so a read-only or
+    memory-mapped training set is not duplicated), int32, float32 or float64.
+    bool and integer data in [0, 255] become uint8; other integers become
+    int32 when no squared distance between them can overflow 64-bit integers
+    (for 784 features, magnitudes up to about 7.6e7) and float64 otherwise;
+    float16 becomes float32. Queries are converted to the type of the fitted
+    data, except that data is never truncated: floating-point queries with
+    fractional values on an integer-fitted model (or float64 queries on a
+    float32 model) are compared in the wider floating type, for which a
+    converted copy of the training data is made once and kept with the model
+    (it is not pickled).
+
+    **Exactness.** For integer data the manhattan, euclidean, sqeuclidean,
+    chebyshev and Minkowski ``p=1, 2`` distances are computed in exact integer
+    arithmetic, so results are identical for every ``block_size`` and
+    ``n_jobs``. Floating-point data is compared directly (never with the
+    ``|x|^2 - 2 x.y + |y|^2`` expansion) with float64 accumulation.
+
+    **Ties.** Among training samples at the same distance, the one with the
+    lower index in the training data is the nearer neighbor. When the vote is
+    tied, the smallest class label wins.
+
+    .. warning::
+
+       If neighbors `k` and `k+1` have identical distances but different
+       labels, the result depends on the ordering of the training data.
+
+    **Memory.** The search never materialises the (n_queries, n_samples_fit)
+    distance matrix: it keeps a running top-k per query, so the extra memory
+    is O(n_queries * n_neighbors).
+
+    **Threads.** ``n_jobs`` caps numba's threads during each search only. The
+    kernels release the GIL and are safe to call from several Python threads
+    (thread pools, joblib's threading backend, dask's threaded scheduler):
+    one parallel search runs at a time and concurrent calls use the serial
+    kernel. In process-based workers (joblib's loky, dask distributed) set
+    ``NUMBA_NUM_THREADS=1`` in the worker environment, or ``n_jobs=1``, so
+    that the workers do not oversubscribe the cores.
+
+    Examples
+    --------
+    >>> X = [[0], [1], [2], [3]]
+    >>> y = [0, 0, 1, 1]
+    >>> from fmnist import BlockKNNClassifier
+    >>> neigh = BlockKNNClassifier(n_neighbors=3)
+    >>> neigh.fit(X, y)
+    BlockKNNClassifier(n_neighbors=3)
+    >>> print(neigh.predict([[1.1]]))
+    [0]
+    >>> print(neigh.predict_proba([[0.9]]))
+    [[0.666... 0.333...]]
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "metric": [StrOptions(set(_METRIC_ALIASES))],
+        "p": [Interval(Real, 1, None, closed="left")],
+        "weights": [StrOptions({"uniform", "distance"}), callable, None],
+        "block_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
+        "n_jobs": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
+    }
+
+    def __init__(
+        self,
+        n_neighbors=5,
+        *,
+        metric="euclidean",
+        p=2,
+        weights="uniform",
+        block_size=None,
+        n_jobs=None,
+    ):
+        self.n_neighbors = n_neighbors
+        self.metric = metric
+        self.p = p
+        self.weights = weights
+        self.block_size = block_size
+        self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the k-nearest-neighbours classifier from the training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, height, width)
+            Training data; image stacks are flattened.
+
+        y : array-like of shape (n_samples,)
+            Class labels (numbers or strings).
+
+        Returns
+        -------
+        self : BlockKNNClassifier
+            The fitted classifier.
+        """
+        X, y = validate_data(
+            self,
+            _flatten_image_stack(X),
+            y,
+            dtype="numeric",
+            order="C",
+            accept_sparse=False,
+        )
+        check_classification_targets(y)
+        self._fit_X = _to_kernel_dtype(X)
+        self._promoted_fit_X = {}
+        self.classes_, self._y = np.unique(y, return_inverse=True)
+        self._y = self._y.astype(np.intp, copy=False)
+        self.n_samples_fit_ = self._fit_X.shape[0]
+        self.effective_metric_ = self._effective_metric()
+        return self
+
+    def _effective_metric(self):
+        metric = _METRIC_ALIASES[self.metric]
+        if metric == "minkowski":
+            metric = {1: "manhattan", 2: "euclidean"}.get(self.p, metric)
+        return metric
+
+    def _validate_query(self, X):
+        """Validate ``X`` and return it with the training data, in one dtype."""
+        X = validate_data(
+            self,
+            _flatten_image_stack(X),
+            reset=False,
+            dtype="numeric",
+            order="C",
+            accept_sparse=False,
+        )
+        fitted = self._fit_X.dtype
+        X = _to_kernel_dtype(X, floats_as_integers=fitted.kind in "iu")
+        dtype = _common_dtype(fitted, X.dtype)
+        return np.ascontiguousarray(X, dtype=dtype), self._training_data(dtype)
+
+    def _training_data(self, dtype):
+        """The training data in ``dtype``; converted copies are made once."""
+        if dtype == self._fit_X.dtype:
+            return self._fit_X
+        converted = self._promoted_fit_X.get(dtype.str)
+        if converted is None:
+            converted = self._fit_X.astype(dtype)
+            converted.flags.writeable = False
+            self._promoted_fit_X[dtype.str] = converted
+        return converted
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """Find the k nearest training samples of each query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features) or \
+(n_queries, height, width), default=None
+            The queries. If None, the neighbors of every training sample are
+            returned, a sample never being its own neighbor (a duplicate of it
+            can be).
+
+        n_neighbors : int, default=None
+            Number of neighbors; the ``n_neighbors`` parameter when None.
+
+        return_distance : bool, default=True
+            Whether to return the distances.
+
+        Returns
+        -------
+        neigh_dist : ndarray of shape (n_queries, n_neighbors)
+            Distances to the neighbors, ascending (float64). Only present if
+            ``return_distance=True``.
+
+        neigh_ind : ndarray of shape (n_queries, n_neighbors)
+            Indices of the neighbors in the training data. At equal distance
+            the lower index comes first.
+        """
+        check_is_fitted(self)
+        if n_neighbors is None:
+            n_neighbors = self.n_neighbors
+        elif isinstance(n_neighbors, bool) or not isinstance(n_neighbors, Integral):
+            raise TypeError(
+                f"n_neighbors does not take {type(n_neighbors)} value, enter "
+                "integer value"
+            )
+        elif n_neighbors <= 0:
+            raise ValueError(f"Expected n_neighbors > 0. Got {n_neighbors}")
+
+        query_is_train = X is None
+        if query_is_train:
+            X = Y = self._fit_X
+            n_max, inequality = self.n_samples_fit_ - 1, "n_neighbors < n_samples_fit"
+        else:
+            X, Y = self._validate_query(X)
+            n_max, inequality = self.n_samples_fit_, "n_neighbors <= n_samples_fit"
+        if n_neighbors > n_max:
+            raise ValueError(
+                f"Expected {inequality}, but n_neighbors = {n_neighbors}, "
+                f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}"
+            )
+
+        from ._knn_search import kneighbors_search
+
+        neigh_dist, neigh_ind = kneighbors_search(
+            X,
+            Y,
+            int(n_neighbors),
+            metric=_METRIC_ALIASES[self.metric],
+            p=self.p,
+            exclude_self=query_is_train,
+            n_threads=self.n_jobs,
+            block_size=self.block_size,
+        )
+        if return_distance:
+            return neigh_dist, neigh_ind
+        return neigh_ind
+
+    def _votes(self, X):
+        """Summed neighbor weights per class, shape (n_queries, n_classes)."""
+        check_is_fitted(self)
+        if self.weights in (None, "uniform"):
+            neigh_ind = self.kneighbors(X, return_distance=False)
+            weights = None
+        else:
+            neigh_dist, neigh_ind = self.kneighbors(X)
+            if self.weights == "distance":
+                weights = _distance_weights(neigh_dist)
+            else:
+                weights = np.asarray(self.weights(neigh_dist), dtype=np.float64)
+                if weights.shape != neigh_dist.shape:
+                    raise ValueError(
+                        "The weights callable must return an array of the shape "
+                        f"of its input {neigh_dist.shape}, got {weights.shape}."
+                    )
+                if np.any(np.all(weights == 0, axis=1)):
+                    raise ValueError(
+                        "All neighbors of some sample is getting zero weights. "
+                        "Please modify 'weights' to avoid this case if you are "
+                        "using a user-defined function."
+                    )
+        neigh_y = self._y[neigh_ind]
+        n_queries = neigh_ind.shape[0]
+        votes = np.zeros((n_queries, len(self.classes_)), dtype=np.float64)
+        rows = np.arange(n_queries)
+        for j in range(neigh_ind.shape[1]):
+            votes[rows, neigh_y[:, j]] += 1.0 if weights is None else weights[:, j]
+        return votes
+
+    def predict(self, X):
+        """Predict the class of each query by a vote of its neighbors.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features) or \
+(n_queries, height, width), or None
+            The queries. If None, predict every training sample from its
+            neighbors other than itself.
+
+        Returns
+        -------
+        y : ndarray of shape (n_queries,)
+            Predicted class labels. A tied vote goes to the smallest label.
+        """
+        votes = self._votes(X)
+        return self.classes_[np.argmax(votes, axis=1)]
+
+    def predict_proba(self, X):
+        """Return the class probabilities of each query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features) or \
+(n_queries, height, width), or None
+            The queries. If None, use every training sample, with its
+            neighbors other than itself.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_queries, n_classes)
+            Weighted fraction of the neighbors in each class (float64); the
+            columns follow :attr:`classes_`.
+        """
+        votes = self._votes(X)
+        votes /= votes.sum(axis=1, keepdims=True)
+        return votes
+
+    def score(self, X, y, sample_weight=None):
+        """Return the mean accuracy on the given data and labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or \
+(n_samples, height, width), or None
+            Test samples. If None, every training sample is predicted from
+            its neighbors other than itself.
+
+        y : array-like of shape (n_samples,)
+            True labels for `X`.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to `y`.
+        """
+        return super().score(X, y, sample_weight)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_promoted_fit_X", None)
+        state["_fmnist_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_fmnist_version", "unknown")
+        if version != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    f"Trying to unpickle estimator {type(self).__name__} from "
+                    f"fmnist version {version} when using version {__version__}. "
+                    "This might lead to breaking code or invalid results. Refit "
+                    "the model with this version to be safe."
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+        if "_fit_X" in state:
+            self._promoted_fit_X = {}
