@@ -1,0 +1,11 @@
+"""Fashion-MNIST and MNIST as NumPy arrays, verified and cached.
+
+The loaders find the files locally (``data_home``, ``FMNIST_DATA``, the user
+cache, Debian's ``dataset-fashion-mnist`` package) or download them, check the
+SHA-256 of every file, and return scikit-learn style Bunches.
+"""
+
+from ._home import clear_data_home, get_data_home
+from ._loaders import load, load_train_test
+
+__all__ = ["clear_data_home", "get_data_home", "load", "load_train_test"]

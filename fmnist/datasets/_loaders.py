@@ -1,0 +1,259 @@
+"""The public loaders: parse the verified files and assemble the Bunch."""
+
+import numpy as np
+
+from ..idx import _from_buffer, read_idx
+from . import _registry
+from ._descr import DESCRIPTIONS
+from ._fetch import fetch_files
+
+__all__ = ["load", "load_train_test"]
+
+_SUBSETS = ("train", "test", "all")
+_IMAGE_SHAPE = (28, 28)
+
+
+class _InvalidParameterError(ValueError, TypeError):
+    """A parameter has an invalid type or value (as in scikit-learn)."""
+
+
+def _check_params(caller, dataset, subset, flags):
+    names = sorted(_registry.DATASETS)
+    if not isinstance(dataset, str) or dataset not in _registry.DATASETS:
+        raise _InvalidParameterError(
+            f"The 'dataset' parameter of {caller} must be a str among "
+            f"{set(names)}. Got {dataset!r} instead."
+        )
+    if subset is not None and (not isinstance(subset, str) or subset not in _SUBSETS):
+        raise _InvalidParameterError(
+            f"The 'subset' parameter of {caller} must be a str among "
+            f"{set(_SUBSETS)}. Got {subset!r} instead."
+        )
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise _InvalidParameterError(
+                f"The {name!r} parameter of {caller} must be an instance of "
+                f"'bool'. Got {value!r} instead."
+            )
+
+
+def _read(source, record):
+    if isinstance(source, str):
+        # Copy-on-write memory map: writing to the array never changes the file.
+        return np.asarray(read_idx(source, mmap_mode="c")), source
+    where = f"{record.name} (in memory)"
+    return _from_buffer(source, where), where
+
+
+def _read_pair(images_source, labels_source, images_record, labels_record, n_classes):
+    images, images_where = _read(images_source, images_record)
+    labels, labels_where = _read(labels_source, labels_record)
+    if images.dtype != np.uint8 or images.shape[1:] != _IMAGE_SHAPE:
+        raise ValueError(
+            f"{images_where} does not hold 28 x 28 uint8 images: expected an IDX "
+            f"array of dtype uint8 and shape (n, 28, 28), found dtype "
+            f"{images.dtype} and shape {images.shape}."
+        )
+    if labels.dtype != np.uint8 or labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(
+            f"{labels_where} does not match {images_where}: expected {len(images)} "
+            f"uint8 labels, found dtype {labels.dtype} and shape {labels.shape}."
+        )
+    if len(labels) and labels.max() >= n_classes:
+        raise ValueError(
+            f"{labels_where} holds label {labels.max()}: expected labels in "
+            f"0..{n_classes - 1}."
+        )
+    return images.reshape(len(images), -1), labels
+
+
+def _load_arrays(dataset, subset, data_home, download_if_missing):
+    spec = _registry.DATASETS[dataset]
+    parts = {
+        "train": (spec.train_images, spec.train_labels),
+        "test": (spec.test_images, spec.test_labels),
+    }
+    wanted = ["train", "test"] if subset == "all" else [subset]
+    records = [record for part in wanted for record in parts[part]]
+    sources = fetch_files(
+        spec, records, data_home=data_home, download_if_missing=download_if_missing
+    )
+    arrays = {}
+    for i, part in enumerate(wanted):
+        arrays[part] = _read_pair(
+            sources[2 * i], sources[2 * i + 1], *parts[part], len(spec.target_names)
+        )
+    if subset != "all":
+        X, y = arrays[subset]
+    else:
+        X = np.concatenate([arrays["train"][0], arrays["test"][0]])
+        y = np.concatenate([arrays["train"][1], arrays["test"][1]])
+    return spec, X, y.astype(np.int64)
+
+
+def load(
+    *,
+    dataset="fashion-mnist",
+    subset="all",
+    data_home=None,
+    download_if_missing=True,
+    return_X_y=False,
+):
+    """Load Fashion-MNIST (or MNIST), verified against pinned SHA-256 digests.
+
+    =================   ==============================
+    Classes                                         10
+    Samples total                  70,000 (60k + 10k)
+    Dimensionality                  784 (28 x 28)
+    Features            integers 0-255, dtype uint8
+    =================   ==============================
+
+    Files are looked for, in this order, in ``data_home``, in the folder
+    named by the ``FMNIST_DATA`` environment variable, in the user cache and
+    in ``/usr/share/datasets/fashion-mnist`` (Debian's
+    ``dataset-fashion-mnist`` package); each folder may hold the ``.gz``
+    archives or the decompressed IDX files. What is still missing is then
+    downloaded, unless ``download_if_missing=False`` or ``FMNIST_OFFLINE=1``,
+    which guarantee that no network connection is opened.
+
+    Parameters
+    ----------
+    dataset : {'fashion-mnist', 'mnist'}, default='fashion-mnist'
+        Which dataset to load. MNIST is only available by download.
+    subset : {'train', 'test', 'all'}, default='all'
+        The official training set (60,000 rows), test set (10,000 rows), or
+        both, training rows first.
+    data_home : str or path-like, default=None
+        A folder to search first, and where the verified files are cached. By
+        default ``FMNIST_DATA``, else the user cache (see
+        :func:`get_data_home`). A bad file found here is an error.
+    download_if_missing : bool, default=True
+        If False, raise an :class:`OSError` instead of downloading missing
+        files.
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        data : ndarray of shape (n_samples, 784), dtype uint8
+            One flattened image per row.
+        target : ndarray of shape (n_samples,), dtype int64
+            The class of each image, 0 to 9.
+        images : ndarray of shape (n_samples, 28, 28), dtype uint8
+            The images: a view of ``data``, not a copy.
+        target_names : list of str
+            Class names, indexed by ``target``.
+        feature_names : list of str
+            ``pixel_<row>_<column>`` for each column of ``data``.
+        DESCR : str
+            Description of the dataset.
+        subset, dataset : str
+            The arguments the data was loaded with.
+
+    (data, target) : tuple if ``return_X_y`` is True
+        The two arrays described above.
+
+    Raises
+    ------
+    OSError
+        If files are missing and cannot be downloaded (the message lists
+        every folder searched and the ways to fix it), or if a file found
+        through ``data_home`` or ``FMNIST_DATA`` fails verification (the
+        message names the file and both digests).
+    ValueError
+        If an argument is invalid.
+
+    See Also
+    --------
+    load_train_test : The official split as four arrays.
+    fmnist.idx.read_idx : Read any IDX file.
+
+    Notes
+    -----
+    Verified files are cached decompressed in ``data_home`` and
+    memory-mapped copy-on-write (``mmap_mode='c'``): for ``subset='train'``
+    or ``'test'`` ``data`` is a view of the cached file, so a warm load
+    reads nothing up front, and writing to it never changes the cache.
+    ``subset='all'`` concatenates the two subsets into a new array.
+
+    Examples
+    --------
+    >>> from fmnist.datasets import load
+    >>> bunch = load(subset="test")  # doctest: +SKIP
+    >>> bunch.data.shape, bunch.data.dtype  # doctest: +SKIP
+    ((10000, 784), dtype('uint8'))
+    >>> bunch.target_names[bunch.target[0]]  # doctest: +SKIP
+    'Ankle boot'
+    """
+    _check_params(
+        "load",
+        dataset,
+        subset,
+        {"download_if_missing": download_if_missing, "return_X_y": return_X_y},
+    )
+    spec, X, y = _load_arrays(dataset, subset, data_home, download_if_missing)
+    if return_X_y:
+        return X, y
+    from sklearn.utils import Bunch
+
+    return Bunch(
+        data=X,
+        target=y,
+        images=X.reshape(len(X), *_IMAGE_SHAPE),
+        target_names=list(spec.target_names),
+        feature_names=[f"pixel_{r}_{c}" for r in range(28) for c in range(28)],
+        DESCR=DESCRIPTIONS.get(dataset, spec.title),
+        subset=subset,
+        dataset=dataset,
+    )
+
+
+def load_train_test(
+    *, dataset="fashion-mnist", data_home=None, download_if_missing=True
+):
+    """Load the official train/test split as ``(X_train, X_test, y_train, y_test)``.
+
+    The order of the four arrays is that of
+    :func:`sklearn.model_selection.train_test_split`.
+
+    Parameters
+    ----------
+    dataset : {'fashion-mnist', 'mnist'}, default='fashion-mnist'
+        Which dataset to load.
+    data_home : str or path-like, default=None
+        As for :func:`load`.
+    download_if_missing : bool, default=True
+        As for :func:`load`.
+
+    Returns
+    -------
+    X_train : ndarray of shape (60000, 784), dtype uint8
+        Training images, one flattened image per row.
+    X_test : ndarray of shape (10000, 784), dtype uint8
+        Test images.
+    y_train : ndarray of shape (60000,), dtype int64
+        Training labels, 0 to 9.
+    y_test : ndarray of shape (10000,), dtype int64
+        Test labels.
+
+    See Also
+    --------
+    load : The data as a Bunch, with class names and description.
+
+    Examples
+    --------
+    >>> from fmnist.datasets import load_train_test
+    >>> X_train, X_test, y_train, y_test = load_train_test()  # doctest: +SKIP
+    >>> X_train.shape, X_test.shape  # doctest: +SKIP
+    ((60000, 784), (10000, 784))
+    """
+    _check_params(
+        "load_train_test", dataset, None, {"download_if_missing": download_if_missing}
+    )
+    kwargs = dict(data_home=data_home, download_if_missing=download_if_missing)
+    _, X_train, y_train = _load_arrays(dataset, "train", **kwargs)
+    _, X_test, y_test = _load_arrays(dataset, "test", **kwargs)
+    return X_train, X_test, y_train, y_test
