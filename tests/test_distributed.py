@@ -32,14 +32,17 @@ TIMEOUT = 60  # seconds for any single cluster call
 @pytest.fixture(scope="module")
 def client():
     """A 2-process cluster with one thread per worker, numba/torch capped at 1."""
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        host="127.0.0.1",
-        env=worker_env(1),
-    ) as cluster, distributed.Client(cluster, timeout=TIMEOUT) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+            env=worker_env(1),
+        ) as cluster,
+        distributed.Client(cluster, timeout=TIMEOUT) as client,
+    ):
         client.wait_for_workers(2, timeout=TIMEOUT)
         yield client
 
@@ -229,3 +232,82 @@ def test_predict_blocks_with_sklearn_estimator_one_row_and_empty_chunks(client):
     np.testing.assert_allclose(proba, clf.predict_proba(X_query))
     empty = predict_blocks(clf, da.zeros((0, 4), chunks=(1, 4))).compute()
     assert empty.shape == (0,) and empty.dtype == y.dtype
+
+
+# --------------------------------------------------------------------------
+# Sharded search == single-machine search.
+
+
+def _tie_heavy_uint8(rng, n_samples, n_features=6):
+    """Rows drawn from a few distinct patterns, so most distances tie."""
+    patterns = rng.integers(0, 256, size=(4, n_features), dtype=np.uint8)
+    return patterns[rng.integers(0, 4, size=n_samples)]
+
+
+CASES = [
+    # (dtype, metric, p)
+    ("uint8", "manhattan", 2),
+    ("uint8", "euclidean", 2),
+    ("uint8", "chebyshev", 2),
+    ("int32", "sqeuclidean", 2),
+    ("float32", "cosine", 2),
+    ("float64", "minkowski", 3),
+]
+
+
+@pytest.mark.parametrize("dtype, metric, p", CASES)
+def test_sharded_kneighbors_matches_kneighbors_search(client, dtype, metric, p):
+    from fmnist._knn_search import kneighbors_search
+
+    rng = np.random.default_rng(1)
+    if dtype in ("uint8", "int32"):
+        X_train = _tie_heavy_uint8(rng, 23).astype(dtype)
+        X_query = _tie_heavy_uint8(rng, 9).astype(dtype)
+        X_query[0] = X_train[5]  # exact duplicate of a training row
+    else:
+        X_train = rng.normal(size=(23, 6)).astype(dtype)
+        X_train[10:14] = X_train[3]  # duplicated rows: tied distances
+        X_query = rng.normal(size=(9, 6)).astype(dtype)
+    # 23 rows in 3 and 5 shards: shards of 7-8 and 4-5 rows, so k=11
+    # exceeds every shard.
+    for n_shards in (3, 5):
+        for k in (1, 6, 11):
+            dist, ind = sharded_kneighbors(
+                client,
+                X_train,
+                X_query,
+                k,
+                metric=metric,
+                p=p,
+                n_shards=n_shards,
+                timeout=TIMEOUT,
+            )
+            ref_dist, ref_ind = kneighbors_search(
+                X_query, X_train, k, metric=metric, p=p
+            )
+            np.testing.assert_array_equal(ind, ref_ind)
+            np.testing.assert_array_equal(dist, ref_dist)
+            assert dist.dtype == np.float64 and ind.dtype == np.intp
+
+
+def test_sharded_kneighbors_reuses_scattered_shards(client):
+    from fmnist._knn_search import kneighbors_search
+
+    rng = np.random.default_rng(2)
+    X_train = _tie_heavy_uint8(rng, 17)
+    shards = scatter_shards(client, X_train, n_shards=4)
+    try:
+        for n_queries in (1, 6):
+            X_query = _tie_heavy_uint8(rng, n_queries)
+            dist, ind = sharded_kneighbors(
+                client, shards, X_query, 17, metric="manhattan", timeout=TIMEOUT
+            )
+            ref = kneighbors_search(X_query, X_train, 17, metric="manhattan")
+            np.testing.assert_array_equal(ind, ref[1])
+            np.testing.assert_array_equal(dist, ref[0])
+        with pytest.raises(TypeError, match="cast the queries"):
+            sharded_kneighbors(client, shards, X_query.astype(np.float32))
+    finally:
+        shards.release()
+    with pytest.raises(ValueError, match="released"):
+        sharded_kneighbors(client, shards, X_query)
