@@ -1,6 +1,8 @@
 """Helpers for the dataset tests: tiny IDX datasets and a local HTTP server.
 
-Everything here works offline: the server listens on 127.0.0.1 only.
+Everything here works offline: the server listens on 127.0.0.1 only. The
+fixture functions (``isolated``, ``no_network``, ``server``) are plain
+functions; test modules register those they use with ``pytest.fixture``.
 """
 
 import gzip
@@ -13,10 +15,8 @@ import threading
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
 from fmnist.datasets import _fetch, _home, _registry
-from fmnist.idx import write_idx
 
 NAMES = (
     "train-images-idx3-ubyte",
@@ -92,9 +92,10 @@ def write_dataset(folder, arrays, *, compressed=True, names=NAMES):
     """Write the IDX files of ``arrays`` into ``folder`` (created if needed)."""
     os.makedirs(folder, exist_ok=True)
     for key in names:
-        write_idx(
-            os.path.join(folder, key + (".gz" if compressed else "")), arrays[key]
-        )
+        data = gz_bytes(arrays[key]) if compressed else idx_bytes(arrays[key])
+        suffix = ".gz" if compressed else ""
+        with open(os.path.join(folder, key + suffix), "wb") as f:
+            f.write(data)
     return folder
 
 
@@ -107,7 +108,6 @@ def listing(folder):
     return sorted(found)
 
 
-@pytest.fixture
 def isolated(tmp_path, monkeypatch):
     """Point every search location into ``tmp_path`` and register tiny data.
 
@@ -144,7 +144,6 @@ def isolated(tmp_path, monkeypatch):
     return env
 
 
-@pytest.fixture
 def no_network(monkeypatch):
     """Make any attempt to open a network connection fail the test."""
     attempts = []
@@ -240,7 +239,6 @@ class LocalServer:
         self.thread.join(timeout=5)
 
 
-@pytest.fixture
 def server():
     srv = LocalServer()
     try:

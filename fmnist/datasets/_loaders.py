@@ -17,14 +17,14 @@ class _InvalidParameterError(ValueError, TypeError):
     """A parameter has an invalid type or value (as in scikit-learn)."""
 
 
-def _check_params(caller, dataset, subset, flags):
+def _check_params(caller, dataset, flags, subset="all"):
     names = sorted(_registry.DATASETS)
     if not isinstance(dataset, str) or dataset not in _registry.DATASETS:
         raise _InvalidParameterError(
             f"The 'dataset' parameter of {caller} must be a str among "
             f"{set(names)}. Got {dataset!r} instead."
         )
-    if subset is not None and (not isinstance(subset, str) or subset not in _SUBSETS):
+    if not isinstance(subset, str) or subset not in _SUBSETS:
         raise _InvalidParameterError(
             f"The 'subset' parameter of {caller} must be a str among "
             f"{set(_SUBSETS)}. Got {subset!r} instead."
@@ -191,8 +191,8 @@ def load(
     _check_params(
         "load",
         dataset,
-        subset,
         {"download_if_missing": download_if_missing, "return_X_y": return_X_y},
+        subset,
     )
     spec, X, y = _load_arrays(dataset, subset, data_home, download_if_missing)
     if return_X_y:
@@ -251,7 +251,7 @@ def load_train_test(
     ((60000, 784), (10000, 784))
     """
     _check_params(
-        "load_train_test", dataset, None, {"download_if_missing": download_if_missing}
+        "load_train_test", dataset, {"download_if_missing": download_if_missing}
     )
     kwargs = dict(data_home=data_home, download_if_missing=download_if_missing)
     _, X_train, y_train = _load_arrays(dataset, "train", **kwargs)
