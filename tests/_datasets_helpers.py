@@ -213,7 +213,9 @@ class LocalServer:
         self.httpd.routes = {}
         self.httpd.requests = []
         self.httpd.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     @property
