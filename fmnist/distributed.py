@@ -222,19 +222,28 @@ def scatter_shards(client, X, n_shards=None):
     ----------
     client : distributed.Client
         Client of the cluster to use.
-    X : array-like of shape (n_samples, n_features)
-        Training set. uint8, int32, float32 and float64 are kept as they are;
-        other numeric dtypes become float64.
+    X : array-like of shape (n_samples, n_features) or BlockKNNClassifier
+        Training set, or a fitted :class:`~fmnist.BlockKNNClassifier` whose
+        stored training data is sharded (as it stores it: uint8 images stay
+        uint8). For arrays, uint8, int32, float32 and float64 are kept as they
+        are; other numeric dtypes become float64.
     n_shards : int, default=None
         Number of shards; ``None`` means one per worker.
 
     Returns
     -------
     shards : TrainingShards
-        Futures of the shards and their row ranges.
+        Futures of the shards and their row ranges. Call
+        :meth:`TrainingShards.release` when done, or let it be garbage
+        collected.
+
+    See Also
+    --------
+    sharded_kneighbors : Search the shards.
+    sharded_predict : Predict with a classifier whose data are sharded.
     """
     _require_distributed()
-    X = _as_kernel_array(X, "X")
+    X = _training_data(X) if _is_block_knn(X) else _as_kernel_array(X, "X")
     workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
     if not workers:
         raise RuntimeError("The cluster has no workers to hold the shards.")
@@ -247,6 +256,20 @@ def scatter_shards(client, X, n_shards=None):
         futures.append(client.scatter(shard, workers=[worker], hash=False))
         placed_on.append(worker)
     return TrainingShards(futures, starts, stops, X.shape[1], X.dtype, placed_on)
+
+
+def _is_block_knn(estimator):
+    from .neighbors import BlockKNNClassifier
+
+    return isinstance(estimator, BlockKNNClassifier)
+
+
+def _training_data(estimator):
+    """The training rows a fitted BlockKNNClassifier searches, as stored."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    return estimator._fit_X
 
 
 def _worker_threads():
@@ -267,6 +290,10 @@ def _search_shard(
 
     if n_threads is None:
         n_threads = _worker_threads()
+    if shard.dtype != X_query.dtype:
+        # Widening only (for example uint8 rows against float queries): the
+        # same values the single-machine search compares.
+        shard = shard.astype(X_query.dtype)
     k = min(n_neighbors, shard.shape[0])
     dist, ind = kneighbors_search(
         X_query,
@@ -318,7 +345,27 @@ def _reduce_pairwise(submit, parts, n_neighbors):
     return parts[0]
 
 
-def _check_n_neighbors(n_neighbors, n_samples_fit):
+def _check_metric(metric, p):
+    """The search engine's name of ``metric``; aliases as in BlockKNNClassifier."""
+    from .neighbors import _METRIC_ALIASES
+
+    if metric not in _METRIC_ALIASES:
+        raise ValueError(
+            f"metric must be one of {sorted(_METRIC_ALIASES)}. Got {metric!r} instead."
+        )
+    metric = _METRIC_ALIASES[metric]
+    if metric == "minkowski" and not (isinstance(p, numbers.Real) and p >= 1):
+        raise ValueError(f"p must be a real number >= 1. Got {p!r} instead.")
+    return metric
+
+
+def _check_search(train_shape, query_shape, n_neighbors):
+    """Check shapes and ``n_neighbors`` before anything is sent."""
+    if query_shape[1] != train_shape[1]:
+        raise ValueError(
+            f"X_query has {query_shape[1]} features, but the training set has "
+            f"{train_shape[1]} features."
+        )
     if (
         not isinstance(n_neighbors, numbers.Integral)
         or isinstance(n_neighbors, bool)
@@ -327,12 +374,11 @@ def _check_n_neighbors(n_neighbors, n_samples_fit):
         raise ValueError(
             f"n_neighbors must be an int >= 1. Got {n_neighbors!r} instead."
         )
-    if n_neighbors > n_samples_fit:
+    if n_neighbors > train_shape[0]:
         raise ValueError(
             f"Expected n_neighbors <= n_samples_fit, but n_neighbors = "
-            f"{n_neighbors}, n_samples_fit = {n_samples_fit}."
+            f"{n_neighbors}, n_samples_fit = {train_shape[0]}."
         )
-    return int(n_neighbors)
 
 
 def sharded_kneighbors(
@@ -364,13 +410,17 @@ def sharded_kneighbors(
         Training set, or shards already placed by :func:`scatter_shards`
         (searching the same shards again sends no training data).
     X_query : array-like of shape (n_queries, n_features)
-        Query rows. They are broadcast to every worker once per call.
+        Query rows. They are broadcast to every worker once per call. When
+        their dtype differs from the training set's, both are compared in the
+        narrowest kernel dtype that holds each exactly (uint8 images against
+        float32 queries: float32), the shards being widened on the workers.
     n_neighbors : int, default=5
         Neighbours to return per query; at most ``n_samples_fit``. It may
         exceed the size of a shard.
     metric : {'euclidean', 'sqeuclidean', 'manhattan', 'cosine', \
 'chebyshev', 'minkowski'}, default='euclidean'
-        Distance, as in :class:`~fmnist.BlockKNNClassifier`.
+        Distance, as in :class:`~fmnist.BlockKNNClassifier` (which also
+        accepts the aliases 'l1', 'cityblock' and 'l2').
     p : float, default=2
         Power of the Minkowski distance; used with ``metric='minkowski'``.
     n_shards : int, default=None
@@ -405,66 +455,75 @@ def sharded_kneighbors(
     shard the row is in, which is what makes the merge exact.
     """
     _require_distributed()
+    metric = _check_metric(metric, p)
+    X_query = _as_kernel_array(X_query, "X_query")
     own_shards = not isinstance(X_train, TrainingShards)
     if own_shards:
         X_train = _as_kernel_array(X_train, "X_train")
-        X_query = _as_kernel_array(X_query, "X_query")
-        dtype = _common_dtype(X_train.dtype, X_query.dtype)
-        X_train = X_train.astype(dtype, copy=False)
+        _check_search(X_train.shape, X_query.shape, n_neighbors)
         shards = scatter_shards(client, X_train, n_shards=n_shards)
     else:
         shards = X_train
         if not shards.futures:
             raise ValueError("These TrainingShards were released.")
-        X_query = _as_kernel_array(X_query, "X_query")
-        dtype = _common_dtype(shards.dtype, X_query.dtype)
-        if dtype != shards.dtype:
-            raise TypeError(
-                f"X_query of dtype {X_query.dtype} cannot be searched in shards of "
-                f"dtype {shards.dtype} without changing them; scatter the "
-                f"training set as {dtype} or cast the queries to {shards.dtype}."
-            )
-    X_query = np.ascontiguousarray(X_query, dtype=dtype)
-    if X_query.shape[1] != shards.n_features:
-        raise ValueError(
-            f"X_query has {X_query.shape[1]} features, but the training set has "
-            f"{shards.n_features} features."
-        )
-    n_neighbors = _check_n_neighbors(n_neighbors, shards.n_samples)
-    if X_query.shape[0] == 0:
-        if own_shards:
-            shards.release()
-        return np.empty((0, n_neighbors)), np.empty((0, n_neighbors), np.intp)
+        _check_search((shards.n_samples, shards.n_features), X_query.shape, n_neighbors)
+    dtype = _common_dtype(shards.dtype, X_query.dtype)
     try:
-        queries = client.scatter(X_query, broadcast=True, hash=False)
-        parts = [
-            client.submit(
-                _search_shard,
-                future,
-                queries,
-                int(start),
-                n_neighbors,
-                metric,
-                p,
-                block_size,
-                n_threads,
-                pure=False,
-            )
-            for future, start in zip(shards.futures, shards.starts)
-        ]
-
-        def submit(func, *args):
-            return client.submit(func, *args, pure=False)
-
-        result = _reduce_pairwise(submit, parts, n_neighbors)
-        distances, indices = result.result(timeout=timeout)
+        return _sharded_search(
+            client,
+            shards,
+            np.ascontiguousarray(X_query, dtype=dtype),
+            int(n_neighbors),
+            metric=metric,
+            p=p,
+            block_size=block_size,
+            n_threads=n_threads,
+            timeout=timeout,
+        )
     finally:
         if own_shards:
             shards.release()
-    return distances, indices
 
 
-def sharded_predict(client, estimator, X, *, shards=None, n_shards=None, timeout=None):
+def _sharded_search(
+    client, shards, X_query, n_neighbors, *, metric, p, block_size, n_threads, timeout
+):
+    """Search validated queries in placed shards; merge on the workers."""
+    if X_query.shape[0] == 0:
+        return np.empty((0, n_neighbors)), np.empty((0, n_neighbors), np.intp)
+    queries = client.scatter(X_query, broadcast=True, hash=False)
+    parts = [
+        client.submit(
+            _search_shard,
+            future,
+            queries,
+            int(start),
+            n_neighbors,
+            metric,
+            p,
+            block_size,
+            n_threads,
+            pure=False,
+        )
+        for future, start in zip(shards.futures, shards.starts)
+    ]
+
+    def submit(func, *args):
+        return client.submit(func, *args, pure=False)
+
+    return tuple(_reduce_pairwise(submit, parts, n_neighbors).result(timeout=timeout))
+
+
+def sharded_predict(
+    client,
+    estimator,
+    X,
+    *,
+    method="predict",
+    shards=None,
+    n_shards=None,
+    timeout=None,
+):
     """Predict with a fitted BlockKNNClassifier, its training set sharded.
 
     The neighbours come from :func:`sharded_kneighbors` on the estimator's
@@ -478,12 +537,16 @@ def sharded_predict(client, estimator, X, *, shards=None, n_shards=None, timeout
     estimator : BlockKNNClassifier
         A fitted classifier; its ``n_neighbors``, ``metric``, ``p``,
         ``weights`` and ``block_size`` are used.
-    X : array-like of shape (n_queries, n_features)
-        Rows to classify.
+    X : array-like of shape (n_queries, n_features) or \
+(n_queries, height, width)
+        Rows to classify, validated and converted as ``estimator.predict``
+        does.
+    method : {'predict', 'predict_proba'}, default='predict'
+        Estimator method to reproduce.
     shards : TrainingShards, default=None
-        The estimator's training set, already placed with
-        ``scatter_shards(client, estimator._fit_X)``; ``None`` scatters it for
-        this call only.
+        The estimator's training data, already placed with
+        ``scatter_shards(client, estimator)`` (reuse them for many calls);
+        ``None`` scatters it for this call only.
     n_shards : int, default=None
         Shards to make when ``shards`` is None; ``None`` means one per worker.
     timeout : float, default=None
@@ -491,11 +554,78 @@ def sharded_predict(client, estimator, X, *, shards=None, n_shards=None, timeout
 
     Returns
     -------
-    y_pred : ndarray of shape (n_queries,)
-        Predicted labels, from ``estimator.classes_``.
+    y : ndarray of shape (n_queries,) or (n_queries, n_classes)
+        Predicted labels from ``estimator.classes_``, or class probabilities
+        for ``method='predict_proba'``.
+
+    See Also
+    --------
+    fmnist.BlockKNNClassifier.predict : The same prediction on one machine.
+
+    Notes
+    -----
+    The estimator's ``n_jobs`` is not used on the workers: each shard search
+    runs with the worker's ``nthreads`` numba threads (see
+    :func:`worker_env`).
     """
     _require_distributed()
-    raise NotImplementedError
+    if method not in ("predict", "predict_proba"):
+        raise ValueError(
+            f"method must be 'predict' or 'predict_proba'. Got {method!r} instead."
+        )
+    if not _is_block_knn(estimator):
+        raise TypeError(
+            "sharded_predict needs a fitted BlockKNNClassifier. Got "
+            f"{type(estimator).__name__}; use predict_blocks for other estimators."
+        )
+    fit_X = _training_data(estimator)
+    metric = _check_metric(estimator.metric, estimator.p)
+    # The estimator's own query validation and dtype rules.
+    X_query, _ = estimator._validate_query(X)
+    own_shards = shards is None
+    if own_shards:
+        shards = scatter_shards(client, fit_X, n_shards=n_shards)
+    elif not shards.futures:
+        raise ValueError("These TrainingShards were released.")
+    elif (shards.n_samples, shards.n_features, shards.dtype) != (
+        fit_X.shape + (fit_X.dtype,)
+    ):
+        raise ValueError(
+            "shards do not hold this estimator's training data: they have "
+            f"shape {(shards.n_samples, shards.n_features)} and dtype "
+            f"{shards.dtype}, the estimator {fit_X.shape} and {fit_X.dtype}. "
+            "Make them with scatter_shards(client, estimator)."
+        )
+
+    def kneighbors(X=None, n_neighbors=None, return_distance=True):
+        if n_neighbors is None:
+            n_neighbors = estimator.n_neighbors
+        _check_search(fit_X.shape, X_query.shape, n_neighbors)
+        dist, ind = _sharded_search(
+            client,
+            shards,
+            X_query,
+            int(n_neighbors),
+            metric=metric,
+            p=estimator.p,
+            block_size=estimator.block_size,
+            n_threads=None,
+            timeout=timeout,
+        )
+        return (dist, ind) if return_distance else ind
+
+    # A shallow copy (the training data is shared, not copied) whose neighbour
+    # search is the sharded one: predict and predict_proba then vote exactly as
+    # the estimator does. Built from the instance dict, so that no pickling
+    # hook of the estimator runs.
+    view = object.__new__(type(estimator))
+    view.__dict__.update(vars(estimator))
+    view.kneighbors = kneighbors
+    try:
+        return getattr(view, method)(X_query)
+    finally:
+        if own_shards:
+            shards.release()
 
 
 def _predict_block(block, estimator, method, n_outputs, dtype):

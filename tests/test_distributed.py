@@ -15,6 +15,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
+from fmnist import BlockKNNClassifier  # noqa: E402
 from fmnist.distributed import (  # noqa: E402
     TrainingShards,
     _merge_topk,
@@ -23,6 +24,7 @@ from fmnist.distributed import (  # noqa: E402
     predict_blocks,
     scatter_shards,
     sharded_kneighbors,
+    sharded_predict,
     worker_env,
 )
 
@@ -208,6 +210,10 @@ def test_sharded_kneighbors_validates_before_sending(client):
         sharded_kneighbors(client, X, X, n_neighbors=5)
     with pytest.raises(ValueError, match="features"):
         sharded_kneighbors(client, X, np.zeros((1, 2), dtype=np.uint8))
+    with pytest.raises(ValueError, match="metric must be one of"):
+        sharded_kneighbors(client, X, X, 2, metric="hamming")
+    with pytest.raises(ValueError, match="p must be"):
+        sharded_kneighbors(client, X, X, 2, metric="minkowski", p=0.5)
     dist, ind = sharded_kneighbors(client, X, X[:0], n_neighbors=2)
     assert dist.shape == (0, 2) and ind.shape == (0, 2)
 
@@ -305,9 +311,122 @@ def test_sharded_kneighbors_reuses_scattered_shards(client):
             ref = kneighbors_search(X_query, X_train, 17, metric="manhattan")
             np.testing.assert_array_equal(ind, ref[1])
             np.testing.assert_array_equal(dist, ref[0])
-        with pytest.raises(TypeError, match="cast the queries"):
-            sharded_kneighbors(client, shards, X_query.astype(np.float32))
+        # float queries on uint8 shards: the shards are widened on the workers.
+        X_float = X_query + np.float32(0.25)
+        dist, ind = sharded_kneighbors(client, shards, X_float, 5, timeout=TIMEOUT)
+        ref = kneighbors_search(X_float, X_train.astype(np.float32), 5)
+        np.testing.assert_array_equal(ind, ref[1])
+        np.testing.assert_array_equal(dist, ref[0])
     finally:
         shards.release()
     with pytest.raises(ValueError, match="released"):
         sharded_kneighbors(client, shards, X_query)
+
+
+# 29 training rows: 4 shards of 7-8 rows, so n_neighbors=9 spans shards.
+KNN_CASES = [
+    # (fit dtype, query kind, metric, p, weights)
+    ("uint8", "same", "manhattan", 2, "uniform"),
+    ("uint8", "same", "euclidean", 2, "distance"),
+    ("uint8", "fractional", "l1", 2, "uniform"),
+    ("float32", "same", "cosine", 2, "distance"),
+    ("float64", "same", "minkowski", 3, "uniform"),
+]
+
+
+@pytest.mark.parametrize("fit_dtype, queries, metric, p, weights", KNN_CASES)
+def test_sharded_search_and_vote_match_block_knn(
+    client, fit_dtype, queries, metric, p, weights
+):
+    rng = np.random.default_rng(3)
+    X = _tie_heavy_uint8(rng, 29)
+    X_query = _tie_heavy_uint8(rng, 8)
+    X_query[:2] = X[[4, 20]]  # zero distances
+    if fit_dtype != "uint8":
+        X = X.astype(fit_dtype) / 7
+        X_query = X_query.astype(fit_dtype) / 7
+    if queries == "fractional":
+        X_query = X_query + 0.5  # float64 queries on a uint8 model
+    # String labels, so that the vote's tie rule (smallest label) matters.
+    y = np.array(["boot", "coat", "dress"])[rng.integers(0, 3, size=29)]
+    for k in (1, 4, 9):
+        clf = BlockKNNClassifier(k, metric=metric, p=p, weights=weights).fit(X, y)
+        dist, ind = clf.kneighbors(X_query)
+        got_dist, got_ind = sharded_kneighbors(
+            client, X, X_query, k, metric=metric, p=p, n_shards=4, timeout=TIMEOUT
+        )
+        np.testing.assert_array_equal(got_ind, ind)
+        np.testing.assert_array_equal(got_dist, dist)
+        shards = scatter_shards(client, clf, n_shards=4)
+        try:
+            np.testing.assert_array_equal(
+                sharded_predict(client, clf, X_query, shards=shards, timeout=TIMEOUT),
+                clf.predict(X_query),
+            )
+            np.testing.assert_array_equal(
+                sharded_predict(
+                    client,
+                    clf,
+                    X_query,
+                    method="predict_proba",
+                    shards=shards,
+                    timeout=TIMEOUT,
+                ),
+                clf.predict_proba(X_query),
+            )
+        finally:
+            shards.release()
+
+
+def test_sharded_predict_scatters_when_no_shards_given(client):
+    rng = np.random.default_rng(4)
+    X = _tie_heavy_uint8(rng, 12)
+    y = rng.integers(0, 3, size=12)
+    clf = BlockKNNClassifier(n_neighbors=7, metric="manhattan").fit(X, y)
+    X_query = _tie_heavy_uint8(rng, 5)
+    for n_shards in (None, 5):
+        got = sharded_predict(client, clf, X_query, n_shards=n_shards, timeout=TIMEOUT)
+        np.testing.assert_array_equal(got, clf.predict(X_query))
+    # Empty input is refused exactly as the estimator refuses it.
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.predict(X_query[:0])
+    with pytest.raises(ValueError, match="0 sample"):
+        sharded_predict(client, clf, X_query[:0])
+
+
+def test_sharded_predict_rejects_wrong_inputs(client):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X = np.arange(20, dtype=np.uint8).reshape(10, 2)
+    y = np.arange(10) % 2
+    clf = BlockKNNClassifier(n_neighbors=3).fit(X, y)
+    with pytest.raises(TypeError, match="predict_blocks"):
+        sharded_predict(client, KNeighborsClassifier().fit(X, y), X)
+    with pytest.raises(NotFittedError):
+        sharded_predict(client, BlockKNNClassifier(), X)
+    with pytest.raises(ValueError, match="method must be"):
+        sharded_predict(client, clf, X, method="score")
+    other = scatter_shards(client, X[:9])
+    try:
+        with pytest.raises(ValueError, match="scatter_shards\\(client, estimator\\)"):
+            sharded_predict(client, clf, X, shards=other)
+    finally:
+        other.release()
+    with pytest.raises(ValueError, match="n_neighbors <= n_samples_fit"):
+        sharded_predict(client, BlockKNNClassifier(11).fit(X, y), X)
+
+
+def test_pickling_a_fitted_block_knn_keeps_it_usable():
+    # Sending a fitted classifier to a dask worker (or joblib, or
+    # copy.copy) pickles it. Afterwards the local object must still predict
+    # float queries on integer training data.
+    import pickle
+
+    X = np.arange(20, dtype=np.uint8).reshape(10, 2)
+    y = np.arange(10) % 2
+    clf = BlockKNNClassifier(n_neighbors=3).fit(X, y)
+    expected = clf.predict(X + 0.5)
+    pickle.dumps(clf)
+    np.testing.assert_array_equal(clf.predict(X + 0.5), expected)
+    assert "_fmnist_version" not in vars(clf)
