@@ -554,7 +554,8 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
         return super().score(X, y, sample_weight)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: ``object.__getstate__`` may return the live ``__dict__``.
+        state = dict(super().__getstate__())
         state.pop("_promoted_fit_X", None)
         state["_fmnist_version"] = __version__
         return state

@@ -541,3 +541,123 @@ def test_digits_any_number_of_features():
     )
     assert n_diff <= 5
     assert est.score(X[1200:], y[1200:]) > 0.95
+
+
+# --------------------------------------------------------------------------
+# model selection and persistence
+
+
+def test_grid_search_in_a_pipeline():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = _small_problem(n=90, d=5)
+    y = (X[:, 0] > 127).astype(int)
+    pipe = make_pipeline(MinMaxScaler(), BlockKNNClassifier())
+    grid = GridSearchCV(
+        pipe,
+        {
+            "blockknnclassifier__n_neighbors": [1, 3, 7],
+            "blockknnclassifier__metric": ["euclidean", "manhattan", "cosine"],
+        },
+        cv=3,
+    ).fit(X, y)
+    assert grid.best_score_ > 0.8
+    assert len(grid.cv_results_["params"]) == 9
+    assert grid.predict(X[:5]).shape == (5,)
+    assert set(grid.predict_proba(X[:5]).shape) == {5, 2}
+
+
+def test_cross_val_score_and_clone():
+    from sklearn.base import clone, is_classifier
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    X, y = _small_problem(n=90, d=5)
+    est = BlockKNNClassifier(n_neighbors=3, metric="manhattan", weights="distance")
+    scores = cross_val_score(make_pipeline(PCA(3), est), X, y, cv=3)
+    assert scores.shape == (3,)
+    assert is_classifier(make_pipeline(PCA(3), est))
+    fitted = clone(est).fit(X, y)
+    cloned = clone(fitted)
+    assert cloned.get_params() == est.get_params()
+    assert not hasattr(cloned, "classes_")
+
+
+def _fitted_for_pickle():
+    X, y = _small_problem()
+    return BlockKNNClassifier(n_neighbors=3).fit(X, y.astype(str)), X
+
+
+def test_pickle_round_trip():
+    import pickle
+
+    est, X = _fitted_for_pickle()
+    est.predict(X[:3] + 0.5)  # creates a promoted float copy of the training data
+    data = pickle.dumps(est)
+    assert len(data) < 2 * est._fit_X.nbytes + 10_000  # the float copy is dropped
+    loaded = pickle.loads(data)
+    state = est.__getstate__()
+    assert all(
+        isinstance(v, (np.ndarray, str, int, float, type(None), tuple))
+        for v in state.values()
+    )
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    np.testing.assert_array_equal(loaded.predict(X[:3] + 0.5), est.predict(X[:3] + 0.5))
+    np.testing.assert_array_equal(loaded.classes_, est.classes_)
+
+
+def test_pickle_loads_in_a_fresh_process(tmp_path):
+    import pickle
+    import subprocess
+    import sys
+
+    est, X = _fitted_for_pickle()
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(est))
+    np.save(tmp_path / "X.npy", X[:10])
+    code = (
+        "import pickle, sys, warnings, numpy as np\n"
+        "warnings.simplefilter('error')\n"
+        "est = pickle.loads(open(sys.argv[1], 'rb').read())\n"
+        "print(','.join(est.predict(np.load(sys.argv[2]))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, tmp_path / "model.pkl", tmp_path / "X.npy"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().split(",") == list(est.predict(X[:10]))
+
+
+def test_pickle_from_another_version_warns():
+    import pickle
+
+    from fmnist.neighbors import InconsistentVersionWarning
+
+    est, X = _fitted_for_pickle()
+    state = est.__getstate__()
+    assert state["_fmnist_version"] == __import__("fmnist").__version__
+    state["_fmnist_version"] = "0.0.1"
+    other = BlockKNNClassifier.__new__(BlockKNNClassifier)
+    with pytest.warns(InconsistentVersionWarning, match="from fmnist version 0.0.1"):
+        other.__setstate__(state)
+    assert issubclass(InconsistentVersionWarning, UserWarning)
+    np.testing.assert_array_equal(other.predict(X[:5]), est.predict(X[:5]))
+    # A pickle from the same version loads silently.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pickle.loads(pickle.dumps(est))
+
+
+def test_unfitted_pickle_round_trip():
+    import pickle
+
+    est = pickle.loads(pickle.dumps(BlockKNNClassifier(metric="cosine")))
+    assert est.get_params()["metric"] == "cosine"
+    assert not hasattr(est, "_promoted_fit_X")
