@@ -125,13 +125,13 @@ def _row_norms(A, acc, out):
 
 
 @numba.njit(nogil=True, cache=True)
-def _heap_push(keys, idx, key, j):
-    """Offer ``(key, j)`` to the max-heap ``keys``/``idx``; reject at the root."""
+def _heap_push(keys, idx, row, key, j):
+    """Offer ``(key, j)`` to the max-heap in row ``row``; reject at the root."""
     if key != key:  # NaN ranks last, like +inf
         key = np.inf
-    if key > keys[0] or (key == keys[0] and j >= idx[0]):
+    if key > keys[row, 0] or (key == keys[row, 0] and j >= idx[row, 0]):
         return
-    k = keys.shape[0]
+    k = keys.shape[1]
     pos = 0
     while True:
         left = 2 * pos + 1
@@ -140,17 +140,19 @@ def _heap_push(keys, idx, key, j):
         right = left + 1
         child = left
         if right < k and (
-            keys[right] > keys[left]
-            or (keys[right] == keys[left] and idx[right] > idx[left])
+            keys[row, right] > keys[row, left]
+            or (
+                keys[row, right] == keys[row, left] and idx[row, right] > idx[row, left]
+            )
         ):
             child = right
-        if keys[child] < key or (keys[child] == key and idx[child] < j):
+        if keys[row, child] < key or (keys[row, child] == key and idx[row, child] < j):
             break
-        keys[pos] = keys[child]
-        idx[pos] = idx[child]
+        keys[row, pos] = keys[row, child]
+        idx[row, pos] = idx[row, child]
         pos = child
-    keys[pos] = key
-    idx[pos] = j
+    keys[row, pos] = key
+    idx[row, pos] = j
 
 
 @numba.njit(nogil=True, cache=True)
@@ -229,8 +231,6 @@ def _search_rows(
             c1 = min(c0 + t_block, n_train)
             for i in range(b0, b1):
                 x = X[i]
-                hk = keys[i]
-                hi = idx[i]
                 for j in range(c0, c1):
                     if exclude_self and i == j:
                         continue
@@ -246,7 +246,7 @@ def _search_rows(
                         key = _cosine_from_dot(
                             np.float64(_dot(x, Y[j], acc)), norms_x[i], norms_y[j]
                         )
-                    _heap_push(hk, hi, key, j)
+                    _heap_push(keys, idx, i, key, j)
     _heap_sort_rows(keys, idx, q_start, q_stop)
 
 

@@ -23,6 +23,7 @@ _DTYPES = (
 # once. A caller that finds the lock taken runs the serial kernel, which
 # releases the GIL.
 _PARALLEL_LOCK = threading.Lock()
+_UINT8_TILED = (0, 1, 4)  # METRIC_L1, METRIC_SQL2, METRIC_COSINE
 _STATE = {"forked": False}
 
 
@@ -200,7 +201,6 @@ def kneighbors_search(
     indices : ndarray of shape (n_queries, n_neighbors), intp
         Row indices into ``Y``; at equal distance the lower index comes first.
     """
-    kern = _kernels()
     _check_arrays(X, Y, n_neighbors, exclude_self)
     code, final, p = _resolve_metric(metric, p)
     n_threads = _resolve_threads(n_threads)
@@ -212,8 +212,52 @@ def kneighbors_search(
         block_size, n_queries, n_features, X.dtype.itemsize, n_threads
     )
 
+    kern = _kernels()
     if X.dtype == np.int32 and code in (kern.METRIC_SQL2, kern.METRIC_COSINE):
         X, Y = _widen_if_overflowing(X, Y, exclude_self)
+    idx = np.full((n_queries, k), Y.shape[0], dtype=np.intp)
+    if X.dtype == np.uint8 and code in _UINT8_TILED:
+        keys = np.full((n_queries, k), np.inf, dtype=np.float64)
+        args = _uint8_arguments(X, Y, code, exclude_self, keys, idx)
+        kernels = ("_kernels_uint8", "_search_rows_uint8")
+    else:
+        keys, args = _generic_arguments(X, Y, code, p, exclude_self, idx)
+        kernels = ("_kernels", "_search_rows")
+    if n_queries:
+        _run(kernels, X, Y, args, q_block, t_block, n_threads)
+
+    if final == "sqrt":
+        dist = np.sqrt(keys.astype(np.float64))
+    elif final == "root":
+        dist = keys ** (1.0 / p)
+    else:
+        dist = keys.astype(np.float64, copy=False)
+    return dist, idx
+
+
+def _uint8_arguments(X, Y, code, exclude_self, keys, idx):
+    from . import _kernels_uint8 as ku
+
+    sq_y = np.empty(Y.shape[0], dtype=np.int64)
+    ku._row_sqnorms_uint8(Y, sq_y)
+    if exclude_self:
+        sq_x = sq_y
+    else:
+        sq_x = np.empty(X.shape[0], dtype=np.int64)
+        ku._row_sqnorms_uint8(X, sq_x)
+    if code == _kernels().METRIC_COSINE:
+        norms_x, norms_y = (
+            np.sqrt(sq_x.astype(np.float64)),
+            np.sqrt(sq_y.astype(np.float64)),
+        )
+    else:
+        norms_x = norms_y = np.empty(0, dtype=np.float64)
+    return (code, bool(exclude_self), sq_x, sq_y, norms_x, norms_y, keys, idx)
+
+
+def _generic_arguments(X, Y, code, p, exclude_self, idx):
+    kern = _kernels()
+    n_queries, k = idx.shape
     integer = X.dtype.kind in "iu"
     if integer and code in (kern.METRIC_L1, kern.METRIC_SQL2, kern.METRIC_LINF):
         acc = np.int64(0)
@@ -221,8 +265,6 @@ def kneighbors_search(
     else:
         acc = np.int64(0) if integer else np.float64(0.0)
         keys = np.full((n_queries, k), np.inf, dtype=np.float64)
-    idx = np.full((n_queries, k), Y.shape[0], dtype=np.intp)
-
     if code == kern.METRIC_COSINE:
         norms_y = np.empty(Y.shape[0], dtype=np.float64)
         kern._row_norms(Y, acc, norms_y)
@@ -233,18 +275,8 @@ def kneighbors_search(
             kern._row_norms(X, acc, norms_x)
     else:
         norms_x = norms_y = np.empty(0, dtype=np.float64)
-
     args = (code, float(p), bool(exclude_self), norms_x, norms_y, acc, keys, idx)
-    if n_queries:
-        _run(kern, X, Y, args, q_block, t_block, n_threads)
-
-    if final == "sqrt":
-        dist = np.sqrt(keys.astype(np.float64))
-    elif final == "root":
-        dist = keys ** (1.0 / p)
-    else:
-        dist = keys.astype(np.float64, copy=False)
-    return dist, idx
+    return keys, args
 
 
 def _widen_if_overflowing(X, Y, exclude_self):
@@ -257,21 +289,25 @@ def _widen_if_overflowing(X, Y, exclude_self):
     return (Yf if exclude_self else X.astype(np.float64)), Yf
 
 
-def _run(kern, X, Y, args, q_block, t_block, n_threads):
+def _run(kernels, X, Y, args, q_block, t_block, n_threads):
+    import importlib
+
     import numba
 
+    module = importlib.import_module(f"{__package__}.{kernels[0]}")
+    serial = getattr(module, kernels[1])
     n_queries = X.shape[0]
     parallel = n_threads > 1 and n_queries > q_block and not _STATE["forked"]
     if parallel and _PARALLEL_LOCK.acquire(blocking=False):
         previous = numba.get_num_threads()
         try:
             numba.set_num_threads(n_threads)
-            kern._search_rows_parallel(X, Y, *args, q_block, t_block)
+            getattr(module, f"{kernels[1]}_parallel")(X, Y, *args, q_block, t_block)
         finally:
             numba.set_num_threads(previous)
             _PARALLEL_LOCK.release()
     else:
-        kern._search_rows(X, Y, 0, n_queries, *args, q_block, t_block)
+        serial(X, Y, 0, n_queries, *args, q_block, t_block)
 
 
 def compile_kernels(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
