@@ -1,0 +1,260 @@
+"""BlockKNNClassifier under threads and processes, and numba's import/caching.
+
+Anything that could abort the interpreter (numba's workqueue threading layer
+aborts on concurrent parallel regions) runs in a subprocess, so an abort is
+a test failure rather than a dead test session.
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fmnist import BlockKNNClassifier
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _problem(n_train=300, n_test=80, d=24, seed=0, high=8):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, high, (n_train + n_test, d), dtype=np.uint8)
+    y = rng.integers(0, 4, n_train)
+    return X[:n_train], X[n_train:], y
+
+
+def _run_python(code, *, env=None, cwd=None, timeout=240):
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, (
+        f"exit status {result.returncode}\nstdout:\n{result.stdout}\n"
+        f"stderr:\n{result.stderr[-4000:]}"
+    )
+    return result.stdout
+
+
+# --------------------------------------------------------------------------
+# n_jobs and numba's thread count
+
+
+@pytest.fixture
+def numba_threads():
+    numba = pytest.importorskip("numba")
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield numba
+    numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("n_jobs", [None, 1, 2, -1])
+def test_n_jobs_leaves_numba_threads_unchanged(numba_threads, n_jobs):
+    X, Q, y = _problem()
+    est = BlockKNNClassifier(n_jobs=n_jobs).fit(X, y)
+    est.predict(Q)
+    est.kneighbors()
+    assert numba_threads.get_num_threads() == 1
+
+
+def test_numba_threads_restored_when_predict_raises(numba_threads):
+    X, Q, y = _problem()
+
+    def broken(dist):
+        raise RuntimeError("weights failed")
+
+    est = BlockKNNClassifier(n_jobs=2, weights=broken).fit(X, y)
+    with pytest.raises(RuntimeError, match="weights failed"):
+        est.predict(Q)
+    assert numba_threads.get_num_threads() == 1
+    est = BlockKNNClassifier(n_jobs=2).fit(X, y)
+    with pytest.raises(ValueError):
+        est.predict(Q[:, :3])
+    with pytest.raises(ValueError):
+        est.kneighbors(Q, n_neighbors=len(X) + 1)
+    assert numba_threads.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "euclidean", "chebyshev"])
+def test_integer_results_identical_for_any_threads_and_blocks(metric):
+    X, Q, y = _problem(high=4)  # a small value range: many exact ties
+    results = []
+    for n_jobs in (1, 2, -1, None):
+        for block_size in (None, 1, 3, 64, (2, 5), 1000):
+            est = BlockKNNClassifier(
+                7, metric=metric, weights="distance", n_jobs=n_jobs,
+                block_size=block_size,
+            ).fit(X, y)
+            results.append(
+                (*est.kneighbors(Q), *est.kneighbors(), est.predict_proba(Q))
+            )
+    first = results[0]
+    for other in results[1:]:
+        for a, b in zip(first, other):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------
+# imports and compilation
+
+
+def test_import_compiles_nothing_and_does_not_import_numba():
+    out = _run_python(
+        """
+        import sys
+        import fmnist
+        from fmnist import BlockKNNClassifier
+        est = BlockKNNClassifier(n_neighbors=1).fit([[0], [1]], [0, 1])
+        print("numba" in sys.modules, "fmnist._kernels" in sys.modules)
+        """,
+        cwd=REPO_ROOT,
+    )
+    assert out.split() == ["False", "False"]
+
+
+def test_warmup_compiles_the_kernels():
+    out = _run_python(
+        """
+        import sys, time
+        import fmnist
+        fmnist.warmup(dtypes=("uint8",), metrics=("l1", "euclidean"))
+        print("numba" in sys.modules)
+        from fmnist import BlockKNNClassifier
+        est = BlockKNNClassifier(n_neighbors=1, metric="manhattan", n_jobs=1)
+        est.fit([[0, 1], [1, 1]], [0, 1])
+        start = time.perf_counter()
+        est.predict([[0, 0]])
+        print(time.perf_counter() - start < 0.5)
+        """,
+        cwd=REPO_ROOT,
+    )
+    assert out.split() == ["True", "True"]
+
+
+def _copy_package_read_only(tmp_path):
+    target = tmp_path / "site"
+    shutil.copytree(
+        REPO_ROOT / "fmnist",
+        target / "fmnist",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc"),
+    )
+    for path in [target, *target.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return target
+
+
+def _make_writable(root):
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+_PREDICT_SCRIPT = """
+    import numpy as np
+    import fmnist
+    from fmnist import BlockKNNClassifier
+    assert fmnist.__file__.startswith({prefix!r}), fmnist.__file__
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (50, 16), dtype=np.uint8)
+    est = BlockKNNClassifier(n_neighbors=1, n_jobs={n_jobs}).fit(X, np.arange(50) % 3)
+    print(est.predict(X[:5]).tolist() == (np.arange(5) % 3).tolist())
+"""
+
+
+def test_read_only_package_directory(tmp_path):
+    site = _copy_package_read_only(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(tmp_path / "home")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    try:
+        out = _run_python(
+            _PREDICT_SCRIPT.format(prefix=str(site), n_jobs=1), env=env, cwd=tmp_path
+        )
+    finally:
+        _make_writable(site)
+    assert out.split() == ["True"]
+
+
+def test_home_unset():
+    env = {k: v for k, v in os.environ.items() if k != "HOME"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    out = _run_python(
+        _PREDICT_SCRIPT.format(prefix=str(REPO_ROOT), n_jobs=None), env=env,
+        cwd=REPO_ROOT,
+    )
+    assert out.split() == ["True"]
+
+
+# --------------------------------------------------------------------------
+# concurrency: every scenario must give the single-threaded answer
+
+
+_CONCURRENCY_SCRIPT = """
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from fmnist import BlockKNNClassifier
+
+    def stage(name):
+        print(name, flush=True)
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (600, 32), dtype=np.uint8)
+    y = rng.integers(0, 5, 600)
+    Q = rng.integers(0, 256, (240, 32), dtype=np.uint8)
+    chunks = np.array_split(Q, 8)
+    est = BlockKNNClassifier(n_neighbors=5, metric="manhattan").fit(X, y)
+    expected = BlockKNNClassifier(n_neighbors=5, metric="manhattan", n_jobs=1)
+    expected = expected.fit(X, y).predict(Q)
+    est.predict(Q)  # the parallel kernel has run in this process
+
+    def check(name, parts):
+        got = np.concatenate(parts)
+        assert np.array_equal(got, expected), name
+        stage(name + " ok")
+
+    stage("thread pool")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        check("thread pool", list(pool.map(est.predict, chunks)))
+
+    stage("joblib threading")
+    from joblib import Parallel, delayed
+    parts = Parallel(n_jobs=4, backend="threading")(
+        delayed(est.predict)(c) for c in chunks
+    )
+    check("joblib threading", parts)
+
+    stage("dask threads")
+    import dask
+    parts = dask.compute(
+        *[dask.delayed(est.predict)(c) for c in chunks], scheduler="threads",
+        num_workers=4,
+    )
+    check("dask threads", parts)
+
+    stage("loky")
+    parts = Parallel(n_jobs=2)(delayed(est.predict)(c) for c in chunks)
+    check("loky", parts)
+
+    stage("fork")
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        parts = pool.map(est.predict, chunks)
+    check("fork", parts)
+"""
+
+
+def test_concurrent_predict_gives_the_single_threaded_answer():
+    out = _run_python(_CONCURRENCY_SCRIPT, cwd=REPO_ROOT, timeout=400)
+    for name in ("thread pool", "joblib threading", "dask threads", "loky", "fork"):
+        assert f"{name} ok" in out, out
