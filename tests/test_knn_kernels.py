@@ -1,0 +1,411 @@
+"""Tests of the exact kNN search engine (kernels and blocked driver)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fmnist._knn_search import compile_kernels, kneighbors_search
+
+METRICS = ["euclidean", "sqeuclidean", "manhattan", "cosine", "chebyshev", "minkowski"]
+DTYPES = [np.uint8, np.int32, np.float32, np.float64]
+# Metrics whose keys are exact on small integer-valued data, so the tie order
+# (lower index first) can be compared with the reference exactly.
+EXACT = {"euclidean", "sqeuclidean", "manhattan", "chebyshev"}
+
+
+def _reference(X, Y, k, metric, p=3.0, exclude_self=False):
+    """Brute force in float64 (int64 for integers); ties by lower index."""
+    if X.dtype.kind in "iu":
+        A, B = X.astype(np.int64), Y.astype(np.int64)
+    else:
+        A, B = X.astype(np.float64), Y.astype(np.float64)
+    diff = A[:, None, :] - B[None, :, :]
+    if metric == "manhattan":
+        D = np.abs(diff).sum(-1).astype(np.float64)
+    elif metric in ("euclidean", "sqeuclidean"):
+        D = (diff * diff).sum(-1).astype(np.float64)
+    elif metric == "chebyshev":
+        D = np.abs(diff).max(-1).astype(np.float64)
+    elif metric == "minkowski":
+        D = (np.abs(diff.astype(np.float64)) ** p).sum(-1)
+    else:
+        dot = (A[:, None, :] * B[None, :, :]).sum(-1).astype(np.float64)
+        nx = np.sqrt((A * A).sum(1).astype(np.float64))
+        ny = np.sqrt((B * B).sum(1).astype(np.float64))
+        denom = np.outer(nx, ny)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = np.where(denom == 0, 1.0, 1.0 - dot / denom)
+        D = np.clip(D, 0.0, 2.0)
+    if exclude_self:
+        np.fill_diagonal(D, np.inf)
+    cols = np.broadcast_to(np.arange(Y.shape[0]), D.shape)
+    order = np.lexsort((cols, D), axis=1)[:, :k]
+    dist = np.take_along_axis(D, order, axis=1)
+    if metric == "euclidean":
+        dist = np.sqrt(dist)
+    elif metric == "minkowski":
+        dist = dist ** (1.0 / p)
+    return dist, order
+
+
+def _data(rng, n_x, n_y, d, dtype, high=4):
+    X = rng.integers(0, high, (n_x, d)).astype(dtype)
+    Y = rng.integers(0, high, (n_y, d)).astype(dtype)
+    return X, Y
+
+
+def _check(X, Y, k, metric, p=3.0, exclude_self=False, **kwargs):
+    dist, ind = kneighbors_search(
+        X, Y, k, metric=metric, p=p, exclude_self=exclude_self, **kwargs
+    )
+    ref_d, ref_i = _reference(X, Y, k, metric, p=p, exclude_self=exclude_self)
+    assert dist.dtype == np.float64 and ind.dtype == np.intp
+    assert dist.shape == ind.shape == (X.shape[0], k)
+    assert_allclose(dist, ref_d, rtol=1e-6, atol=1e-6)
+    if metric in EXACT:
+        assert_array_equal(ind, ref_i)
+    else:  # rounding may reorder near-ties: the distances must agree
+        assert_allclose(np.sort(dist, axis=1), ref_d, rtol=1e-6, atol=1e-6)
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    return dist, ind
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", METRICS)
+def test_matches_reference_with_ties(dtype, metric):
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 23, 41, 7, dtype, high=3)
+    Y[10] = Y[3]  # duplicate training rows: exact ties
+    X[0] = Y[3]
+    _check(X, Y, 6, metric)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", METRICS)
+def test_matches_sklearn_brute(dtype, metric):
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 30, 50, 20, dtype, high=256 if dtype != np.int32 else 1000)
+    X[0] = 0  # an all-zero row (cosine distance 1)
+    kw = {"p": 3} if metric == "minkowski" else {}
+    nn = NearestNeighbors(n_neighbors=5, algorithm="brute", metric=metric, **kw)
+    nn.fit(Y.astype(np.float64))
+    ref_d, _ = nn.kneighbors(X.astype(np.float64))
+    dist, _ = kneighbors_search(X, Y, 5, metric=metric, p=3.0)
+    assert_allclose(dist, ref_d, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "n_x, n_y, d, k",
+    [(1, 1, 1, 1), (1, 9, 1, 9), (5, 1, 3, 1), (1, 50, 784, 5), (9, 17, 17, 17)],
+)
+@pytest.mark.parametrize("metric", ["manhattan", "euclidean", "cosine"])
+def test_edge_shapes(dtype, n_x, n_y, d, k, metric):
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, n_x, n_y, d, dtype)
+    _check(X, Y, k, metric)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32])
+def test_integer_results_identical_for_blocks_and_threads(metric, dtype):
+    rng = np.random.default_rng(0)
+    # counts one off the block sizes below, on both sides
+    X, Y = _data(rng, 33, 65, 19, dtype, high=3)
+    first = None
+    for block_size in (None, 1, 4, 5, 16, (3, 7), (31, 63), 64, 1000):
+        for n_threads in (1, 2):
+            out = kneighbors_search(
+                X,
+                Y,
+                9,
+                metric=metric,
+                p=3.0,
+                block_size=block_size,
+                n_threads=n_threads,
+            )
+            if first is None:
+                first = out
+                _check(X, Y, 9, metric)
+            assert_array_equal(out[0], first[0])
+            assert_array_equal(out[1], first[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("metric", METRICS)
+def test_exclude_self(dtype, metric):
+    rng = np.random.default_rng(0)
+    X, _ = _data(rng, 26, 1, 5, dtype, high=3)
+    X[5] = X[7]
+    dist, ind = _check(X, X, 25, metric, exclude_self=True)
+    assert not np.any(ind == np.arange(26)[:, None])
+    # the duplicate finds its twin at distance 0
+    assert ind[5, 0] == 7 and ind[7, 0] == 5 and dist[5, 0] == 0
+
+
+def test_all_equal_rows_keep_index_order():
+    X = np.zeros((3, 4), dtype=np.uint8)
+    Y = np.zeros((50, 4), dtype=np.uint8)
+    for metric in METRICS:
+        _, ind = kneighbors_search(X, Y, 50, metric=metric, block_size=(2, 7))
+        assert_array_equal(ind, np.tile(np.arange(50), (3, 1)))
+
+
+def test_full_row_width_uint8_tiles():
+    # 784 features, counts that leave partial 4 x 4 tiles at every edge
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 7, 30, 784, np.uint8, high=256)
+    Y[29] = X[6]
+    for metric in ("manhattan", "euclidean", "cosine", "sqeuclidean"):
+        _check(X, Y, 30, metric, block_size=(5, 9))
+
+
+def test_int32_large_values_do_not_overflow():
+    X = np.array([[2**31 - 1] * 3, [-(2**31)] * 3, [0, 0, 0]], dtype=np.int32)
+    dist, ind = kneighbors_search(X, X, 3, metric="euclidean")
+    assert_array_equal(ind[:, 0], [0, 1, 2])
+    assert_allclose(dist[0, 1], np.sqrt(3) * (2**31 - 1))
+    dist, _ = kneighbors_search(X, X, 3, metric="manhattan")
+    assert dist[0, 2] == 3 * (2**32 - 1)
+
+
+def test_read_only_inputs_are_not_copied_or_written(tmp_path):
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 20, 3000, 784, np.uint8, high=256)
+    path = tmp_path / "y.dat"
+    Y.tofile(path)
+    Ymap = np.memmap(path, dtype=np.uint8, mode="r", shape=Y.shape)
+    X.flags.writeable = False
+    before = Y.copy()
+    kneighbors_search(X, Ymap, 3, metric="manhattan")  # compile outside the trace
+    tracemalloc.start()
+    try:
+        dist, ind = kneighbors_search(X, Ymap, 3, metric="manhattan", n_threads=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < Y.nbytes // 4
+    assert_array_equal(np.asarray(Ymap), before)
+    ref_d, ref_i = _reference(X, Y, 3, "manhattan")
+    assert_array_equal(ind, ref_i)
+
+
+def test_threads_restored_and_capped():
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 40, 30, 3, np.uint8)
+    before = numba.get_num_threads()
+    for n_threads in (1, 2, 64, -1):
+        kneighbors_search(X, Y, 2, n_threads=n_threads, block_size=2)
+        assert numba.get_num_threads() == before
+    with pytest.raises(ValueError):
+        kneighbors_search(X, Y, 99, n_threads=1)
+    assert numba.get_num_threads() == before
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"metric": "hamming"}, ValueError, "metric"),
+        ({"metric": "minkowski", "p": 0.5}, ValueError, "p must be"),
+        ({"n_threads": 0}, ValueError, "n_threads"),
+        ({"n_threads": 1.5}, TypeError, "n_threads"),
+        ({"block_size": 0}, ValueError, "block_size"),
+        ({"block_size": "big"}, TypeError, "block_size"),
+        ({"exclude_self": True}, ValueError, "exclude_self"),
+    ],
+)
+def test_parameter_errors(kwargs, error, match):
+    X = np.zeros((3, 2), dtype=np.uint8)
+    Y = np.zeros((4, 2), dtype=np.uint8)
+    with pytest.raises(error, match=match):
+        kneighbors_search(X, Y, 1, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "X, Y, k, error, match",
+    [
+        (
+            np.zeros((3, 2), np.uint8),
+            np.zeros((4, 2), np.float32),
+            1,
+            TypeError,
+            "dtype",
+        ),
+        (np.zeros((3, 2), np.int64), np.zeros((4, 2), np.int64), 1, TypeError, "dtype"),
+        (np.zeros(3, np.uint8), np.zeros((4, 2), np.uint8), 1, ValueError, "2-D"),
+        (
+            np.zeros((3, 2), np.uint8),
+            np.zeros((4, 3), np.uint8),
+            1,
+            ValueError,
+            "features",
+        ),
+        (
+            np.zeros((3, 0), np.uint8),
+            np.zeros((4, 0), np.uint8),
+            1,
+            ValueError,
+            "feature",
+        ),
+        (np.zeros((3, 2), np.uint8), np.zeros((0, 2), np.uint8), 1, ValueError, "row"),
+        (np.zeros((3, 2), np.uint8), np.zeros((4, 2), np.uint8), 5, ValueError, "<= 4"),
+        (np.zeros((3, 2), np.uint8), np.zeros((4, 2), np.uint8), 0, ValueError, "1 <="),
+        (np.zeros((3, 2), np.uint8), np.zeros((4, 2), np.uint8), 2.0, TypeError, "int"),
+        ([[0, 1]], np.zeros((4, 2), np.uint8), 1, TypeError, "numpy array"),
+    ],
+)
+def test_array_errors(X, Y, k, error, match):
+    with pytest.raises(error, match=match):
+        kneighbors_search(X, Y, k)
+
+
+def test_non_contiguous_input_is_accepted():
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 10, 20, 8, np.float32)
+    Xf = np.asfortranarray(X)
+    dist, ind = kneighbors_search(Xf, Y[::1], 4, metric="manhattan")
+    ref_d, ref_i = _reference(X, Y, 4, "manhattan")
+    assert_array_equal(ind, ref_i)
+
+
+def test_no_queries():
+    Y = np.zeros((4, 2), np.uint8)
+    dist, ind = kneighbors_search(np.zeros((0, 2), np.uint8), Y, 2)
+    assert dist.shape == ind.shape == (0, 2)
+
+
+def test_concurrent_calls_from_python_threads():
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 200, 300, 64, np.uint8, high=256)
+    expected = {
+        m: kneighbors_search(X, Y, 5, metric=m) for m in ("manhattan", "cosine")
+    }
+    barrier = threading.Barrier(4)
+
+    def job(i):
+        barrier.wait()
+        metric = ("manhattan", "cosine")[i % 2]
+        out = [kneighbors_search(X, Y, 5, metric=metric) for _ in range(3)]
+        return metric, out
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(job, range(4)))
+    for metric, outs in results:
+        for dist, ind in outs:
+            assert_array_equal(ind, expected[metric][1])
+            assert_array_equal(dist, expected[metric][0])
+
+
+def test_joblib_threading_backend():
+    from joblib import Parallel, delayed
+
+    rng = np.random.default_rng(0)
+    X, Y = _data(rng, 120, 200, 16, np.float32, high=256)
+    expected = kneighbors_search(X, Y, 3)
+    outs = Parallel(n_jobs=3, backend="threading")(
+        delayed(kneighbors_search)(X[i::3], Y, 3) for i in range(3)
+    )
+    for i, (dist, ind) in enumerate(outs):
+        assert_array_equal(ind, expected[1][i::3])
+
+
+_CHILD = textwrap.dedent(
+    """
+    import multiprocessing as mp
+    import numpy as np
+    from fmnist._knn_search import kneighbors_search
+
+    def work(_):
+        X = np.arange(400, dtype=np.uint8).reshape(50, 8)
+        return kneighbors_search(X, X, 3, metric="manhattan")[1].sum()
+
+    if __name__ == "__main__":
+        expected = work(0)  # the parent runs the parallel kernel first
+        with mp.get_context("fork").Pool(2) as pool:
+            assert pool.map(work, range(4)) == [expected] * 4
+        from joblib import Parallel, delayed
+        assert Parallel(n_jobs=2)(delayed(work)(i) for i in range(2)) == [expected] * 2
+        print("ok")
+    """
+)
+
+
+def test_forked_and_loky_workers(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(_CHILD)
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert "ok" in out.stdout
+
+
+_BOUNDS = textwrap.dedent(
+    """
+    import numpy as np
+    from fmnist._knn_search import kneighbors_search
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.uint8, np.float32):
+        for n_x, n_y, d in [(1, 1, 1), (5, 3, 17), (9, 6, 33), (2, 7, 784)]:
+            X = rng.integers(0, 255, (n_x, d)).astype(dtype)
+            Y = rng.integers(0, 255, (n_y, d)).astype(dtype)
+            for metric in ("manhattan", "euclidean", "cosine", "chebyshev"):
+                for bs in (None, 1, (2, 3)):
+                    kneighbors_search(X, Y, n_y, metric=metric, block_size=bs)
+            kneighbors_search(Y, Y, n_y - 1 or 1, exclude_self=n_y > 1)
+    print("ok")
+    """
+)
+
+
+def test_kernels_under_boundscheck(tmp_path):
+    script = tmp_path / "bounds.py"
+    script.write_text(_BOUNDS)
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "c"))
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "ok" in out.stdout
+
+
+def test_compile_kernels_runs():
+    compile_kernels(dtypes=("uint8",), metrics=("manhattan",))
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = pytest.importorskip("hypothesis.strategies")
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(
+    n_x=st.integers(1, 9),
+    n_y=st.integers(1, 12),
+    d=st.integers(1, 20),
+    dtype=st.sampled_from(DTYPES),
+    metric=st.sampled_from(METRICS),
+    seed=st.integers(0, 2**16),
+    q_block=st.integers(1, 10),
+    t_block=st.integers(1, 13),
+)
+def test_hypothesis_small_shapes(n_x, n_y, d, dtype, metric, seed, q_block, t_block):
+    rng = np.random.default_rng(seed)
+    X, Y = _data(rng, n_x, n_y, d, dtype, high=3)
+    k = int(rng.integers(1, n_y + 1))
+    _check(X, Y, k, metric, block_size=(q_block, t_block))
