@@ -225,17 +225,23 @@ def fetch_files(dataset, records, *, data_home=None, download_if_missing=True):
         raise OSError(
             _not_found_message(dataset.title, dataset.name, missing, locations, reason)
         )
-    if not _is_system(cache_dir):
+    created = not os.path.isdir(cache_dir) and not _is_system(cache_dir)
+    if created:
         try:
-            os.makedirs(cache_dir, exist_ok=True)
+            os.makedirs(cache_dir)
         except OSError:
-            pass
+            created = False
     for i, record in enumerate(records):
         if sources[i] is not None:
             continue
         try:
             payload, digest, how = _download(record, cache_dir)
         except OSError as err:
+            if created:
+                try:
+                    os.rmdir(cache_dir)  # only if still empty
+                except OSError:
+                    pass
             message = _not_found_message(
                 dataset.title,
                 dataset.name,
