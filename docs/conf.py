@@ -7,9 +7,13 @@ Intersphinx links need the network, so they are opt-in with
 """
 
 import os
+import sys
 from datetime import date
+from pathlib import Path
 
 import fmnist
+
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "fmnist"
 author = "The fmnist developers"
@@ -24,16 +28,33 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "matplotlib.sphinxext.plot_directive",
+    # benchmarks/results/*.json -> generated/benchmarks/benchmark_results.rst
+    "benchmark_results",
+    # :term:`fit` and friends from scikit-learn-style docstrings
+    "sklearn_refs",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**/sg_execution_times.rst"]
+exclude_patterns = [
+    "_build",
+    "**/sg_execution_times.rst",
+    "generated/benchmarks",
+    "plots",
+    "_ext",
+]
 root_doc = "index"
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+
+# Figures drawn by scripts under docs/plots (``.. plot::``).
+plot_include_source = False
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
 
 html_theme = "pydata_sphinx_theme"
 html_static_path = ["_static"]
@@ -60,4 +81,6 @@ sphinx_gallery_conf = {
     "reference_url": {"fmnist": None},
     "download_all_examples": False,
     "remove_config_comments": True,
+    "within_subsection_order": "gallery_order.ExampleOrder",
+    "min_reported_time": 1,
 }

@@ -17,34 +17,55 @@ for b in range(N_QUERY_BLOCKS):
         done = b < 2 or (b in (2, 3) and c < 3)
         ax.add_patch(
             Rectangle(
-                (c, N_QUERY_BLOCKS - 1 - b), 1, 1,
-                facecolor=color, alpha=0.85 if done else 0.25,
-                edgecolor="white", linewidth=1.5,
+                (c, N_QUERY_BLOCKS - 1 - b),
+                1,
+                1,
+                facecolor=color,
+                alpha=0.85 if done else 0.25,
+                edgecolor="white",
+                linewidth=1.5,
             )
         )
 for b in (2, 3):
     ax.add_patch(
-        Rectangle((3, N_QUERY_BLOCKS - 1 - b), 1, 1, fill=False,
-                  edgecolor="black", linewidth=2.5)
+        Rectangle(
+            (3, N_QUERY_BLOCKS - 1 - b),
+            1,
+            1,
+            fill=False,
+            edgecolor="black",
+            linewidth=2.5,
+        )
     )
 ax.annotate(
     "one tile: q_block queries x t_block\ntraining rows, both held in L2 cache",
-    xy=(4, N_QUERY_BLOCKS - 3), xytext=(5.3, N_QUERY_BLOCKS + 0.55),
-    fontsize=9, arrowprops={"arrowstyle": "->"},
+    xy=(4, N_QUERY_BLOCKS - 3),
+    xytext=(5.3, N_QUERY_BLOCKS + 0.55),
+    fontsize=9,
+    arrowprops={"arrowstyle": "->"},
 )
 ax.add_patch(
-    FancyArrowPatch((0.2, -0.45), (N_TRAIN_CHUNKS - 0.2, -0.45),
-                    arrowstyle="->", mutation_scale=15)
+    FancyArrowPatch(
+        (0.2, -0.45), (N_TRAIN_CHUNKS - 0.2, -0.45), arrowstyle="->", mutation_scale=15
+    )
 )
-ax.text(N_TRAIN_CHUNKS / 2, -0.95,
-        "each query block sweeps the training chunks in order",
-        ha="center", fontsize=9)
+ax.text(
+    N_TRAIN_CHUNKS / 2,
+    -0.95,
+    "each query block sweeps the training chunks in order",
+    ha="center",
+    fontsize=9,
+)
 for b, label in ((0, "block 0: thread 0"), (1, "block 1: thread 1")):
-    ax.text(-0.15, N_QUERY_BLOCKS - 0.5 - b, label, ha="right", va="center",
-            fontsize=9)
+    ax.text(-0.15, N_QUERY_BLOCKS - 0.5 - b, label, ha="right", va="center", fontsize=9)
 ax.text(-0.15, 2.5, "...", ha="right", va="center", fontsize=12)
-ax.text(0, N_QUERY_BLOCKS + 0.2, "dark: compared   pale: still to do",
-        fontsize=8, color="dimgray")
+ax.text(
+    0,
+    N_QUERY_BLOCKS + 0.2,
+    "dark: compared   pale: still to do",
+    fontsize=8,
+    color="dimgray",
+)
 ax.set_xlim(-2.2, N_TRAIN_CHUNKS + 0.1)
 ax.set_ylim(-1.3, N_QUERY_BLOCKS + 1.3)
 ax.set_xlabel("training rows, in chunks of t_block (60,000 in all)")
@@ -65,18 +86,27 @@ for node, (x, y) in positions.items():
             ax_heap.plot([x, cx], [y, cy], color="gray", zorder=0)
 for node, (x, y) in positions.items():
     ax_heap.add_patch(
-        Rectangle((x - 0.38, y - 0.25), 0.76, 0.5, facecolor="#eeeeee",
-                  edgecolor="black" if node else "tab:red",
-                  linewidth=2 if node == 0 else 1)
+        Rectangle(
+            (x - 0.38, y - 0.25),
+            0.76,
+            0.5,
+            facecolor="#eeeeee",
+            edgecolor="black" if node else "tab:red",
+            linewidth=2 if node == 0 else 1,
+        )
     )
     ax_heap.text(x, y, str(keys[node]), ha="center", va="center", fontsize=10)
-ax_heap.text(2, 3.55, "root = worst of the k kept", ha="center", fontsize=9,
-             color="tab:red")
 ax_heap.text(
-    2, 0.05,
+    2, 3.55, "root = worst of the k kept", ha="center", fontsize=9, color="tab:red"
+)
+ax_heap.text(
+    2,
+    0.05,
     "candidate key 950 >= root: rejected in O(1)\n"
     "candidate key 600 < root: replaces the root,\nsifts down in O(log k)",
-    ha="center", va="top", fontsize=9,
+    ha="center",
+    va="top",
+    fontsize=9,
 )
 ax_heap.set_xlim(-0.3, 3.8)
 ax_heap.set_ylim(-1.2, 4)

@@ -1,0 +1,66 @@
+"""Build the Sphinx documentation with warnings as errors.
+
+The docs and examples are copied to a temporary directory (the build writes
+generated pages next to its sources) and built with ``-W``, but with
+sphinx-gallery's ``plot_gallery=0``: ``tests/test_examples.py`` already runs
+every example, so they are not executed a second time here. The full build
+that executes them is::
+
+    FMNIST_EXAMPLES_FAST=1 python -m sphinx -W -b html docs docs/_build/html
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_docs_build_without_warnings(tmp_path):
+    pytest.importorskip("sphinx_gallery")
+    pytest.importorskip("pydata_sphinx_theme")
+    pytest.importorskip("numpydoc")
+    ignore = shutil.ignore_patterns("_build", "auto_examples", "generated", "*.pyc")
+    for name in ("docs", "examples"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=ignore)
+    if (ROOT / "benchmarks" / "results").is_dir():
+        shutil.copytree(
+            ROOT / "benchmarks" / "results", tmp_path / "benchmarks" / "results"
+        )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-D",
+            "plot_gallery=0",
+            str(tmp_path / "docs"),
+            str(tmp_path / "html"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-8000:]
+    for page in ("index", "api", "benchmarks", "reliability", "auto_examples/index"):
+        assert (tmp_path / "html" / f"{page}.html").is_file(), page
+
+
+def test_reliability_page_names_every_test_file():
+    page = (ROOT / "docs" / "reliability.rst").read_text()
+    missing = [
+        path.name
+        for path in sorted((ROOT / "tests").glob("test_*.py"))
+        if path.name not in page
+    ]
+    assert not missing, f"docs/reliability.rst does not mention {missing}"
