@@ -8,6 +8,7 @@ still missing are downloaded from the registry's mirrors unless downloads are
 off, in which case no network connection is ever opened.
 """
 
+import logging
 import os
 import shutil
 import sys
@@ -20,6 +21,8 @@ from ._cache import DataIntegrityError, atomic_write, check_archive, check_paylo
 from ._cache import write_stamp as _write_stamp
 
 __all__ = ["fetch_files"]
+
+logger = logging.getLogger(__name__)
 
 #: Download attempts per mirror, for errors that may be transient.
 N_RETRIES = 3
@@ -128,14 +131,17 @@ def _download(record, cache_dir):
         cache_dir if os.path.isdir(cache_dir) and not _is_system(cache_dir) else None
     )
     failures = []
-    logger = pooch.get_logger()
-    level = logger.level
-    logger.setLevel("WARNING")
+    # pooch would suggest passing the printed hash as known_hash: the payload
+    # digest is what we check, so keep its log quiet and log our own steps.
+    pooch_logger = pooch.get_logger()
+    level = pooch_logger.level
+    pooch_logger.setLevel("WARNING")
     try:
         with tempfile.TemporaryDirectory(dir=parent, prefix=".download-") as tmp:
             for url in record.urls:
                 delay = RETRY_DELAY
                 for attempt in range(1, N_RETRIES + 1):
+                    logger.info("Downloading %s (attempt %d)", url, attempt)
                     try:
                         path = pooch.retrieve(
                             url,
@@ -164,7 +170,7 @@ def _download(record, cache_dir):
                         time.sleep(delay)
                         delay = min(2 * delay, MAX_RETRY_DELAY)
     finally:
-        logger.setLevel(level)
+        pooch_logger.setLevel(level)
     raise OSError(
         f"Could not download {record.name}.gz: every mirror failed.\n  "
         + "\n  ".join(failures)
