@@ -167,7 +167,9 @@ def _read_all(source):
             if n != size:
                 del buffer[n:]
             return buffer, True
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    if isinstance(source, memoryview):
+        return source.cast("B"), False
+    if isinstance(source, (bytes, bytearray)):
         return source, False
     if hasattr(source, "read"):
         data = source.read()
