@@ -83,7 +83,14 @@ def _parse_header(head, where):
     shape = tuple(
         int.from_bytes(head[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
     )
-    return _CODE_TO_DTYPE[code], shape, header_size
+    dtype = _CODE_TO_DTYPE[code]
+    # NumPy refuses such shapes even when a zero dimension makes them empty.
+    if _expected_payload(dtype, [d for d in shape if d]) > np.iinfo(np.intp).max:
+        raise ValueError(
+            f"{where} has an impossible header: dtype {dtype.name} and shape "
+            f"{shape} exceed the largest array NumPy can hold."
+        )
+    return dtype, shape, header_size
 
 
 def _expected_payload(dtype, shape):
