@@ -41,10 +41,39 @@ fastmath is only applied to the distance accumulation, with the flags
 the heaps never run under ``fastmath``.
 """
 
+import warnings
+
 import numba
 import numpy as np
 
 _ARITH = {"reassoc", "contract"}
+
+
+_CACHE_WARNINGS = []
+
+
+def _njit(**options):
+    """``numba.njit(cache=True, **options)``, without the disk cache if numba
+    has nowhere to write it (read-only install and no usable user cache)."""
+
+    def decorate(function):
+        try:
+            return numba.njit(cache=True, **options)(function)
+        except RuntimeError as err:  # "no locator available"
+            if _CACHE_WARNINGS:
+                return numba.njit(**options)(function)
+            _CACHE_WARNINGS.append(err)
+            warnings.warn(
+                f"numba cannot cache the kNN kernels ({err}); they will be "
+                "compiled in every process. Set NUMBA_CACHE_DIR to a writable "
+                "folder to cache it.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return numba.njit(**options)(function)
+
+    return decorate
+
 
 METRIC_L1 = 0
 METRIC_SQL2 = 1
@@ -57,7 +86,7 @@ METRIC_COSINE = 4
 # pair distances (keys)
 
 
-@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+@_njit(fastmath=_ARITH, nogil=True)
 def _sum_abs_diff(x, y, acc):
     s = acc
     for t in range(x.shape[0]):
@@ -66,7 +95,7 @@ def _sum_abs_diff(x, y, acc):
     return s
 
 
-@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+@_njit(fastmath=_ARITH, nogil=True)
 def _sum_sq_diff(x, y, acc):
     s = acc
     for t in range(x.shape[0]):
@@ -75,7 +104,7 @@ def _sum_sq_diff(x, y, acc):
     return s
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _max_abs_diff(x, y, acc):
     s = acc
     for t in range(x.shape[0]):
@@ -85,7 +114,7 @@ def _max_abs_diff(x, y, acc):
     return s
 
 
-@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+@_njit(fastmath=_ARITH, nogil=True)
 def _sum_pow_diff(x, y, p):
     s = 0.0
     for t in range(x.shape[0]):
@@ -93,7 +122,7 @@ def _sum_pow_diff(x, y, p):
     return s
 
 
-@numba.njit(fastmath=_ARITH, nogil=True, cache=True)
+@_njit(fastmath=_ARITH, nogil=True)
 def _dot(x, y, acc):
     s = acc
     for t in range(x.shape[0]):
@@ -101,7 +130,7 @@ def _dot(x, y, acc):
     return s
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _cosine_from_dot(dot, norm_x, norm_y):
     if norm_x == 0.0 or norm_y == 0.0:
         return 1.0
@@ -113,7 +142,7 @@ def _cosine_from_dot(dot, norm_x, norm_y):
     return c
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _row_norms(A, acc, out):
     """Write the Euclidean norm of every row of ``A`` into ``out`` (float64)."""
     for i in range(A.shape[0]):
@@ -124,7 +153,7 @@ def _row_norms(A, acc, out):
 # top-k heaps
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _heap_push(keys, idx, row, key, j):
     """Offer ``(key, j)`` to the max-heap in row ``row``; reject at the root."""
     if key != key:  # NaN ranks last, like +inf
@@ -155,7 +184,7 @@ def _heap_push(keys, idx, row, key, j):
     idx[row, pos] = j
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _sift_down(keys, idx, pos, end):
     key = keys[pos]
     j = idx[pos]
@@ -179,7 +208,7 @@ def _sift_down(keys, idx, pos, end):
     idx[pos] = j
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _heap_sort_rows(keys, idx, row_start, row_stop):
     """Sort the heaps of rows ``[row_start, row_stop)`` ascending by (key, index)."""
     k = keys.shape[1]
@@ -200,7 +229,7 @@ def _heap_sort_rows(keys, idx, row_start, row_stop):
 # generic blocked search
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _search_rows(
     X,
     Y,
@@ -250,7 +279,7 @@ def _search_rows(
     _heap_sort_rows(keys, idx, q_start, q_stop)
 
 
-@numba.njit(nogil=True, parallel=True)
+@_njit(nogil=True, parallel=True)
 def _search_rows_parallel(
     X,
     Y,

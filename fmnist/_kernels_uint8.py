@@ -15,11 +15,12 @@ from ._kernels import (
     _cosine_from_dot,
     _heap_push,
     _heap_sort_rows,
+    _njit,
 )
 from ._kernels_simd import _dot_plan, _dot_tile_4x4, _sad_tile_4x4
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _row_sqnorms_uint8(A, out):
     """Write the exact squared norm of every row of ``A`` into ``out`` (int64)."""
     for i in range(A.shape[0]):
@@ -30,7 +31,7 @@ def _row_sqnorms_uint8(A, out):
         out[i] = s
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _tile_tail(X, Y, i, j, start, metric):
     """The bytes ``[start, n_features)`` the SIMD tile left out, for one pair."""
     s = np.int64(0)
@@ -44,7 +45,7 @@ def _tile_tail(X, Y, i, j, start, metric):
     return s
 
 
-@numba.njit(nogil=True, cache=True)
+@_njit(nogil=True)
 def _search_rows_uint8(
     X,
     Y,
@@ -122,7 +123,7 @@ def _search_rows_uint8(
     _heap_sort_rows(keys, idx, q_start, q_stop)
 
 
-@numba.njit(nogil=True, parallel=True)
+@_njit(nogil=True, parallel=True)
 def _search_rows_uint8_parallel(
     X,
     Y,

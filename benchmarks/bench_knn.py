@@ -1,0 +1,270 @@
+"""Time the exact kNN search engine against sklearn brute force and faiss.
+
+Usage::
+
+    python benchmarks/bench_knn.py [--queries 10000] [--repeats 3]
+        [--sklearn-queries 1000] [--metrics manhattan euclidean cosine]
+        [--json out.json] [--markdown out.md]
+
+Workload: the 60,000 Fashion-MNIST training images (uint8, 784 features) as
+the index, the first ``--queries`` test images as queries, ``k = 5``. fmnist
+searches the uint8 pixels directly. Peers, in the same process on the same
+data, each given float32 as they expect:
+
+* ``sklearn.neighbors.KNeighborsClassifier(algorithm="brute", n_jobs=-1)``,
+  timed on the first ``--sklearn-queries`` queries only and scaled linearly to
+  ``--queries`` (its manhattan takes minutes for the full set);
+* ``faiss.IndexFlatL2`` (exact) for euclidean and ``faiss.IndexFlatIP`` on
+  normalised rows for cosine, when faiss is installed.
+
+Seconds are the median of ``--repeats`` runs (peers scaled from a subset are
+run once); ratios are peer seconds over fmnist seconds, so above 1 means
+fmnist is faster. Accuracy is the majority vote of the 5 neighbours (ties to
+the smallest label) on the queries each engine ran. Peak RSS is
+``resource.getrusage`` of this process after fmnist's runs and at the end.
+First-call latency (``import`` plus the first search of a small problem, which
+compiles or loads the numba kernels) is measured in fresh subprocesses with an
+empty and then a warm ``NUMBA_CACHE_DIR``. The machine is shared: compare
+ratios, not absolute seconds.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+K = 5
+_IDX = "/usr/share/datasets/fashion-mnist"
+
+
+def _load():
+    try:
+        from fmnist.datasets import load_train_test
+
+        return load_train_test(download_if_missing=False)
+    except Exception:  # the Debian files, read directly
+
+        def read(name, offset):
+            with gzip.open(os.path.join(_IDX, name)) as f:
+                return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+        return (
+            read("train-images-idx3-ubyte.gz", 16).reshape(-1, 784),
+            read("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784),
+            read("train-labels-idx1-ubyte.gz", 8).astype(np.int64),
+            read("t10k-labels-idx1-ubyte.gz", 8).astype(np.int64),
+        )
+
+
+def _vote(labels):
+    """Majority label of each row; ties go to the smallest label."""
+    n_classes = int(labels.max()) + 1
+    counts = np.zeros((labels.shape[0], n_classes), dtype=np.int64)
+    for col in labels.T:
+        counts[np.arange(labels.shape[0]), col] += 1
+    return counts.argmax(axis=1)
+
+
+def _median_time(function, repeats):
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def _peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+_LATENCY = """
+import time
+start = time.perf_counter()
+import numpy as np
+from fmnist._knn_search import kneighbors_search
+X = np.arange(64 * 784, dtype=np.int64).reshape(64, 784).astype(np.uint8)
+kneighbors_search(X, X, 5, metric={metric!r})
+print(time.perf_counter() - start)
+"""
+
+
+def _first_call_latency(metric):
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = []
+        for _ in range(2):  # cold, then warm
+            proc = subprocess.run(
+                [sys.executable, "-c", _LATENCY.format(metric=metric)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            out.append(float(proc.stdout.split()[-1]))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=10000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sklearn-queries", type=int, default=1000)
+    parser.add_argument(
+        "--metrics", nargs="+", default=["manhattan", "euclidean", "cosine"]
+    )
+    parser.add_argument("--no-latency", action="store_true")
+    parser.add_argument("--json", default=None, help="write the rows as JSON")
+    parser.add_argument("--markdown", default=None, help="write a Markdown table")
+    args = parser.parse_args(argv)
+
+    from fmnist._knn_search import kneighbors_search
+
+    X_train, X_test, y_train, y_test = _load()
+    X_train = np.ascontiguousarray(X_train)
+    X_test = np.ascontiguousarray(X_test[: args.queries])
+    y_test = y_test[: args.queries]
+    n_q = X_test.shape[0]
+    n_sub = min(args.sklearn_queries, n_q)
+    rows = []
+
+    def add(metric, engine, queries, seconds, labels, note="", ratio_to=None):
+        acc = float(np.mean(_vote(labels) == y_test[: labels.shape[0]]))
+        rows.append(
+            {
+                "metric": metric,
+                "engine": engine,
+                "queries": queries,
+                "seconds": seconds,
+                "ratio": None,
+                "accuracy": acc,
+                "accuracy_queries": int(labels.shape[0]),
+                "note": note,
+            }
+        )
+
+    ours = {}
+    for metric in args.metrics:
+        kneighbors_search(X_test[:8], X_train[:64], K, metric=metric)  # compile
+        seconds, (_, ind) = _median_time(
+            lambda: kneighbors_search(X_test, X_train, K, metric=metric),
+            args.repeats,
+        )
+        ours[metric] = seconds
+        add(metric, "fmnist (uint8)", n_q, seconds, y_train[ind])
+    rss_ours = _peak_rss_mb()
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    Xtr32, Xte32 = X_train.astype(np.float32), X_test.astype(np.float32)
+    for metric in args.metrics:
+        clf = KNeighborsClassifier(K, algorithm="brute", n_jobs=-1, metric=metric)
+        clf.fit(Xtr32, y_train)
+        start = time.perf_counter()
+        ind = clf.kneighbors(Xte32[:n_sub], return_distance=False)
+        seconds = (time.perf_counter() - start) * n_q / n_sub
+        note = (
+            f"timed on {n_sub} queries, scaled x{n_q / n_sub:g}" if n_sub < n_q else ""
+        )
+        add(metric, "sklearn brute (float32)", n_q, seconds, y_train[ind], note)
+
+    try:
+        import faiss
+    except ImportError:
+        faiss = None
+    if faiss is not None:
+        for metric in args.metrics:
+            if metric == "euclidean":
+                index = faiss.IndexFlatL2(Xtr32.shape[1])
+                queries = Xte32
+                index.add(Xtr32)
+            elif metric == "cosine":
+                index = faiss.IndexFlatIP(Xtr32.shape[1])
+                base = Xtr32.copy()
+                faiss.normalize_L2(base)
+                index.add(base)
+                queries = Xte32.copy()
+                faiss.normalize_L2(queries)
+            else:
+                continue
+            seconds, (_, ind) = _median_time(
+                lambda: index.search(queries, K), args.repeats
+            )
+            name = "faiss IndexFlatL2" if metric == "euclidean" else "faiss FlatIP"
+            add(metric, f"{name} (float32)", n_q, seconds, y_train[ind])
+            del index
+
+    for row in rows:
+        row["ratio"] = row["seconds"] / ours[row["metric"]]
+
+    latency = {}
+    if not args.no_latency:
+        for metric in args.metrics:
+            latency[metric] = _first_call_latency(metric)
+
+    info = {
+        "machine": f"{platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores",
+        "numba_threads": __import__("numba").get_num_threads(),
+        "queries": n_q,
+        "train": int(X_train.shape[0]),
+        "repeats": args.repeats,
+        "peak_rss_mb_after_fmnist": rss_ours,
+        "peak_rss_mb_end": _peak_rss_mb(),
+        "first_call_latency_s": {
+            m: {"cold": c, "warm": w} for m, (c, w) in latency.items()
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+    }
+    table = _markdown(rows, info)
+    print(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"info": info, "rows": rows}, f, indent=2)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(table + "\n")
+
+
+def _markdown(rows, info):
+    lines = [
+        f"k={K}, {info['train']} training rows, {info['queries']} queries, "
+        f"median of {info['repeats']}; {info['machine']}, "
+        f"{info['numba_threads']} numba threads; {info['date']}",
+        "",
+        "| metric | engine | seconds | peer s / fmnist s | accuracy | note |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        acc = f"{r['accuracy']:.4f}"
+        if r["accuracy_queries"] != info["queries"]:
+            acc += f" (first {r['accuracy_queries']})"
+        lines.append(
+            f"| {r['metric']} | {r['engine']} | {r['seconds']:.2f} | "
+            f"{r['ratio']:.1f} | {acc} | {r['note']} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Peak RSS: {info['peak_rss_mb_after_fmnist']:.0f} MB after fmnist's runs, "
+        f"{info['peak_rss_mb_end']:.0f} MB at the end (peers included)."
+    )
+    for metric, lat in info["first_call_latency_s"].items():
+        lines.append(
+            f"First call ({metric}, import + compile or cache load): "
+            f"cold cache {lat['cold']:.2f} s, warm cache {lat['warm']:.2f} s."
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
