@@ -34,6 +34,15 @@ MAX_RETRY_DELAY = 10.0
 TIMEOUT = 30
 
 
+def _warn(message):
+    """Warn, pointing at the first caller outside this package."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
+
+
 def _fix_for(location, dataset):
     if location.strict:
         hint = ""
@@ -67,11 +76,10 @@ def _store(payload, digest, how, record, cache_dir):
         os.makedirs(cache_dir, exist_ok=True)
         st = atomic_write(dest, payload)
     except OSError as err:
-        warnings.warn(
+        _warn(
             f"Could not cache {record.name} in {cache_dir} ({err}); using it from "
             "memory, so every load decompresses it again. Make the folder "
-            "writable, or choose another with data_home or FMNIST_DATA.",
-            stacklevel=4,
+            "writable, or choose another with data_home or FMNIST_DATA."
         )
         return payload
     _write_stamp(dest, st, digest, how)
@@ -94,7 +102,7 @@ def _find(record, locations, cache_dir, dataset):
             except DataIntegrityError as err:
                 if location.strict:
                     raise
-                warnings.warn(str(err), stacklevel=4)
+                _warn(str(err))
                 continue
             return _store(payload, digest, how, record, cache_dir)
     return None
