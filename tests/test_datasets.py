@@ -361,3 +361,21 @@ def test_mismatched_shapes_and_labels(isolated):
     write_dataset(isolated.system, arrays)
     with pytest.raises(ValueError, match=r"shape \(n, 28, 28\), found dtype uint8"):
         load(download_if_missing=False)
+
+
+def test_threads_filling_the_same_empty_cache(isolated):
+    from concurrent.futures import ThreadPoolExecutor
+
+    arrays = tiny_arrays(seed=0, n_train=3000, n_test=500)
+    isolated.install(tiny_dataset(arrays))
+    write_dataset(isolated.system, arrays)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda _: load(download_if_missing=False).data, range(4))
+        )
+    X = _expected(arrays, "all")[0]
+    for result in results:
+        np.testing.assert_array_equal(result, X)
+    assert listing(os.path.join(isolated.user_cache, "fashion-mnist")) == sorted(
+        list(NAMES) + [n + ".verified.json" for n in NAMES]
+    )
