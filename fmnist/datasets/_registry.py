@@ -10,9 +10,11 @@ package re-compresses them, which is why archives are never compared).
 
 MNIST: no digest of the decompressed files is recorded here. ``archive_sha256``
 is the SHA-256 of the official ``.gz`` archive as served by the mirrors
-(``sha256sum train-images-idx3-ubyte.gz``), the value that torchvision,
-TensorFlow and many other projects pin; the same archives have the MD5 sums
-that torchvision records, given in the comments. A freshly downloaded MNIST
+(``sha256sum train-images-idx3-ubyte.gz``), a value pinned identically by many
+independent MNIST loaders; torchvision pins the MD5 sums of the same archives,
+given in the comments below. They were not recomputed here (no MNIST file was
+at hand), which is why the size and IDX header are checked as well. A freshly
+downloaded MNIST
 archive is therefore verified by its archive digest, then its header and size;
 once verified, the loader stores the SHA-256 of the decompressed payload in the
 cache's stamp file and checks the payload against it from then on.
