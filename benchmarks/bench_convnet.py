@@ -1,0 +1,154 @@
+"""Benchmark ConvNetClassifier on Fashion-MNIST.
+
+Fits ``ConvNetClassifier`` on the 60,000 training images, evaluates it on the
+10,000 test images (CPU, 2 threads by default) and reports test accuracy (with
+and without test-time flip averaging), fit wall time, seconds per epoch,
+prediction throughput and parameter count. The test set is used for the final
+figures only.
+
+Usage::
+
+    python benchmarks/bench_convnet.py                 # the default recipe
+    python benchmarks/bench_convnet.py --setting high  # the higher-accuracy one
+    python benchmarks/bench_convnet.py --quick         # 10k images, 2 epochs
+    python benchmarks/bench_convnet.py --json out.json --max-epochs 30
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+
+import numpy as np
+
+SETTINGS = {
+    # The defaults of ConvNetClassifier.
+    "default": {},
+    # Wider and longer: more than 30 minutes on 2 CPU cores.
+    "high": {"width": 32, "max_epochs": 40},
+}
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _throughput(clf, X, repeats=3):
+    clf.predict(X[:256])  # warm up the kernels
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        clf.predict(X)
+        times.append(time.perf_counter() - start)
+    return len(X) / float(np.median(times))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--setting", choices=sorted(SETTINGS), default="default")
+    parser.add_argument("--quick", action="store_true",
+                        help="10k training images and 2 epochs (a smoke run)")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="use only the first N training images")
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=JSON",
+                        help="extra ConvNetClassifier parameter, e.g. lr=0.1")
+    parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--json", metavar="PATH", help="also write the results here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from fmnist import ConvNetClassifier
+    from fmnist.datasets import load_train_test
+
+    torch.set_num_threads(args.threads)
+    X_train, X_test, y_train, y_test = load_train_test()
+    params = dict(SETTINGS[args.setting])
+    if args.quick:
+        args.n_train = args.n_train or 10_000
+        params["max_epochs"] = 2
+    if args.n_train:
+        X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
+    if args.max_epochs:
+        params["max_epochs"] = args.max_epochs
+    for item in args.param:
+        name, value = item.split("=", 1)
+        params[name] = json.loads(value)
+    params.update(
+        random_state=args.random_state, n_threads=args.threads, verbose=args.verbose
+    )
+    clf = ConvNetClassifier(**params)
+
+    start = time.perf_counter()
+    clf.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    epoch_seconds = [row["dur"] for row in clf.net_.history]
+
+    clf.set_params(tta=True)
+    accuracy_tta = float(np.mean(clf.predict(X_test) == y_test))
+    throughput_tta = _throughput(clf, X_test)
+    clf.set_params(tta=False)
+    accuracy_plain = float(np.mean(clf.predict(X_test) == y_test))
+    throughput_plain = _throughput(clf, X_test)
+    clf.set_params(tta=params.get("tta", True))
+
+    results = {
+        "setting": args.setting,
+        "params": {k: v for k, v in clf.get_params().items() if k != "callbacks"},
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+        "test_accuracy": accuracy_tta if clf.tta else accuracy_plain,
+        "test_accuracy_tta": accuracy_tta,
+        "test_accuracy_no_tta": accuracy_plain,
+        "fit_seconds": fit_seconds,
+        "epochs": clf.n_epochs_,
+        "seconds_per_epoch_median": float(np.median(epoch_seconds)),
+        "seconds_per_epoch": epoch_seconds,
+        "predict_images_per_second_tta": throughput_tta,
+        "predict_images_per_second_no_tta": throughput_plain,
+        "n_parameters": clf.n_parameters_,
+        "precision": clf.precision_,
+        "device": clf.device_,
+        "threads": args.threads,
+        "cpu": _cpu_model(),
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    rows = [
+        ("test accuracy (default tta)", f"{results['test_accuracy']:.4f}"),
+        ("test accuracy, flip TTA", f"{accuracy_tta:.4f}"),
+        ("test accuracy, no TTA", f"{accuracy_plain:.4f}"),
+        ("fit wall time", f"{fit_seconds:.1f} s ({fit_seconds / 60:.2f} min)"),
+        ("epochs", f"{clf.n_epochs_}"),
+        ("seconds per epoch (median)", f"{results['seconds_per_epoch_median']:.1f}"),
+        ("predict, flip TTA", f"{throughput_tta:,.0f} images/s"),
+        ("predict, no TTA", f"{throughput_plain:,.0f} images/s"),
+        ("parameters", f"{clf.n_parameters_:,}"),
+        ("precision / device", f"{clf.precision_} / {clf.device_}"),
+        ("machine", f"{results['cpu']}, {args.threads} threads"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print(f"\nConvNetClassifier, setting {args.setting!r}, "
+          f"{len(X_train)} training images")
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""skorch plumbing used by :class:`~fmnist.ConvNetClassifier`.
+
+* :class:`BatchLoader` slices whole batches out of the tensors of a skorch
+  ``Dataset`` (no per-sample ``__getitem__``/collate, no worker processes) and
+  shuffles with a local generator.
+* :class:`AugmentedNet` is the ``NeuralNetClassifier`` built in ``fit``: it
+  augments training batches, runs the module in channels-last layout and,
+  optionally, under bfloat16 autocast.
+* :class:`OneCycleLR` sets the learning rate before every training batch.
+"""
+
+import math
+
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+
+__all__ = ["AugmentedNet", "BatchLoader", "OneCycleLR", "n_train_batches"]
+
+
+def n_train_batches(n_samples, batch_size):
+    """Number of batches :class:`BatchLoader` yields in one training epoch."""
+    batch_size = min(batch_size, n_samples)
+    n_batches = n_samples // batch_size
+    # A remainder of one sample is merged into the previous batch: batch norm
+    # cannot train on a batch of one.
+    if n_samples % batch_size > 1:
+        n_batches += 1
+    return max(n_batches, 1)
+
+
+class BatchLoader:
+    """Iterate over ``(X_batch, y_batch)`` slices of a skorch ``Dataset``.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset
+        Holds ``X`` (a tensor) and ``y`` (a tensor or None).
+    batch_size : int
+        Samples per batch.
+    shuffle : bool, default=False
+        Draw a new permutation (from ``generator``) on every iteration.
+    generator : torch.Generator or None, default=None
+        Source of the permutations.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            return n_train_batches(n, self.batch_size)
+        return math.ceil(n / self.batch_size)
+
+    def __iter__(self):
+        X, y = self.dataset.X, self.dataset.y
+        n = len(self.dataset)
+        if not self.shuffle:
+            for start in range(0, n, self.batch_size):
+                stop = start + self.batch_size
+                yield X[start:stop], None if y is None else y[start:stop]
+            return
+        order = torch.randperm(n, generator=self.generator)
+        n_batches = n_train_batches(n, self.batch_size)
+        bounds = [i * self.batch_size for i in range(n_batches)] + [n]
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            index = order[start:stop]
+            yield X[index], None if y is None else y[index]
+
+
+class AugmentedNet(NeuralNetClassifier):
+    """``NeuralNetClassifier`` with batch augmentation, channels-last and autocast.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`skorch.NeuralNetClassifier`.
+    augmenter : callable or None, default=None
+        Applied to every training batch (after it is moved to the device).
+    autocast_dtype : torch.dtype or None, default=None
+        Run the module's forward pass under :func:`torch.autocast` with this
+        dtype (``torch.bfloat16``); None runs in float32.
+    channels_last : bool, default=True
+        Keep the module and its inputs in channels-last memory layout.
+    """
+
+    def __init__(
+        self,
+        *args,
+        augmenter=None,
+        autocast_dtype=None,
+        channels_last=True,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.augmenter = augmenter
+        self.autocast_dtype = autocast_dtype
+        self.channels_last = channels_last
+
+    def initialize_module(self):
+        super().initialize_module()
+        if self.channels_last:
+            self.module_.to(memory_format=torch.channels_last)
+        return self
+
+    def train_step_single(self, batch, **fit_params):
+        Xi, yi = unpack_data(batch)
+        Xi = to_tensor(Xi, device=self.device)
+        if self.augmenter is not None:
+            Xi = self.augmenter(Xi)
+        return super().train_step_single((Xi, yi), **fit_params)
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        device_type = torch.device(self.device).type
+        enabled = self.autocast_dtype is not None
+        with torch.autocast(device_type, dtype=self.autocast_dtype, enabled=enabled):
+            out = self.module_(x, **fit_params)
+        return out.float()
+
+
+class OneCycleLR(Callback):
+    """One-cycle learning-rate schedule stepped before every training batch.
+
+    The rate rises linearly from ``max_lr / div_factor`` to ``max_lr`` over the
+    first ``pct_start`` of the ``total_steps`` batches, then follows a cosine
+    down to ``max_lr / final_div_factor``. It is recorded in the history as
+    ``lr`` for every batch.
+
+    Parameters
+    ----------
+    max_lr : float
+        Peak learning rate.
+    total_steps : int
+        Training batches over the whole fit.
+    pct_start : float, default=0.25
+        Fraction of the steps spent warming up.
+    div_factor : float, default=10.0
+        ``max_lr / div_factor`` is the starting rate.
+    final_div_factor : float, default=1000.0
+        ``max_lr / final_div_factor`` is the final rate.
+    """
+
+    def __init__(
+        self,
+        max_lr,
+        total_steps,
+        pct_start=0.25,
+        div_factor=10.0,
+        final_div_factor=1000.0,
+    ):
+        self.max_lr = max_lr
+        self.total_steps = total_steps
+        self.pct_start = pct_start
+        self.div_factor = div_factor
+        self.final_div_factor = final_div_factor
+
+    def initialize(self):
+        self.step_ = 0
+        return self
+
+    def lr_at(self, step):
+        """Learning rate of the given (0-based) training batch."""
+        progress = min(step / max(self.total_steps - 1, 1), 1.0)
+        start = self.max_lr / self.div_factor
+        end = self.max_lr / self.final_div_factor
+        if progress < self.pct_start:
+            return start + (self.max_lr - start) * progress / self.pct_start
+        phase = (progress - self.pct_start) / max(1.0 - self.pct_start, 1e-12)
+        return end + (self.max_lr - end) * 0.5 * (1.0 + math.cos(math.pi * phase))
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        lr = self.lr_at(self.step_)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr
+        net.history.record_batch("lr", lr)
+        self.step_ += 1
