@@ -1,0 +1,434 @@
+"""ConvNetClassifier: learning, determinism, input handling, sklearn integration."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("skorch")
+
+from scipy import sparse  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.calibration import CalibratedClassifierCV  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import FunctionTransformer  # noqa: E402
+from skorch.callbacks import Callback  # noqa: E402
+
+from fmnist import ConvNetClassifier  # noqa: E402
+from fmnist.convnet import BatchAugmenter, ResidualCNN  # noqa: E402
+
+# Tiny and fast: a few seconds per fit on 2 cores.
+FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def small_digits(digits):
+    X, y = digits
+    return X[:200], y[:200]
+
+
+@pytest.fixture(scope="module")
+def fitted(small_digits):
+    X, y = small_digits
+    return ConvNetClassifier(**FAST).fit(X, y)
+
+
+# ----------------------------------------------------------------- learning
+@pytest.mark.realdata
+def test_learns_fashion_mnist_subset(fashion_mnist_split):
+    X_train, X_test, y_train, y_test = fashion_mnist_split
+    clf = ConvNetClassifier(
+        width=8, max_epochs=4, batch_size=64, augment="light", random_state=0
+    )
+    clf.fit(X_train[:4000], y_train[:4000])
+    accuracy = clf.score(X_test[:1000], y_test[:1000])
+    assert accuracy > 0.8, accuracy
+    assert clf.image_side_ == 28
+    assert clf.n_epochs_ == 4
+    assert len(clf.net_.history) == 4
+
+
+def test_learns_digits_8x8(digits):
+    X, y = digits
+    clf = ConvNetClassifier(
+        width=8, max_epochs=8, lr=0.05, augment="none", random_state=0
+    )
+    clf.fit(X[:1200], y[:1200])
+    assert clf.image_side_ == 8
+    assert clf.n_features_in_ == 64
+    assert clf.score(X[1200:], y[1200:]) > 0.85
+
+
+# -------------------------------------------------------------- determinism
+def test_same_seed_identical_predictions(small_digits):
+    X, y = small_digits
+    params = dict(FAST, augment="full", tta=True)
+    a = ConvNetClassifier(**params).fit(X, y).predict_proba(X)
+    b = ConvNetClassifier(**params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = ConvNetClassifier(**dict(params, random_state=1)).fit(X, y).predict_proba(X)
+    assert not np.array_equal(a, c)
+
+
+_PREDICT_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import torch
+    from sklearn.datasets import load_digits
+    from fmnist import ConvNetClassifier
+    torch.set_num_threads(1)
+    X, y = load_digits(return_X_y=True)
+    clf = ConvNetClassifier(width=4, max_epochs=2, augment="full", tta=False,
+                            random_state=0).fit(X[:200], y[:200])
+    np.save(sys.argv[1], clf.predict_proba(X[:200]))
+    """
+)
+
+
+def test_same_seed_identical_across_processes(tmp_path):
+    outputs = []
+    for i in range(2):
+        path = tmp_path / f"proba{i}.npy"
+        subprocess.run(
+            [sys.executable, "-c", _PREDICT_SCRIPT, str(path)],
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(i)},
+        )
+        outputs.append(np.load(path))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_fit_leaves_global_rngs_alone(small_digits):
+    X, y = small_digits
+    torch_state = torch.get_rng_state()
+    numpy_state = np.random.get_state()[1].copy()
+    ConvNetClassifier(**dict(FAST, augment="full", dropout=0.2)).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+
+
+# ------------------------------------------------------------ input handling
+def test_input_layouts_give_identical_predictions(fitted, small_digits):
+    X, _ = small_digits
+    expected = fitted.predict_proba(X)
+    for layout in (X.reshape(-1, 8, 8), X.reshape(-1, 1, 8, 8), X.tolist()):
+        np.testing.assert_array_equal(fitted.predict_proba(layout), expected)
+
+
+def test_3d_and_4d_training_input(small_digits):
+    X, y = small_digits
+    flat = ConvNetClassifier(**FAST).fit(X, y).predict_proba(X)
+    for layout in (X.reshape(-1, 8, 8), X.reshape(-1, 1, 8, 8)):
+        clf = ConvNetClassifier(**FAST).fit(layout, y)
+        assert clf.n_features_in_ == 64
+        np.testing.assert_array_equal(clf.predict_proba(layout), flat)
+
+
+def test_pandas_input(small_digits):
+    pd = pytest.importorskip("pandas")
+    X, y = small_digits
+    frame = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
+    clf = ConvNetClassifier(**FAST).fit(frame, pd.Series(y))
+    np.testing.assert_array_equal(clf.feature_names_in_, frame.columns)
+    assert clf.predict(frame).shape == (200,)
+
+
+def test_uint8_input_is_scaled(small_digits):
+    X, y = small_digits
+    pixels = (X * 15).astype(np.uint8)  # 0..240
+    clf = ConvNetClassifier(**FAST).fit(pixels, y)
+    assert 0.0 < clf.mean_ < 1.0  # uint8 divided by 255 before the statistics
+    np.testing.assert_allclose(clf.mean_, (pixels / 255).mean(), rtol=1e-6)
+    np.testing.assert_allclose(clf.std_, (pixels / 255).std(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+def test_dtypes(small_digits, dtype):
+    X, y = small_digits
+    proba = ConvNetClassifier(**FAST).fit(X.astype(dtype), y).predict_proba(X)
+    assert proba.dtype == np.float64
+
+
+def test_string_and_noncontiguous_labels(small_digits):
+    X, y = small_digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six",
+                      "seven", "eight", "nine"])
+    clf = ConvNetClassifier(**FAST).fit(X, names[y])
+    assert isinstance(clf.classes_, np.ndarray)
+    np.testing.assert_array_equal(clf.classes_, np.sort(names))
+    assert set(clf.predict(X)) <= set(names)
+
+    odd = y * 10 + 3
+    clf = ConvNetClassifier(**FAST).fit(X, odd)
+    np.testing.assert_array_equal(clf.classes_, np.arange(10) * 10 + 3)
+    assert set(clf.predict(X)) <= set(clf.classes_)
+
+
+def test_predict_proba_is_float64_summing_to_one(fitted, small_digits):
+    X, _ = small_digits
+    for tta in (False, True):
+        proba = clone(fitted).set_params(tta=tta).fit(*small_digits).predict_proba(X)
+        assert proba.dtype == np.float64
+        assert proba.shape == (200, 10)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+        assert (proba >= 0).all()
+    np.testing.assert_array_equal(
+        fitted.predict(X), fitted.classes_[fitted.predict_proba(X).argmax(axis=1)]
+    )
+
+
+def test_single_sample_prediction(fitted, small_digits):
+    X, _ = small_digits
+    assert fitted.predict(X[:1]).shape == (1,)
+
+
+_BAD_X = {
+    "nan": (lambda X: np.where(np.arange(64) == 3, np.nan, X), ValueError, "NaN"),
+    "inf": (lambda X: np.where(np.arange(64) == 3, np.inf, X), ValueError, "infinity"),
+    "1d": (lambda X: X[:, 0], ValueError, "2D array"),
+    "5d": (lambda X: X.reshape(-1, 1, 1, 8, 8), ValueError, "dim"),
+    "non-square": (lambda X: X[:, :10], ValueError, "not a perfect square"),
+    "non-square-3d": (lambda X: X.reshape(-1, 4, 16), ValueError, "square"),
+    "4d-channels": (lambda X: X.reshape(-1, 4, 4, 4), ValueError, "one channel"),
+    "sparse": (lambda X: sparse.csr_matrix(X), TypeError, "dense data is required"),
+    "strings": (lambda X: X.astype(str), ValueError, "string"),
+    "empty": (lambda X: X[:0], ValueError, "0 sample"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_X))
+def test_bad_X_raises_clear_error(small_digits, case):
+    X, y = small_digits
+    make, error, match = _BAD_X[case]
+    bad = make(X)
+    y_bad = y[: bad.shape[0]]
+    with pytest.raises(error, match=match):
+        ConvNetClassifier(**FAST).fit(bad, y_bad)
+
+
+def test_bad_y_raises_clear_error(small_digits):
+    X, y = small_digits
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        ConvNetClassifier(**FAST).fit(X, y[:-1])
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        ConvNetClassifier(**FAST).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        ConvNetClassifier(**FAST).fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_predict_checks_features(fitted, digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(np.zeros((2, 784)))
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.predict(np.full((2, 64), np.nan))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_epochs=0), "max_epochs"),
+        (dict(augment="heavy"), "augment"),
+        (dict(precision="half"), "precision"),
+        (dict(module=ResidualCNN(n_classes=10)), "module"),
+        (dict(validation_fraction=1.5), "validation_fraction"),
+    ],
+)
+def test_bad_params_raise(small_digits, params, match):
+    with pytest.raises(ValueError, match=match):
+        ConvNetClassifier(**dict(FAST, **params)).fit(*small_digits)
+
+
+# ---------------------------------------------------------- sklearn tooling
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_grid_search_over_lr(small_digits, n_jobs):
+    X, y = small_digits
+    search = GridSearchCV(
+        ConvNetClassifier(**dict(FAST, max_epochs=1, n_threads=1)),
+        {"lr": [0.01, 0.1]},
+        cv=2,
+        n_jobs=n_jobs,
+    )
+    search.fit(X, y)
+    assert search.best_params_["lr"] in (0.01, 0.1)
+    assert search.predict(X).shape == (200,)
+
+
+def test_pipeline_and_cross_val_score(small_digits):
+    X, y = small_digits
+    pipe = make_pipeline(FunctionTransformer(np.sqrt), ConvNetClassifier(**FAST))
+    scores = cross_val_score(pipe, X, y, cv=2)
+    assert scores.shape == (2,)
+    assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_calibrated_classifier_cv(small_digits):
+    X, y = small_digits
+    calibrated = CalibratedClassifierCV(ConvNetClassifier(**FAST), cv=2)
+    proba = calibrated.fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+# ---------------------------------------------- validation and early stopping
+def test_early_stopping_uses_training_data_and_restores_best(digits):
+    X, y = digits
+    X, y = X[:500], y[:500]
+    clf = ConvNetClassifier(
+        width=4,
+        max_epochs=12,
+        lr=0.5,
+        augment="none",
+        tta=False,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(X, y)
+    valid = clf.validation_indices_
+    assert len(valid) == 100 and len(np.unique(valid)) == 100
+    assert valid.min() >= 0 and valid.max() < 500
+    # Stratified: every class keeps (about) its share in the held-out part.
+    np.testing.assert_allclose(
+        np.bincount(y[valid], minlength=10) / 100,
+        np.bincount(y, minlength=10) / 500,
+        atol=0.011,
+    )
+    history = clf.net_.history
+    trained = sum(b.get("train_batch_size", 0) for b in history[0]["batches"])
+    assert trained == 400
+    assert clf.n_epochs_ == len(history) <= 12
+    # The restored weights are those of the best epoch of early stopping.
+    stopper = dict(clf.net_.callbacks_)["early_stopping"]
+    best_loss = history[stopper.best_epoch_ - 1, "valid_loss"]
+    proba = clf.predict_proba(X[valid]).clip(1e-30)
+    smoothing = clf.label_smoothing
+    log_p = np.log(proba)
+    loss = -(1 - smoothing) * log_p[np.arange(100), y[valid]] - smoothing * log_p.mean(
+        axis=1
+    )
+    np.testing.assert_allclose(loss.mean(), best_loss, rtol=1e-4)
+
+
+def test_validation_fraction_without_early_stopping(small_digits):
+    X, y = small_digits
+    clf = ConvNetClassifier(**dict(FAST, validation_fraction=0.25)).fit(X, y)
+    assert len(clf.validation_indices_) == 50
+    assert clf.n_epochs_ == 2
+    assert "valid_acc" in clf.net_.history[-1]
+
+
+def test_no_hidden_validation_split(fitted):
+    assert fitted.validation_indices_ is None
+    assert fitted.net_.train_split is None
+    assert "valid_loss" not in fitted.net_.history[-1]
+
+
+# -------------------------------------------------- threads, device, verbosity
+class _RecordThreads(Callback):
+    def initialize(self):
+        self.seen_ = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.seen_.append(torch.get_num_threads())
+
+
+def test_n_threads_is_scoped_and_callbacks_are_copied(small_digits):
+    before = torch.get_num_threads()
+    callback = _RecordThreads()
+    clf = ConvNetClassifier(**dict(FAST, n_threads=1, callbacks=[callback]))
+    clf.fit(*small_digits)
+    assert torch.get_num_threads() == before
+    recorded = dict(clf.net_.callbacks_)
+    (copied,) = [cb for cb in recorded.values() if isinstance(cb, _RecordThreads)]
+    assert copied is not callback
+    assert copied.seen_ == [1, 1]
+
+
+def test_device_auto_is_resolved_but_kept(fitted):
+    assert fitted.get_params()["device"] == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert fitted.device_ == expected
+    assert fitted.precision_ in ("float32", "bfloat16")
+
+
+def test_verbose(small_digits, capsys):
+    ConvNetClassifier(**FAST).fit(*small_digits)
+    assert capsys.readouterr().out == ""
+    ConvNetClassifier(**dict(FAST, verbose=1)).fit(*small_digits)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "epoch" in out
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_precision(small_digits, precision):
+    clf = ConvNetClassifier(**dict(FAST, precision=precision)).fit(*small_digits)
+    assert clf.precision_ == precision
+    assert clf.predict(small_digits[0]).shape == (200,)
+
+
+# ---------------------------------------------------------- custom modules
+class _TinyNet(torch.nn.Module):
+    def __init__(self, n_classes, hidden=8):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(64, hidden), torch.nn.ReLU(),
+            torch.nn.Linear(hidden, n_classes),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def test_custom_module_class(small_digits):
+    clf = ConvNetClassifier(
+        **dict(FAST, module=_TinyNet, module_params={"hidden": 5})
+    ).fit(*small_digits)
+    assert isinstance(clf.net_.module_, _TinyNet)
+    assert clf.n_parameters_ == 64 * 5 + 5 + 5 * 10 + 10
+
+
+def test_architecture_knobs(small_digits):
+    clf = ConvNetClassifier(**dict(FAST, width=2, depth=2, dropout=0.5))
+    clf.fit(*small_digits)
+    module = clf.net_.module_
+    assert isinstance(module, ResidualCNN)
+    assert module.dropout.p == 0.5
+    assert module.classifier.in_features == 16
+
+
+# ------------------------------------------------------------- augmentation
+def test_augmenter_is_batchwise_and_reproducible():
+    x = torch.randn(64, 1, 28, 28)
+    a = BatchAugmenter(seed=3)(x)
+    b = BatchAugmenter(seed=3)(x)
+    assert a.shape == x.shape
+    assert torch.equal(a, b)
+    assert not torch.equal(a, x)
+    assert torch.equal(BatchAugmenter(shift=0, flip=False, erase=0.0)(x), x)
+
+
+def test_augmenter_translation_and_flip_are_exact():
+    x = torch.arange(2 * 16, dtype=torch.float32).view(2, 1, 4, 4)
+    out = BatchAugmenter(shift=1, flip=False, erase=0.0, fill=-1.0, seed=0)(x)
+    for image, shifted in zip(x, out):
+        # Every output is the input moved by at most one pixel, padded with -1.
+        padded = torch.nn.functional.pad(image, (1, 1, 1, 1), value=-1.0)
+        windows = [padded[:, r : r + 4, c : c + 4] for r in range(3) for c in range(3)]
+        assert any(torch.equal(shifted, w) for w in windows)
+    flipped = BatchAugmenter(shift=0, flip=True, erase=0.0, seed=0)(x)
+    for image, out_image in zip(x, flipped):
+        assert torch.equal(out_image, image) or torch.equal(out_image, image.flip(-1))
