@@ -55,7 +55,7 @@ def test_learns_fashion_mnist_subset(fashion_mnist_split):
     clf.fit(X_train[:4000], y_train[:4000])
     accuracy = clf.score(X_test[:1000], y_test[:1000])
     assert accuracy > 0.8, accuracy
-    assert clf.image_side_ == 28
+    assert clf.image_shape_ == (28, 28)
     assert clf.n_epochs_ == 4
     assert len(clf.net_.history) == 4
 
@@ -66,7 +66,7 @@ def test_learns_digits_8x8(digits):
         width=8, max_epochs=8, lr=0.05, augment="none", random_state=0
     )
     clf.fit(X[:1200], y[:1200])
-    assert clf.image_side_ == 8
+    assert clf.image_shape_ == (8, 8)
     assert clf.n_features_in_ == 64
     assert clf.score(X[1200:], y[1200:]) > 0.85
 
@@ -135,6 +135,20 @@ def test_3d_and_4d_training_input(small_digits):
         clf = ConvNetClassifier(**FAST).fit(layout, y)
         assert clf.n_features_in_ == 64
         np.testing.assert_array_equal(clf.predict_proba(layout), flat)
+
+
+def test_rectangular_images(small_digits):
+    X, y = small_digits
+    clf = ConvNetClassifier(**dict(FAST, image_shape=(4, -1))).fit(X, y)
+    assert clf.image_shape_ == (4, 16)
+    assert clf.predict(X.reshape(-1, 4, 16)).shape == (200,)
+    with pytest.raises(ValueError, match="fitted on"):
+        clf.predict(X.reshape(-1, 16, 4))
+    clf = ConvNetClassifier(**dict(FAST, image_shape=(1, -1))).fit(X[:, :10], y)
+    assert clf.image_shape_ == (1, 10)
+    for bad in [(3, -1), (8, 9), (0, 64), (-1, -1), (8,)]:
+        with pytest.raises(ValueError, match="image_shape"):
+            ConvNetClassifier(**dict(FAST, image_shape=bad)).fit(X, y)
 
 
 def test_pandas_input(small_digits):

@@ -80,6 +80,11 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         random shifts of up to 2 pixels, horizontal flips and random erasing;
         ``"light"`` = shifts and flips; ``"none"`` (or False) = nothing.
         True means ``"full"``. Flips suit Fashion-MNIST, not digits or text.
+    image_shape : tuple of int or None, default=None
+        ``(height, width)`` of the images, one of which may be -1 (inferred
+        from the number of features, as in :func:`numpy.reshape`). None
+        expects square images: ``side = sqrt(n_features)``, or the last two
+        dimensions of 3-d/4-d input.
     width : int, default=16
         Channels of the first layer; the stages use 2x, 4x and 8x as many.
     depth : int, default=1
@@ -142,8 +147,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Pixels per image seen in :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names, when ``X`` was a DataFrame with string column names.
-    image_side_ : int
-        Side of the square images, ``sqrt(n_features_in_)``.
+    image_shape_ : tuple of int
+        ``(height, width)`` of the images.
     mean_ : float
         Mean pixel value of the (scaled) training images.
     std_ : float
@@ -201,6 +206,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
         "augment": ["boolean", StrOptions(set(AUGMENT_PRESETS))],
+        "image_shape": [tuple, None],
         "width": [Interval(numbers.Integral, 1, None, closed="left")],
         "depth": [Interval(numbers.Integral, 0, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -231,6 +237,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         weight_decay=5e-4,
         momentum=0.9,
         augment="full",
+        image_shape=None,
         width=16,
         depth=1,
         dropout=0.0,
@@ -254,6 +261,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.momentum = momentum
         self.augment = augment
+        self.image_shape = image_shape
         self.width = width
         self.depth = depth
         self.dropout = dropout
@@ -272,41 +280,83 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ input
-    def _validate_X(self, X, y=None, reset=True):
-        """Validate X (and y); return float32 images (n, 1, side, side)."""
+    def _validate_X(self, X, y=None, fitting=False):
+        """Validate X (and y); return float32 images (n, 1, height, width)."""
+        data_shape = None
+        if not hasattr(X, "columns") and not hasattr(X, "ndim"):
+            if isinstance(X, (list, tuple)) and np.ndim(X) in (3, 4):
+                X = np.asarray(X)
         if hasattr(X, "ndim") and not hasattr(X, "columns") and X.ndim in (3, 4):
-            X = self._flatten_images(X)
-        elif isinstance(X, (list, tuple)) and np.ndim(X) in (3, 4):
-            X = self._flatten_images(np.asarray(X))
+            if X.ndim == 4 and X.shape[1] != 1:
+                raise ValueError(
+                    "4-d input must have shape (n_samples, 1, height, width) "
+                    f"(one channel); got shape {tuple(X.shape)}."
+                )
+            data_shape = tuple(int(d) for d in X.shape[-2:])
+            X = X.reshape(X.shape[0], -1)
         kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
-        if y is None:
-            X = validate_data(self, X, reset=reset, **kwargs)
+        if fitting:
+            X, y = validate_data(self, X, y, reset=True, **kwargs)
+            self.image_shape_ = self._resolve_image_shape(X.shape[1], data_shape)
         else:
-            X, y = validate_data(self, X, y, reset=reset, **kwargs)
-        side = math.isqrt(X.shape[1])
-        if side * side != X.shape[1]:
-            raise ValueError(
-                f"{type(self).__name__} expects square images flattened to "
-                f"side * side features; X has {X.shape[1]} features, which is "
-                "not a perfect square."
-            )
+            X = validate_data(self, X, reset=False, **kwargs)
+            if data_shape is not None and data_shape != self.image_shape_:
+                raise ValueError(
+                    f"X has images of shape {data_shape}, but "
+                    f"{type(self).__name__} was fitted on {self.image_shape_}."
+                )
         # The one place where pixels are scaled: uint8 images to [0, 1].
         if X.dtype == np.uint8:
             images = X.astype(np.float32) / np.float32(255.0)
         else:
             images = X.astype(np.float32)
-        return images.reshape(-1, 1, side, side), y
+        return images.reshape(-1, 1, *self.image_shape_), y
 
-    @staticmethod
-    def _flatten_images(X):
-        if X.ndim == 4 and X.shape[1] != 1:
+    def _resolve_image_shape(self, n_features, data_shape):
+        name = type(self).__name__
+        if self.image_shape is None:
+            if data_shape is not None:
+                if data_shape[0] != data_shape[1]:
+                    raise ValueError(
+                        f"Images must be square; got images of shape "
+                        f"{data_shape}. Pass image_shape={data_shape} to "
+                        "train on rectangular images."
+                    )
+                return data_shape
+            side = math.isqrt(n_features)
+            if side * side != n_features:
+                raise ValueError(
+                    f"{name} expects square images flattened to side * side "
+                    f"features; X has {n_features} features, which is not a "
+                    "perfect square. Pass image_shape=(height, width) for "
+                    "rectangular images."
+                )
+            return (side, side)
+        shape = tuple(self.image_shape)
+        if (
+            len(shape) != 2
+            or not all(isinstance(d, numbers.Integral) for d in shape)
+            or any(d == 0 or d < -1 for d in shape)
+            or shape == (-1, -1)
+        ):
             raise ValueError(
-                "4-d input must have shape (n_samples, 1, side, side) (one "
-                f"channel); got shape {tuple(X.shape)}."
+                "The 'image_shape' parameter of ConvNetClassifier must be None "
+                "or a tuple (height, width) of positive ints, one of which may "
+                f"be -1. Got {self.image_shape!r} instead."
             )
-        if X.shape[-1] != X.shape[-2]:
-            raise ValueError(f"Images must be square; got shape {tuple(X.shape)}.")
-        return X.reshape(X.shape[0], -1)
+        known = abs(shape[0] * shape[1])
+        if -1 in shape and n_features % known == 0:
+            shape = tuple(n_features // known if d == -1 else d for d in shape)
+        if shape[0] * shape[1] != n_features or (
+            data_shape is not None and data_shape != shape
+        ):
+            raise ValueError(
+                f"image_shape={self.image_shape!r} does not match X with "
+                f"{n_features} features"
+                + ("" if data_shape is None else f" and images of {data_shape}")
+                + "."
+            )
+        return tuple(int(d) for d in shape)
 
     def _to_tensor(self, images):
         normalised = (images - np.float32(self.mean_)) / np.float32(self.std_)
@@ -424,7 +474,7 @@ side) or (n_samples, 1, side, side)
         self : ConvNetClassifier
             The fitted estimator.
         """
-        images, y = self._validate_X(X, y, reset=True)
+        images, y = self._validate_X(X, y, fitting=True)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
@@ -434,7 +484,6 @@ side) or (n_samples, 1, side, side)
             )
         self.classes_ = encoder.classes_
         y_encoded = encoder.transform(y).astype(np.int64)
-        self.image_side_ = images.shape[-1]
         self.mean_ = float(images.mean(dtype=np.float64))
         std = float(images.std(dtype=np.float64))
         self.std_ = std if std > 0 else 1.0
@@ -503,12 +552,7 @@ side) or (n_samples, 1, side, side)
             Probabilities in the order of ``classes_``; rows sum to one.
         """
         check_is_fitted(self)
-        images, _ = self._validate_X(X, reset=False)
-        if images.shape[-1] != self.image_side_:
-            raise ValueError(
-                f"X has images of side {images.shape[-1]}, but "
-                f"{type(self).__name__} was fitted on side {self.image_side_}."
-            )
+        images, _ = self._validate_X(X)
         X_tensor = self._to_tensor(images)
         with _torch_threads(self.n_threads):
             proba = self.net_.predict_proba(X_tensor).astype(np.float64)
@@ -556,6 +600,7 @@ side) or (n_samples, 1, side, side)
             "classes": self.classes_.tolist(),
             "classes_dtype": self.classes_.dtype.str,
             "n_features_in": int(self.n_features_in_),
+            "image_shape": list(self.image_shape_),
             "mean": float(self.mean_),
             "std": float(self.std_),
         }
@@ -592,7 +637,7 @@ side) or (n_samples, 1, side, side)
         self.n_features_in_ = state["n_features_in"]
         if "feature_names_in" in state:
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        self.image_side_ = math.isqrt(self.n_features_in_)
+        self.image_shape_ = tuple(state["image_shape"])
         self.mean_, self.std_ = state["mean"], state["std"]
         self.device_ = self._resolve_device()
         self.precision_ = self._resolve_precision(self.device_)
