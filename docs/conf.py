@@ -83,4 +83,6 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "within_subsection_order": "gallery_order.ExampleOrder",
     "min_reported_time": 1,
+    # Show printed output only, not the repr of a cell's last expression.
+    "capture_repr": (),
 }

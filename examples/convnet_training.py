@@ -7,8 +7,8 @@ The default recipe of :class:`fmnist.ConvNetClassifier` on the full training
 set: its learning curves, the confusion matrix on the test set, the accuracy of
 each class, and the test images it gets wrong.
 
-The full recipe (24 epochs) takes about 20 minutes on two CPU cores, or well
-under a minute on a GPU. With ``FMNIST_EXAMPLES_FAST=1`` the script trains a
+The full recipe (20 epochs) takes about 14 minutes on two CPU cores, and much
+less on a GPU. With ``FMNIST_EXAMPLES_FAST=1`` the script trains a
 narrower network (``width=8``) for three epochs on 4,000 images instead, so its
 figures show the same things for a much weaker model.
 """
@@ -113,7 +113,7 @@ print(
     f"{is_shirt_mixup.sum()} of them Shirt <-> T-shirt/top"
 )
 shown = np.concatenate([wrong[is_shirt_mixup][:6], wrong[~is_shirt_mixup][:12]])
-fig, axes = plt.subplots(3, 6, figsize=(9, 5.4))
+fig, axes = plt.subplots(3, 6, figsize=(9, 6.3))
 for ax in axes.ravel():
     ax.axis("off")
 for ax, i in zip(axes.ravel(), shown):
