@@ -23,7 +23,7 @@ _DTYPES = (
 # once. A caller that finds the lock taken runs the serial kernel, which
 # releases the GIL.
 _PARALLEL_LOCK = threading.Lock()
-_UINT8_TILED = (0, 1, 4)  # METRIC_L1, METRIC_SQL2, METRIC_COSINE
+_TILED_METRICS = (0, 1, 4)  # METRIC_L1, METRIC_SQL2, METRIC_COSINE
 _STATE = {"forked": False}
 
 
@@ -216,13 +216,16 @@ def kneighbors_search(
     if X.dtype == np.int32 and code in (kern.METRIC_SQL2, kern.METRIC_COSINE):
         X, Y = _widen_if_overflowing(X, Y, exclude_self)
     idx = np.full((n_queries, k), Y.shape[0], dtype=np.intp)
-    if X.dtype == np.uint8 and code in _UINT8_TILED:
+    if X.dtype == np.uint8 and code in _TILED_METRICS:
         keys = np.full((n_queries, k), np.inf, dtype=np.float64)
         args = _uint8_arguments(X, Y, code, exclude_self, keys, idx)
         kernels = ("_kernels_uint8", "_search_rows_uint8")
     else:
         keys, args = _generic_arguments(X, Y, code, p, exclude_self, idx)
         kernels = ("_kernels", "_search_rows")
+        if code in _TILED_METRICS:  # 4 x 4 tiles in plain numba
+            args = args[:1] + args[2:]  # no p
+            kernels = ("_kernels_tiles", "_search_rows_tiled")
     if n_queries:
         _run(kernels, X, Y, args, q_block, t_block, n_threads)
 
