@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 
 TIME_HINTS = ("seconds", "time", "_s", "wall")
+MAX_FLATTENED = 12
 
 
 def _title(text, char):
@@ -36,11 +37,15 @@ def _cell(value):
 
 
 def _flatten(data, prefix=""):
-    """Split a dict into ``(scalars, tables)``, both keyed by dotted names."""
+    """Split a dict into ``(scalars, tables)``, both keyed by dotted names.
+
+    Small nested dicts are flattened into dotted names; large ones (such as an
+    estimator's parameters) stay one compact field.
+    """
     scalars, tables = {}, {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and len(value) <= MAX_FLATTENED:
             inner_scalars, inner_tables = _flatten(value, f"{name}.")
             scalars.update(inner_scalars)
             tables.update(inner_tables)
@@ -96,7 +101,9 @@ def _chart(records, path, title):
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(records) + 1.2))
     bars = ax.barh(names[::-1], values[::-1], color="tab:blue")
     ax.bar_label(bars, labels=[f"{v:.3g}" for v in values[::-1]], padding=3)
-    ax.set_xlabel(times[0])
+    if max(values) > 50 * max(min(values), 1e-12):
+        ax.set_xscale("log")
+    ax.set_xlabel(times[0] + (" (log scale)" if ax.get_xscale() == "log" else ""))
     ax.set_title(title, fontsize=10)
     ax.margins(x=0.15)
     fig.tight_layout()
@@ -137,7 +144,11 @@ def render(results_dir, out_dir):
             lines += _table(records)
             image = f"{path.stem}-{name.replace('.', '-')}.png"
             if _chart(records, out_dir / image, f"{path.stem}: {name}"):
-                lines += [f".. image:: {image}", f"   :alt: {path.stem} {name}", ""]
+                lines += [
+                    f".. image:: /generated/benchmarks/{image}",
+                    f"   :alt: {path.stem} {name}",
+                    "",
+                ]
     (out_dir / "benchmark_results.rst").write_text("\n".join(lines) + "\n")
 
 
