@@ -409,3 +409,92 @@ def test_hypothesis_small_shapes(n_x, n_y, d, dtype, metric, seed, q_block, t_bl
     X, Y = _data(rng, n_x, n_y, d, dtype, high=3)
     k = int(rng.integers(1, n_y + 1))
     _check(X, Y, k, metric, block_size=(q_block, t_block))
+
+
+_CACHE_CHILD = textwrap.dedent(
+    """
+    import os
+    import sys
+    import warnings
+
+    import numba.core.caching as caching
+
+    _ensure = caching._CacheLocator.ensure_cache_path
+
+    def ensure_cache_path(self):
+        # Simulate a read-only install (root ignores permission bits).
+        path = self.get_cache_path()
+        if os.environ.get("BLOCK_ALL") or path.startswith(os.environ["PKG"]):
+            raise PermissionError(path)
+        return _ensure(self)
+
+    caching._CacheLocator.ensure_cache_path = ensure_cache_path
+    warnings.simplefilter("always")
+    import numpy as np
+    from fmnist._knn_search import kneighbors_search
+
+    X = np.arange(300, dtype=np.uint8).reshape(20, 15)
+    for metric in ("manhattan", "euclidean"):
+        kneighbors_search(X, X, 3, metric=metric, block_size=4)
+    print("ok")
+    """
+)
+
+
+@pytest.mark.parametrize("block_all", [False, True])
+def test_read_only_package_and_no_home(tmp_path, block_all):
+    import fmnist
+
+    script = tmp_path / "child.py"
+    script.write_text(_CACHE_CHILD)
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "NUMBA_CACHE_DIR")}
+    env["PKG"] = os.path.dirname(os.path.dirname(fmnist.__file__))
+    if block_all:
+        env["BLOCK_ALL"] = "1"
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "ok" in out.stdout
+    assert ("cannot cache" in out.stderr) == block_all
+
+
+_WARM_CHILD = textwrap.dedent(
+    """
+    import numpy as np
+    from fmnist import _kernels_uint8 as ku
+    from fmnist._knn_search import kneighbors_search
+
+    X = np.arange(2000, dtype=np.int64).reshape(100, 20).astype(np.uint8)
+    kneighbors_search(X, X, 3, metric="manhattan", block_size=8)
+    misses = sum(ku._search_rows_uint8.stats.cache_misses.values())
+    misses += sum(ku._search_rows_uint8_parallel.stats.cache_misses.values())
+    print("misses", misses)
+    """
+)
+
+
+def test_warm_cache_is_reused_across_thread_counts(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(_WARM_CHILD)
+    outs = []
+    for n_threads in ("2", "2", "1"):
+        env = dict(
+            os.environ,
+            NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+            NUMBA_NUM_THREADS=n_threads,
+        )
+        out = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr
+        outs.append(out.stdout.split()[-1])
+    assert outs[1:] == ["0", "0"]
