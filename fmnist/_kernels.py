@@ -1,40 +1,67 @@
 """Numba kernels for the exact k-nearest-neighbour search.
 
 Only arrays and scalars go in; results are written into preallocated arrays.
-Nothing here validates its input: :mod:`fmnist._knn_search` does that before
-any kernel is reached.
+Nothing here validates its input: :mod:`fmnist._knn_search` checks what memory
+safety depends on (dimensions, dtypes, shapes, k, contiguity) before any
+kernel is reached.
 
-Design
-------
-Top-k state
+Modules
+-------
+``_kernels`` (this one)
+    Heaps, pair distances and the generic search (chebyshev, minkowski, and
+    every metric when nothing faster applies).
+``_kernels_simd``
+    4 x 4 SIMD register tiles for uint8 rows: ``psadbw`` for sums of absolute
+    differences, ``vpdpbusd`` (AVX-512 VNNI) or ``pmaddwd`` for dot products.
+``_kernels_uint8``
+    Blocked uint8 search on those tiles (manhattan, euclidean, sqeuclidean,
+    cosine).
+``_kernels_tiles``
+    The same blocking with 4 x 4 tiles in plain numba for int32 and floats.
+
+Blocking and register tiles
+    A block of queries is compared with a chunk of training rows small enough
+    to stay in the L2 cache (the driver sizes both) before moving on to the
+    next chunk, so each chunk comes from memory once per query block instead of
+    once per query. Inside, 4 queries are compared with 4 training rows at
+    once: 16 accumulators stay in registers while the 8 rows stream through,
+    so every byte loaded serves 4 pairs.
+
+psadbw
+    LLVM does not turn ``sum(abs(int16(a) - int16(b)))`` over uint8 into
+    ``psadbw`` (it emits ``vpmaxub``/``vpminub``/``vpsubb`` then widens to 64
+    bits and adds); the uint8 tiles therefore call the x86 intrinsics directly
+    (64 bytes per ``vpsadbw`` with AVX-512BW) and fall back to scalar code
+    elsewhere.
+
+Integer exactness
+    For uint8 and int32 input, manhattan, squared euclidean and dot products
+    are exact integers (int32 lanes for uint8, int64 for int32), so results do
+    not depend on block sizes, thread counts or vector widths, and ties are
+    exact. Euclidean ranks on the exact squared distance and the driver takes
+    the square root of the final k only.
+
+Top-k and ties
     Every query owns one row of ``keys`` and one row of ``indices`` holding a
     size-k max-heap ordered by the pair ``(key, training index)``. A candidate
     is rejected at the root in O(1) unless it is strictly smaller in that
     lexicographic order, so among equal distances the lower training index is
-    kept whatever order the training rows are visited in. ``_heap_sort_rows``
-    finally sorts each row ascending by the same pair.
-
-Keys
-    Ranking uses a cheap key, corrected for the final k only by the driver:
-    the sum of absolute differences (manhattan), the squared distance
-    (euclidean, sqeuclidean), the maximum (chebyshev), the sum of
-    ``|d|**p`` (minkowski) and ``1 - cos`` (cosine). For integer input the
-    first three are computed in integer arithmetic and are exact, so results
-    are deterministic and ties are exact for every block size and thread
-    count.
-
-Blocking
-    A block of queries is compared with a chunk of training rows small enough
-    to stay in the L2 cache before moving on to the next chunk, so each chunk
-    is read from memory once per query block instead of once per query.
+    kept whatever order the rows are visited in. ``_heap_sort_rows`` finally
+    sorts each row ascending by the same pair. NaN keys rank as ``+inf``.
 
 Threading
-    ``_search_rows`` is serial and releases the GIL (``nogil=True``), so it can
-    run from several Python threads at once. ``_search_rows_parallel`` spreads
-    query blocks over numba threads with ``prange``; each iteration owns its
-    output rows and allocates nothing. Parallel functions are not cached on
-    disk (a cached parallel function can crash when the thread count
-    changes); serial kernels are (``cache=True``).
+    The ``_search_rows*`` kernels are serial and release the GIL
+    (``nogil=True``), so several Python threads can run them at once. Their
+    ``*_parallel`` twins spread query blocks over numba threads with
+    ``prange``; each iteration owns its output rows and allocates nothing. The
+    driver runs a parallel kernel under a process-wide lock and falls back to
+    the serial one when the lock is taken or in a forked child.
+
+Caching
+    Every kernel, parallel ones included, is compiled lazily and cached on disk
+    (``cache=True``; numba 0.68 reloads cached parallel functions correctly
+    across thread counts and threading layers, which the tests check). When
+    numba has nowhere to write, caching is switched off with one warning.
 
 fastmath is only applied to the distance accumulation, with the flags
 ``{"reassoc", "contract"}``: comparisons against the infinite sentinels of
