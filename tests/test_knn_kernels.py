@@ -389,21 +389,31 @@ def test_compile_kernels_runs():
     compile_kernels(dtypes=("uint8",), metrics=("manhattan",))
 
 
-hypothesis = pytest.importorskip("hypothesis")
-st = pytest.importorskip("hypothesis.strategies")
+try:
+    import hypothesis
+    import hypothesis.strategies as st
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    hypothesis = None
 
 
-@hypothesis.settings(max_examples=40, deadline=None)
-@hypothesis.given(
-    n_x=st.integers(1, 9),
-    n_y=st.integers(1, 12),
-    d=st.integers(1, 20),
-    dtype=st.sampled_from(DTYPES),
-    metric=st.sampled_from(METRICS),
-    seed=st.integers(0, 2**16),
-    q_block=st.integers(1, 10),
-    t_block=st.integers(1, 13),
-)
+def _given_small_shapes(test):
+    if hypothesis is None:
+        return pytest.mark.skip(reason="hypothesis is not installed")(test)
+    return hypothesis.settings(max_examples=40, deadline=None)(
+        hypothesis.given(
+            n_x=st.integers(1, 9),
+            n_y=st.integers(1, 12),
+            d=st.integers(1, 20),
+            dtype=st.sampled_from(DTYPES),
+            metric=st.sampled_from(METRICS),
+            seed=st.integers(0, 2**16),
+            q_block=st.integers(1, 10),
+            t_block=st.integers(1, 13),
+        )(test)
+    )
+
+
+@_given_small_shapes
 def test_hypothesis_small_shapes(n_x, n_y, d, dtype, metric, seed, q_block, t_block):
     rng = np.random.default_rng(seed)
     X, Y = _data(rng, n_x, n_y, d, dtype, high=3)
