@@ -83,15 +83,18 @@ def _flatten_image_stack(X):
     if sparse.issparse(X) or _is_dataframe(X):
         return X
     if not isinstance(X, np.ndarray):
-        if not isinstance(X, (list, tuple)):
+        if getattr(X, "ndim", None) == 3:  # other array types (torch, dask)
+            X = np.asarray(X)
+        elif isinstance(X, (list, tuple)):
+            try:
+                as_array = np.asarray(X)
+            except (TypeError, ValueError):
+                return X  # let validate_data report it
+            if as_array.ndim != 3:
+                return X
+            X = as_array
+        else:
             return X
-        try:
-            as_array = np.asarray(X)
-        except (TypeError, ValueError):
-            return X  # let validate_data report it
-        if as_array.ndim != 3:
-            return X
-        X = as_array
     if X.ndim == 3:
         return X.reshape(X.shape[0], -1)
     return X

@@ -477,6 +477,9 @@ def test_image_stacks_are_flattened():
         est.predict(images[:9].reshape(9, -1)), flat.predict(images[:9])
     )
     assert est.predict(images[:2].tolist()).shape == (2,)
+    dask_array = pytest.importorskip("dask.array")
+    stack = dask_array.from_array(images[:9], chunks=3)
+    np.testing.assert_array_equal(est.predict(stack), flat.predict(images[:9]))
     with pytest.raises(ValueError, match="X has 392 features"):
         est.predict(images[:2, :14])
 
@@ -567,6 +570,10 @@ def test_grid_search_in_a_pipeline():
     assert len(grid.cv_results_["params"]) == 9
     assert grid.predict(X[:5]).shape == (5,)
     assert set(grid.predict_proba(X[:5]).shape) == {5, 2}
+    bare = GridSearchCV(
+        BlockKNNClassifier(), {"n_neighbors": [1, 5], "metric": ["l1", "cosine"]}, cv=3
+    ).fit(X, y)
+    assert bare.best_params_["n_neighbors"] in (1, 5)
 
 
 def test_cross_val_score_and_clone():
