@@ -4,7 +4,7 @@ Usage::
 
     flock /tmp/fmnist-heavy.lock python benchmarks/bench_distributed.py \\
         [--workers 1 2] [--metric manhattan] [--n-neighbors 5] [--repeat 3] \\
-        [--n-train 60000] [--n-query 10000]
+        [--n-train 60000] [--n-query 10000] [--json out.json]
 
 Workload: the official split (60,000 training and 10,000 test images, uint8,
 784 pixels), ``n_neighbors=5``, manhattan distance by default.
@@ -23,7 +23,11 @@ searches (plus its shard, the queries and the results).
 """
 
 import argparse
+import json
+import os
+import platform
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -58,6 +62,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-query", type=int, default=10000)
+    parser.add_argument("--json", default=None, help="write the rows as JSON")
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -84,7 +89,13 @@ def main():
         seconds, result = _median_time(lambda: clf.kneighbors(X_test), args.repeat)
         reference = result if reference is None else reference
         np.testing.assert_array_equal(result[1], reference[1])
-        rows.append((f"in-process BlockKNNClassifier, n_jobs={n_jobs}", seconds, ""))
+        rows.append(
+            {
+                "configuration": f"in-process BlockKNNClassifier, n_jobs={n_jobs}",
+                "seconds": seconds,
+                "note": "",
+            }
+        )
 
     for n_workers in args.workers:
         with (
@@ -120,14 +131,48 @@ def main():
                 f"{', '.join(f'{a:.0f}/{b:.0f}' for a, b in zip(rss_before, rss))} MiB"
             )
             rows.append(
-                (f"sharded_kneighbors, {n_workers} worker(s) x 1 thread", seconds, note)
+                {
+                    "configuration": (
+                        f"sharded_kneighbors, {n_workers} worker(s) x 1 thread"
+                    ),
+                    "seconds": seconds,
+                    "scatter_seconds": scatter_seconds,
+                    "worker_rss_mb_before": rss_before,
+                    "worker_rss_mb_after": rss,
+                    "note": note,
+                }
             )
             shards.release()
 
     print("identical to the in-process result: yes")
-    width = max(len(name) for name, _, _ in rows)
-    for name, seconds, note in rows:
-        print(f"{name:<{width}}  {seconds:8.2f} s  {note}")
+    width = max(len(row["configuration"]) for row in rows)
+    for row in rows:
+        print(
+            f"{row['configuration']:<{width}}  {row['seconds']:8.2f} s  {row['note']}"
+        )
+    if args.json:
+        import distributed
+        import numba
+
+        info = {
+            "benchmark": "sharded exact kNN search on dask",
+            "machine": f"{platform.processor() or platform.machine()}, "
+            f"{os.cpu_count()} cores",
+            "train": int(X_train.shape[0]),
+            "queries": int(X_test.shape[0]),
+            "metric": metric,
+            "n_neighbors": k,
+            "repeats": args.repeat,
+            "identical_to_in_process": True,
+            "versions": {
+                "distributed": distributed.__version__,
+                "numba": numba.__version__,
+            },
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+        }
+        with open(args.json, "w") as f:
+            json.dump({"info": info, "rows": rows}, f, indent=2)
 
 
 if __name__ == "__main__":
