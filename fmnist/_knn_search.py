@@ -125,6 +125,28 @@ def _resolve_threads(n_threads):
     return min(int(n_threads), limit)
 
 
+def _l2_cache_bytes(default=1 << 20):
+    """Per-core L2 size from sysfs (Linux), else ``default`` (1 MiB)."""
+    path = "/sys/devices/system/cpu/cpu0/cache/index2/size"
+    try:
+        with open(path) as f:
+            text = f.read().strip().upper()
+        scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+        size = int(text.rstrip("KM")) * scale
+    except (OSError, ValueError):
+        return default
+    return size if (64 << 10) <= size <= (64 << 20) else default
+
+
+def _working_memory_bytes():
+    try:
+        import sklearn
+
+        return int(sklearn.get_config()["working_memory"] * (1 << 20))
+    except Exception:  # sklearn missing or an odd setting
+        return 1 << 30
+
+
 def _resolve_blocks(block_size, n_queries, n_features, itemsize, n_threads):
     """Return ``(query_block, train_block)`` in rows."""
     if block_size is not None:
@@ -144,9 +166,11 @@ def _resolve_blocks(block_size, n_queries, n_features, itemsize, n_threads):
             raise ValueError(f"block_size must be positive. Got {block_size!r}.")
         return q_block, t_block
     row_bytes = max(1, n_features * itemsize)
-    # Half of a 1 MiB L2 for the training chunk, a quarter for the queries.
-    t_block = max(4, (512 * 1024) // row_bytes)
-    q_block = max(4, (256 * 1024) // row_bytes)
+    # Half of the L2 cache for the training chunk, a quarter for the queries,
+    # within sklearn's working_memory.
+    budget = min(_l2_cache_bytes(), _working_memory_bytes())
+    t_block = max(4, (budget // 2) // row_bytes)
+    q_block = max(4, (budget // 4) // row_bytes)
     # Enough blocks to keep every thread busy.
     per_thread = -(-n_queries // max(1, 4 * n_threads))
     q_block = max(1, min(q_block, per_thread))
@@ -189,10 +213,14 @@ def kneighbors_search(
         restored afterwards. None uses numba's current setting; a negative
         value counts back from all threads (-1 is all).
     block_size : int or (int, int), default=None
-        Rows per block: an int sets both the number of queries per parallel
-        block and the number of training rows compared with them at a time; a
-        pair sets ``(query_rows, train_rows)``. None sizes them from the L2
-        cache. Results do not depend on it.
+        Tuning only; results do not depend on it. A pair
+        ``(query_rows, train_rows)`` sets how many queries form one parallel
+        block and how many training rows are compared with that block before
+        moving on (both should fit in the L2 cache together); an int sets both.
+        None takes half of the L2 cache (read from sysfs, else 1 MiB) for the
+        training rows and a quarter for the queries, within
+        ``sklearn.get_config()["working_memory"]``, and keeps at least 4 query
+        blocks per thread.
 
     Returns
     -------
