@@ -118,23 +118,28 @@ class TrainingShards:
     :func:`sharded_predict` to search the same training set many times
     without sending it again.
 
-    Attributes
+    Parameters
     ----------
     futures : list of distributed.Future
         One future per shard, each holding a C-contiguous array of shape
         ``(stops[i] - starts[i], n_features)``.
-    starts : ndarray of shape (n_shards,)
+    starts : array-like of shape (n_shards,)
         Global index of the first row of each shard.
-    stops : ndarray of shape (n_shards,)
+    stops : array-like of shape (n_shards,)
         Global index one past the last row of each shard.
-    n_samples : int
-        Rows in the whole training set.
     n_features : int
         Columns of the training set.
     dtype : numpy.dtype
         Dtype of every shard.
     workers : list of str
         Address of the worker each shard was placed on.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows in the whole training set, ``stops[-1]``.
+    n_shards : int
+        Number of shards.
     """
 
     def __init__(self, futures, starts, stops, n_features, dtype, workers):
@@ -438,7 +443,7 @@ def sharded_kneighbors(
     Returns
     -------
     distances : ndarray of shape (n_queries, n_neighbors)
-        float64 distances, ascending along each row.
+        Distances (float64), ascending along each row.
     indices : ndarray of shape (n_queries, n_neighbors)
         Indices into ``X_train`` of the neighbours.
 

@@ -459,12 +459,12 @@ def _tiny_convnet(**params):
     return ConvNetClassifier(**{**defaults, **params})
 
 
-def _run_on_cluster(client, func):
+def _run_on_cluster(client, func, scatter=None):
     """Run ``func`` under joblib's dask backend; return its result and tasks."""
     import joblib
 
     with distributed.get_task_stream(client) as stream:
-        with joblib.parallel_config(backend="dask", n_jobs=-1):
+        with joblib.parallel_config(backend="dask", n_jobs=-1, scatter=scatter):
             result = func()
     return result, len(stream.data)
 
@@ -475,8 +475,11 @@ def test_grid_search_block_knn_on_dask_equals_local(client, digits):
     X, y = digits
     grid = {"n_neighbors": [1, 3, 7], "metric": ["manhattan", "euclidean"]}
     local = GridSearchCV(BlockKNNClassifier(), grid, cv=3).fit(X, y)
+    # X and y are sent to the workers once, not with every task.
     remote, n_tasks = _run_on_cluster(
-        client, lambda: GridSearchCV(BlockKNNClassifier(), grid, cv=3).fit(X, y)
+        client,
+        lambda: GridSearchCV(BlockKNNClassifier(), grid, cv=3).fit(X, y),
+        scatter=[X, y],
     )
     assert n_tasks > 0  # the fits ran on the cluster
     assert remote.best_params_ == local.best_params_
