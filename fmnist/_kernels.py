@@ -158,22 +158,19 @@ def _dot(x, y, acc):
 
 
 @_njit(nogil=True)
-def _cosine_from_dot(dot, norm_x, norm_y):
-    if norm_x == 0.0 or norm_y == 0.0:
-        return 1.0
-    c = 1.0 - dot / (norm_x * norm_y)
-    if c < 0.0:
-        return 0.0
-    if c > 2.0:
-        return 2.0
-    return c
+def _cosine_from_dot(dot, inv_norm_x, inv_norm_y):
+    """``1 - dot / (|x| |y|)`` from inverse norms (0 for an all-zero row, giving
+    1 as :func:`sklearn.metrics.pairwise_distances`), clipped to [0, 2]."""
+    c = 1.0 - dot * (inv_norm_x * inv_norm_y)
+    return min(max(c, 0.0), 2.0)
 
 
 @_njit(nogil=True)
-def _row_norms(A, acc, out):
-    """Write the Euclidean norm of every row of ``A`` into ``out`` (float64)."""
+def _row_inv_norms(A, acc, out):
+    """Write ``1 / |row|`` (0 for an all-zero row) of ``A`` into ``out``."""
     for i in range(A.shape[0]):
-        out[i] = np.sqrt(np.float64(_dot(A[i], A[i], acc)))
+        norm = np.sqrt(np.float64(_dot(A[i], A[i], acc)))
+        out[i] = 1.0 / norm if norm > 0.0 else 0.0
 
 
 # ----------------------------------------------------------------------------

@@ -20,6 +20,11 @@ from ._kernels import (
     _njit,
 )
 
+# numba's disk cache only notices changes to this file, not to the kernels it
+# inlines from _kernels: this fingerprint of their sources (checked
+# by the tests) changes this file whenever they change.
+_DEPENDENCY_FINGERPRINT = "c322951f7e4eb100"
+
 
 @_njit(fastmath=_ARITH, nogil=True)
 def _tile_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, metric, acc):

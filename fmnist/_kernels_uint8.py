@@ -19,6 +19,11 @@ from ._kernels import (
 )
 from ._kernels_simd import _dot_plan, _dot_tile_4x4, _sad_tile_4x4
 
+# numba's disk cache only notices changes to this file, not to the kernels it
+# inlines from _kernels, _kernels_simd: this fingerprint of their sources (checked
+# by the tests) changes this file whenever they change.
+_DEPENDENCY_FINGERPRINT = "bab25dd47915e870"
+
 
 @_njit(nogil=True)
 def _row_sqnorms_uint8(A, out):
@@ -66,7 +71,8 @@ def _search_rows_uint8(
 
     ``metric`` is ``METRIC_L1``, ``METRIC_SQL2`` or ``METRIC_COSINE``;
     ``sq_x``/``sq_y`` are the exact squared row norms (int64) and
-    ``norms_x``/``norms_y`` their square roots (float64), used by the last two.
+    ``norms_x``/``norms_y`` the inverses of their square roots (float64, 0 for
+    an all-zero row); the first pair serves euclidean, the second cosine.
     Tiles at the edge of a block repeat their last row (never read past it) and
     ignore the repeated results.
     """

@@ -277,13 +277,18 @@ def _uint8_arguments(X, Y, code, exclude_self, keys, idx):
         sq_x = np.empty(X.shape[0], dtype=np.int64)
         ku._row_sqnorms_uint8(X, sq_x)
     if code == _kernels().METRIC_COSINE:
-        norms_x, norms_y = (
-            np.sqrt(sq_x.astype(np.float64)),
-            np.sqrt(sq_y.astype(np.float64)),
-        )
+        norms_x, norms_y = _inverse_sqrt(sq_x), _inverse_sqrt(sq_y)
     else:
         norms_x = norms_y = np.empty(0, dtype=np.float64)
     return (code, bool(exclude_self), sq_x, sq_y, norms_x, norms_y, keys, idx)
+
+
+def _inverse_sqrt(squares):
+    """``1 / sqrt(s)`` of exact squared norms, 0 where ``s`` is 0."""
+    roots = np.sqrt(squares.astype(np.float64))
+    out = np.zeros_like(roots)
+    np.divide(1.0, roots, out=out, where=roots > 0)
+    return out
 
 
 def _generic_arguments(X, Y, code, p, exclude_self, idx):
@@ -298,12 +303,12 @@ def _generic_arguments(X, Y, code, p, exclude_self, idx):
         keys = np.full((n_queries, k), np.inf, dtype=np.float64)
     if code == kern.METRIC_COSINE:
         norms_y = np.empty(Y.shape[0], dtype=np.float64)
-        kern._row_norms(Y, acc, norms_y)
+        kern._row_inv_norms(Y, acc, norms_y)
         if exclude_self:
             norms_x = norms_y
         else:
             norms_x = np.empty(n_queries, dtype=np.float64)
-            kern._row_norms(X, acc, norms_x)
+            kern._row_inv_norms(X, acc, norms_x)
     else:
         norms_x = norms_y = np.empty(0, dtype=np.float64)
     args = (code, float(p), bool(exclude_self), norms_x, norms_y, acc, keys, idx)

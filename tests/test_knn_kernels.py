@@ -508,3 +508,30 @@ def test_warm_cache_is_reused_across_thread_counts(tmp_path):
         assert out.returncode == 0, out.stderr
         outs.append(out.stdout.split()[-1])
     assert outs[1:] == ["0", "0"]
+
+
+@pytest.mark.parametrize(
+    "module, dependencies",
+    [
+        ("_kernels_uint8", ("_kernels", "_kernels_simd")),
+        ("_kernels_tiles", ("_kernels",)),
+    ],
+)
+def test_cache_fingerprints_are_current(module, dependencies):
+    """Kernels inlined from other files must invalidate numba's disk cache."""
+    import hashlib
+    import importlib
+
+    import fmnist
+
+    digest = hashlib.sha256()
+    for name in dependencies:
+        with open(
+            os.path.join(os.path.dirname(fmnist.__file__), f"{name}.py"), "rb"
+        ) as f:
+            digest.update(f.read())
+    mod = importlib.import_module(f"fmnist.{module}")
+    assert mod._DEPENDENCY_FINGERPRINT == digest.hexdigest()[:16], (
+        f"update _DEPENDENCY_FINGERPRINT in fmnist/{module}.py to "
+        f"{digest.hexdigest()[:16]!r}"
+    )
