@@ -96,9 +96,14 @@ def _chart(records, path, title):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [" / ".join(str(r[c]) for c in labels[:2]) for r in records]
+    # As few label columns as tell the rows apart (metric, then engine, ...).
+    for n_labels in range(1, len(labels) + 1):
+        names = [" / ".join(str(r[c]) for c in labels[:n_labels]) for r in records]
+        if len(set(names)) == len(names):
+            break
     values = [float(r[times[0]]) for r in records]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(records) + 1.2))
+    label_width = 0.07 * max(len(name) for name in names)
+    fig, ax = plt.subplots(figsize=(5 + label_width, 0.45 * len(records) + 1.2))
     bars = ax.barh(names[::-1], values[::-1], color="tab:blue")
     ax.bar_label(bars, labels=[f"{v:.3g}" for v in values[::-1]], padding=3)
     if max(values) > 50 * max(min(values), 1e-12):
