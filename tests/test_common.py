@@ -8,9 +8,9 @@ from fmnist import BlockKNNClassifier, ConvNetClassifier
 INIT_PARAMS = {
     BlockKNNClassifier: {},
     # The checks' data have 1 to 10 features, rarely a perfect square:
-    # image_shape=(1, -1) reads each row as a 1 x n_features image. A tiny
-    # float32 network, 3 epochs (enough for check_classifiers_train with any
-    # seed tried), one thread.
+    # image_shape=(1, -1) reads each row as a 1 x n_features image, which
+    # must not be mirrored (tta=False). A tiny float32 network, 3 epochs
+    # (enough for check_classifiers_train with any seed tried), one thread.
     ConvNetClassifier: dict(
         image_shape=(1, -1),
         width=4,
@@ -18,6 +18,7 @@ INIT_PARAMS = {
         lr=0.05,
         batch_size=16,
         augment="none",
+        tta=False,
         precision="float32",
         n_threads=1,
         random_state=0,

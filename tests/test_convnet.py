@@ -63,7 +63,7 @@ def test_learns_fashion_mnist_subset(fashion_mnist_split):
 def test_learns_digits_8x8(digits):
     X, y = digits
     clf = ConvNetClassifier(
-        width=8, max_epochs=8, lr=0.05, augment="none", random_state=0
+        width=8, max_epochs=8, lr=0.05, augment="none", tta=False, random_state=0
     )
     clf.fit(X[:1200], y[:1200])
     assert clf.image_shape_ == (8, 8)

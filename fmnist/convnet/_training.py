@@ -7,8 +7,11 @@
   augments training batches, runs the module in channels-last layout and,
   optionally, under bfloat16 autocast.
 * :class:`OneCycleLR` sets the learning rate before every training batch.
+* :func:`torch_threads` scopes torch's thread count; :func:`bf16_supported`
+  tells whether bfloat16 autocast is worth it on a device.
 """
 
+import contextlib
 import math
 
 import torch
@@ -17,7 +20,14 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-__all__ = ["AugmentedNet", "BatchLoader", "OneCycleLR", "n_train_batches"]
+__all__ = [
+    "AugmentedNet",
+    "BatchLoader",
+    "OneCycleLR",
+    "bf16_supported",
+    "n_train_batches",
+    "torch_threads",
+]
 
 
 def n_train_batches(n_samples, batch_size):
@@ -185,3 +195,27 @@ class OneCycleLR(Callback):
             group["lr"] = lr
         net.history.record_batch("lr", lr)
         self.step_ += 1
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Set torch's intra-op thread count for the duration of the block."""
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def bf16_supported(device):
+    """Whether ``device`` computes bfloat16 natively (oneDNN on CPU, or CUDA)."""
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
