@@ -78,7 +78,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"\.py$",
     "doc_module": ("fmnist",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"fmnist": None},
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "gallery_order.ExampleOrder",

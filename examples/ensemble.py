@@ -4,10 +4,10 @@ An ensemble of convolutional networks
 =====================================
 
 Networks trained from different random seeds make partly different mistakes,
-so averaging their predicted probabilities is more accurate than any one of
-them. :class:`~sklearn.ensemble.VotingClassifier` with ``voting="soft"`` does
-this for any scikit-learn classifiers, :class:`fmnist.ConvNetClassifier`
-included.
+so averaging their predicted probabilities is usually more accurate than the
+average member, and often than the best one.
+:class:`~sklearn.ensemble.VotingClassifier` with ``voting="soft"`` does this for
+any scikit-learn classifiers, :class:`fmnist.ConvNetClassifier` included.
 
 The members here train for a few epochs each, so that the script runs in a
 reasonable time on a CPU (about 15 minutes on two cores); members trained with
