@@ -126,7 +126,7 @@ def main(argv=None):
     parser.add_argument(
         "--sklearn-working-memory",
         type=int,
-        default=128,
+        default=32,
         help="MiB for sklearn's distance chunks (its default, 1024 MiB, alone "
         "takes the process past 1 GB)",
     )
@@ -141,7 +141,7 @@ def main(argv=None):
     X_train = np.ascontiguousarray(X_train)
     X_test = np.ascontiguousarray(X_test[: args.queries])
     y_test = y_test[: args.queries]
-    n_q = X_test.shape[0]
+    n_q, n_train = X_test.shape[0], X_train.shape[0]
     n_sub = min(args.sklearn_queries, n_q)
     rows = []
 
@@ -175,6 +175,7 @@ def main(argv=None):
     from sklearn.neighbors import KNeighborsClassifier
 
     Xtr32, Xte32 = X_train.astype(np.float32), X_test.astype(np.float32)
+    X_train = X_test = None  # the peers only need float32
     for metric in args.metrics:
         clf = KNeighborsClassifier(K, algorithm="brute", n_jobs=-1, metric=metric)
         clf.fit(Xtr32, y_train)
@@ -186,6 +187,7 @@ def main(argv=None):
             f"timed on {n_sub} queries, scaled x{n_q / n_sub:g}" if n_sub < n_q else ""
         )
         add(metric, "sklearn brute (float32)", n_q, seconds, y_train[ind], note)
+        del clf
 
     try:
         import faiss
@@ -227,7 +229,7 @@ def main(argv=None):
         f"{os.cpu_count()} cores",
         "numba_threads": __import__("numba").get_num_threads(),
         "queries": n_q,
-        "train": int(X_train.shape[0]),
+        "train": n_train,
         "repeats": args.repeats,
         "peak_rss_mb_after_fmnist": rss_ours,
         "peak_rss_mb_end": _peak_rss_mb(),
