@@ -535,3 +535,46 @@ def test_cache_fingerprints_are_current(module, dependencies):
         f"update _DEPENDENCY_FINGERPRINT in fmnist/{module}.py to "
         f"{digest.hexdigest()[:16]!r}"
     )
+
+
+_WORKQUEUE_CHILD = textwrap.dedent(
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+    import numpy as np
+    from fmnist._knn_search import kneighbors_search
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (300, 64)).astype(np.uint8)
+    expected = kneighbors_search(X, X, 5, metric="manhattan")[1]
+    barrier = threading.Barrier(4)
+
+    def job(_):
+        barrier.wait()
+        return [kneighbors_search(X, X, 5, metric="manhattan")[1] for _ in range(5)]
+
+    with ThreadPoolExecutor(4) as pool:
+        for outs in pool.map(job, range(4)):
+            for ind in outs:
+                assert (ind == expected).all()
+    print(numba.threading_layer())
+    """
+)
+
+
+def test_concurrent_threads_with_workqueue_layer(tmp_path):
+    # The workqueue layer aborts the process on concurrent parallel regions.
+    script = tmp_path / "child.py"
+    script.write_text(_WORKQUEUE_CHILD)
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "workqueue"
