@@ -1,8 +1,22 @@
 """Exact blocked k-nearest-neighbour search: dispatch, blocking and threads.
 
-The kernels live in :mod:`fmnist._kernels`; this module checks what their
-memory safety depends on, picks the kernel for the dtype and metric, sizes the
-blocks, and controls numba's threads.
+The kernels live in :mod:`fmnist._kernels` (the design is described there);
+this module checks what their memory safety depends on (dimensions, dtypes,
+shapes, k, C-contiguity), picks the kernel for the dtype and metric, sizes the
+blocks and controls numba's threads:
+
+* uint8 with manhattan, (sq)euclidean or cosine runs the SIMD tiles of
+  :mod:`fmnist._kernels_uint8`; int32 and floats with those metrics run the
+  plain numba tiles of :mod:`fmnist._kernels_tiles`; chebyshev and minkowski
+  run the generic kernel. int32 data large enough to overflow int64 sums of
+  squares is searched in float64.
+* ``n_threads`` is applied with ``numba.set_num_threads`` for the call only
+  and restored in ``finally``.
+* One parallel kernel runs at a time per process (a lock): numba's
+  ``workqueue`` threading layer aborts the process when two Python threads
+  enter parallel code at once. A call that finds the lock taken, or runs in a
+  forked child (GNU OpenMP is not fork-safe), uses the serial kernel, which
+  releases the GIL, so concurrent calls still run side by side.
 """
 
 import os
