@@ -578,3 +578,27 @@ def test_concurrent_threads_with_workqueue_layer(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "workqueue"
+
+
+def test_import_compiles_nothing():
+    code = textwrap.dedent(
+        """
+        import sys
+        import fmnist._knn_search
+        assert "numba" not in sys.modules
+        from numba.core.registry import CPUDispatcher
+        from fmnist import _kernels, _kernels_tiles, _kernels_uint8
+        compiled = [
+            name
+            for mod in (_kernels, _kernels_tiles, _kernels_uint8)
+            for name, obj in vars(mod).items()
+            if isinstance(obj, CPUDispatcher) and obj.signatures
+        ]
+        assert not compiled, compiled
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
