@@ -11,6 +11,7 @@ from ._version import __version__
 __all__ = [
     "BlockKNNClassifier",
     "ConvNetClassifier",
+    "InconsistentVersionWarning",
     "datasets",
     "warmup",
     "__version__",
@@ -20,6 +21,7 @@ _LAZY_ATTRIBUTES = {
     "BlockKNNClassifier": "fmnist.neighbors",
     "warmup": "fmnist.neighbors",
     "ConvNetClassifier": "fmnist.convnet",
+    "InconsistentVersionWarning": "fmnist._persistence",
     "datasets": "fmnist.datasets",
 }
 

@@ -6,5 +6,6 @@ import from ``fmnist._compat`` and never from a private sklearn module.
 """
 
 from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 
-__all__ = ["_fit_context"]
+__all__ = ["Interval", "StrOptions", "_fit_context"]

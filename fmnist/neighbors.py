@@ -7,18 +7,20 @@ compiled or read from numba's on-disk cache, on the first search (or by
 :func:`warmup`).
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import _fit_context
-from ._version import __version__
+from ._compat import Interval, StrOptions, _fit_context
+from ._persistence import (
+    InconsistentVersionWarning,
+    stamp_version,
+    warn_if_other_version,
+)
 
 __all__ = ["BlockKNNClassifier", "InconsistentVersionWarning", "warmup"]
 
@@ -41,10 +43,6 @@ _KERNEL_DTYPES = (
     np.dtype(np.float32),
     np.dtype(np.float64),
 )
-
-
-class InconsistentVersionWarning(UserWarning):
-    """Warning raised when a model pickled by another fmnist version is loaded."""
 
 
 def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
@@ -558,24 +556,12 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         # A copy: ``object.__getstate__`` may return the live ``__dict__``.
-        state = dict(super().__getstate__())
+        state = stamp_version(super().__getstate__())
         state.pop("_promoted_fit_X", None)
-        state["_fmnist_version"] = __version__
         return state
 
     def __setstate__(self, state):
-        state = dict(state)
-        version = state.pop("_fmnist_version", "unknown")
-        if version != __version__:
-            warnings.warn(
-                InconsistentVersionWarning(
-                    f"Trying to unpickle estimator {type(self).__name__} from "
-                    f"fmnist version {version} when using version {__version__}. "
-                    "This might lead to breaking code or invalid results. Refit "
-                    "the model with this version to be safe."
-                ),
-                stacklevel=2,
-            )
+        state = warn_if_other_version(self, state)
         super().__setstate__(state)
         if "_fit_X" in state:
             self._promoted_fit_X = {}

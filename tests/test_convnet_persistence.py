@@ -16,8 +16,9 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
+import fmnist._persistence as persistence_module  # noqa: E402
 import fmnist.convnet._estimator as estimator_module  # noqa: E402
-from fmnist import ConvNetClassifier  # noqa: E402
+from fmnist import ConvNetClassifier, InconsistentVersionWarning  # noqa: E402
 
 FAST = dict(width=4, max_epochs=2, augment="full", tta=True, random_state=0)
 
@@ -72,8 +73,8 @@ def test_joblib_round_trip_in_a_fresh_process(fitted, data, tmp_path):
 
 def test_unpickling_another_version_warns(fitted, monkeypatch):
     payload = pickle.dumps(fitted)
-    monkeypatch.setattr(estimator_module, "__version__", "0.0.0-other")
-    with pytest.warns(UserWarning, match="fmnist 0.1"):
+    monkeypatch.setattr(persistence_module, "__version__", "0.0.0-other")
+    with pytest.warns(InconsistentVersionWarning, match="from fmnist version 0.1"):
         pickle.loads(payload)
 
 

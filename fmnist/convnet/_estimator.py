@@ -9,11 +9,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import _fit_context
+from .._compat import Interval, StrOptions, _fit_context
+from .._persistence import stamp_version, warn_if_other_version
 from .._version import __version__
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
 from ._input import flatten_images, resolve_image_shape, to_images
@@ -592,20 +592,10 @@ side) or (n_samples, 1, side, side)
         return self
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state["_fmnist_version"] = __version__
-        return state
+        return stamp_version(super().__getstate__())
 
     def __setstate__(self, state):
-        version = state.pop("_fmnist_version", None)
-        if version != __version__:
-            warnings.warn(
-                f"Unpickling a {type(self).__name__} saved with fmnist {version} "
-                f"under fmnist {__version__}. This might lead to breaking code "
-                "or invalid results. Use at your own risk.",
-                UserWarning,
-                stacklevel=2,
-            )
+        state = warn_if_other_version(self, state)
         super().__setstate__(state)
         device = getattr(self, "device_", "cpu")
         if device.startswith("cuda") and not torch.cuda.is_available():
