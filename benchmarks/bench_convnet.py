@@ -16,11 +16,11 @@ Usage::
 
 import argparse
 import json
-import platform
 import sys
 import time
 
 import numpy as np
+from _machine import cpu_model
 
 SETTINGS = {
     # The defaults of ConvNetClassifier.
@@ -28,17 +28,6 @@ SETTINGS = {
     # Wider and longer: more than 30 minutes on 2 CPU cores.
     "high": {"width": 32, "max_epochs": 40},
 }
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _throughput(clf, X, repeats=3):
@@ -123,7 +112,7 @@ def main(argv=None):
         "precision": clf.precision_,
         "device": clf.device_,
         "threads": args.threads,
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

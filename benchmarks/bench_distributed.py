@@ -25,12 +25,12 @@ searches (plus its shard, the queries and the results).
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 
 import numpy as np
+from _machine import machine_description
 
 
 def _median_time(function, repeat):
@@ -156,8 +156,7 @@ def main():
 
         info = {
             "benchmark": "sharded exact kNN search on dask",
-            "machine": f"{platform.processor() or platform.machine()}, "
-            f"{os.cpu_count()} cores",
+            "machine": machine_description(),
             "train": int(X_train.shape[0]),
             "queries": int(X_test.shape[0]),
             "metric": metric,

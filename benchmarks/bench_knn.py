@@ -33,7 +33,6 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ import tempfile
 import time
 
 import numpy as np
+from _machine import machine_description
 
 K = 5
 _IDX = "/usr/share/datasets/fashion-mnist"
@@ -225,8 +225,7 @@ def main(argv=None):
             latency[metric] = _first_call_latency(metric)
 
     info = {
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores",
+        "machine": machine_description(),
         "numba_threads": __import__("numba").get_num_threads(),
         "queries": n_q,
         "train": n_train,
