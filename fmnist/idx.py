@@ -126,6 +126,23 @@ def _from_buffer(buffer, where):
     return array.reshape(shape)
 
 
+def _fill_from_stream(stream, buffer, start):
+    """Fill ``buffer[start:]`` from ``stream`` in chunks; never read past its end.
+
+    Returns ``(filled, extra)``: how many bytes of ``buffer`` now hold data, and
+    whether the stream had more (1) or not (0). Reading that one byte further
+    also makes a gzip stream check its CRC and length.
+    """
+    filled = start
+    with memoryview(buffer) as view:
+        while filled < len(buffer):
+            n = stream.readinto(view[filled : filled + _CHUNK])
+            if n == 0:
+                break
+            filled += n
+    return filled, len(stream.read(1))
+
+
 def _gunzip(compressed, where):
     """Decompress an in-memory gzip stream holding one IDX file into a bytearray."""
     try:
@@ -144,15 +161,7 @@ def _gunzip(compressed, where):
                 )
             buffer = bytearray(header_size + expected)
             buffer[:header_size] = head[:header_size]
-            view = memoryview(buffer)
-            filled = header_size
-            while filled < len(buffer):
-                n = stream.readinto(view[filled : filled + _CHUNK])
-                if n == 0:
-                    break
-                filled += n
-            # Reading to the end also makes gzip check the stream's CRC and length.
-            extra = len(stream.read(1))
+            filled, extra = _fill_from_stream(stream, buffer, header_size)
     except (OSError, EOFError, zlib.error) as err:
         raise ValueError(
             f"{where} is not a valid gzip stream ({err}). Expected an IDX file "

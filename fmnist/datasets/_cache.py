@@ -15,6 +15,8 @@ import os
 import tempfile
 import zlib
 
+from ..idx import _fill_from_stream
+
 __all__ = [
     "DataIntegrityError",
     "atomic_write",
@@ -148,23 +150,14 @@ def gunzip_bounded(compressed, limit, where):
     Also checks the gzip CRC and length by reading to the end of the stream.
     """
     buffer = bytearray(limit)
-    view = memoryview(buffer)
-    filled = 0
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(compressed), mode="rb") as stream:
-            while filled < limit:
-                n = stream.readinto(view[filled : filled + _CHUNK])
-                if n == 0:
-                    break
-                filled += n
-            extra = len(stream.read(1))
+            filled, extra = _fill_from_stream(stream, buffer, 0)
     except (OSError, EOFError, zlib.error) as err:
         raise DataIntegrityError(
             f"{where} is not a valid gzip archive ({err}). Expected a complete "
             "gzip-compressed IDX file; it is damaged or truncated."
         ) from err
-    finally:
-        view.release()
     if filled != limit or extra:
         found = f"{filled} bytes" if not extra else f"more than {limit} bytes"
         raise DataIntegrityError(
