@@ -25,7 +25,7 @@ from _machine import cpu_model
 SETTINGS = {
     # The defaults of ConvNetClassifier.
     "default": {},
-    # Wider and longer: more than 30 minutes on 2 CPU cores.
+    # Wider and longer: about 67 minutes on 2 CPU cores (benchmarks/README.md).
     "high": {"width": 32, "max_epochs": 40},
 }
 

@@ -170,10 +170,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     :class:`torch.nn.CrossEntropyLoss`).
 
     For higher accuracy train longer and wider, e.g. ``width=32,
-    max_epochs=40`` (``benchmarks/bench_convnet.py --setting high``): on a
-    20,000-image subset at 6 epochs width 32 gained 0.3 points of validation
-    accuracy over width 16 at 3.3 times the cost per epoch, i.e. about 75
-    minutes for the full 40 epochs on 2 CPU cores (minutes on a GPU).
+    max_epochs=40`` (``benchmarks/bench_convnet.py --setting high``): trained
+    on the 60,000 training images on 2 CPU cores this reached 95.49% test
+    accuracy in a 67-minute fit, against 94.65% in 12 minutes for the
+    defaults (minutes on a GPU).
 
     A model trained on a GPU unpickles on a machine without one: the tensors
     are mapped to the CPU and ``device_`` becomes ``"cpu"``. Predictions may
