@@ -1,12 +1,10 @@
 """ConvNetClassifier: learning, determinism, input handling, sklearn integration."""
 
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from _subprocess_helpers import run_python
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
@@ -82,8 +80,7 @@ def test_same_seed_identical_predictions(small_digits):
     assert not np.array_equal(a, c)
 
 
-_PREDICT_SCRIPT = textwrap.dedent(
-    """
+_PREDICT_SCRIPT = """
     import sys
     import numpy as np
     import torch
@@ -94,19 +91,14 @@ _PREDICT_SCRIPT = textwrap.dedent(
     clf = ConvNetClassifier(width=4, max_epochs=2, augment="full", tta=False,
                             random_state=0).fit(X[:200], y[:200])
     np.save(sys.argv[1], clf.predict_proba(X[:200]))
-    """
-)
+"""
 
 
 def test_same_seed_identical_across_processes(tmp_path):
     outputs = []
     for i in range(2):
         path = tmp_path / f"proba{i}.npy"
-        subprocess.run(
-            [sys.executable, "-c", _PREDICT_SCRIPT, str(path)],
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": str(i)},
-        )
+        run_python(_PREDICT_SCRIPT, path, env={**os.environ, "PYTHONHASHSEED": str(i)})
         outputs.append(np.load(path))
     np.testing.assert_array_equal(outputs[0], outputs[1])
 

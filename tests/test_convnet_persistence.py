@@ -1,12 +1,10 @@
 """ConvNetClassifier persistence: pickle, joblib, weights files, clone."""
 
 import pickle
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from _subprocess_helpers import run_python
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
@@ -44,8 +42,7 @@ def test_pickle_round_trip(fitted, data):
     assert len(restored.net_.history) == 2
 
 
-_LOAD_SCRIPT = textwrap.dedent(
-    """
+_LOAD_SCRIPT = """
     import sys
     import joblib
     import numpy as np
@@ -54,8 +51,7 @@ _LOAD_SCRIPT = textwrap.dedent(
     X, _ = load_digits(return_X_y=True)
     np.save(sys.argv[2], clf.predict_proba(X[:200]))
     np.save(sys.argv[3], clf.predict(X[:200]))
-    """
-)
+"""
 
 
 def test_joblib_round_trip_in_a_fresh_process(fitted, data, tmp_path):
@@ -63,10 +59,7 @@ def test_joblib_round_trip_in_a_fresh_process(fitted, data, tmp_path):
     model = tmp_path / "model.joblib"
     joblib.dump(fitted, model)
     proba, labels = tmp_path / "proba.npy", tmp_path / "labels.npy"
-    subprocess.run(
-        [sys.executable, "-c", _LOAD_SCRIPT, str(model), str(proba), str(labels)],
-        check=True,
-    )
+    run_python(_LOAD_SCRIPT, model, proba, labels)
     np.testing.assert_array_equal(np.load(proba), fitted.predict_proba(X))
     np.testing.assert_array_equal(np.load(labels), fitted.predict(X))
 

@@ -5,12 +5,10 @@ One small ``LocalCluster`` (2 worker processes, 1 thread each, bound to
 """
 
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from _subprocess_helpers import run_python
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -125,7 +123,7 @@ def test_shard_bounds_cover_rows_once(n_samples):
 
 
 def test_missing_dask_raises_clear_import_error():
-    code = textwrap.dedent(
+    result = run_python(
         """
         import sys
         for name in ("dask", "dask.array", "distributed"):
@@ -148,12 +146,9 @@ def test_missing_dask_raises_clear_import_error():
             else:
                 raise AssertionError("no ImportError")
         print("ok")
-        """
+        """,
+        timeout=120,
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 
 

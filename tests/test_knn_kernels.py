@@ -1,9 +1,6 @@
 """Tests of the exact kNN search engine (kernels and blocked driver)."""
 
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pytest
+from _subprocess_helpers import run_python
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fmnist._knn_search import compile_kernels, kneighbors_search
@@ -320,8 +318,7 @@ def test_joblib_threading_backend():
         assert_array_equal(ind, expected[1][i::3])
 
 
-_CHILD = textwrap.dedent(
-    """
+_CHILD = """
     import multiprocessing as mp
     import numpy as np
     from fmnist._knn_search import kneighbors_search
@@ -337,22 +334,15 @@ _CHILD = textwrap.dedent(
         from joblib import Parallel, delayed
         assert Parallel(n_jobs=2)(delayed(work)(i) for i in range(2)) == [expected] * 2
         print("ok")
-    """
-)
+"""
 
 
-def test_forked_and_loky_workers(tmp_path):
-    script = tmp_path / "child.py"
-    script.write_text(_CHILD)
-    out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
-    )
-    assert out.returncode == 0, out.stderr
+def test_forked_and_loky_workers():
+    out = run_python(_CHILD, timeout=300)
     assert "ok" in out.stdout
 
 
-_BOUNDS = textwrap.dedent(
-    """
+_BOUNDS = """
     import numpy as np
     from fmnist._knn_search import kneighbors_search
 
@@ -366,22 +356,12 @@ _BOUNDS = textwrap.dedent(
                     kneighbors_search(X, Y, n_y, metric=metric, block_size=bs)
             kneighbors_search(Y, Y, n_y - 1 or 1, exclude_self=n_y > 1)
     print("ok")
-    """
-)
+"""
 
 
 def test_kernels_under_boundscheck(tmp_path):
-    script = tmp_path / "bounds.py"
-    script.write_text(_BOUNDS)
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "c"))
-    out = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_python(_BOUNDS, env=env, timeout=300)
     assert "ok" in out.stdout
 
 
@@ -421,8 +401,7 @@ def test_hypothesis_small_shapes(n_x, n_y, d, dtype, metric, seed, q_block, t_bl
     _check(X, Y, k, metric, block_size=(q_block, t_block))
 
 
-_CACHE_CHILD = textwrap.dedent(
-    """
+_CACHE_CHILD = """
     import os
     import sys
     import warnings
@@ -447,34 +426,23 @@ _CACHE_CHILD = textwrap.dedent(
     for metric in ("manhattan", "euclidean"):
         kneighbors_search(X, X, 3, metric=metric, block_size=4)
     print("ok")
-    """
-)
+"""
 
 
 @pytest.mark.parametrize("block_all", [False, True])
 def test_read_only_package_and_no_home(tmp_path, block_all):
     import fmnist
 
-    script = tmp_path / "child.py"
-    script.write_text(_CACHE_CHILD)
     env = {k: v for k, v in os.environ.items() if k not in ("HOME", "NUMBA_CACHE_DIR")}
     env["PKG"] = os.path.dirname(os.path.dirname(fmnist.__file__))
     if block_all:
         env["BLOCK_ALL"] = "1"
-    out = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_python(_CACHE_CHILD, env=env, timeout=300)
     assert "ok" in out.stdout
     assert ("cannot cache" in out.stderr) == block_all
 
 
-_WARM_CHILD = textwrap.dedent(
-    """
+_WARM_CHILD = """
     import numpy as np
     from fmnist import _kernels_uint8 as ku
     from fmnist._knn_search import kneighbors_search
@@ -484,13 +452,10 @@ _WARM_CHILD = textwrap.dedent(
     misses = sum(ku._search_rows_uint8.stats.cache_misses.values())
     misses += sum(ku._search_rows_uint8_parallel.stats.cache_misses.values())
     print("misses", misses)
-    """
-)
+"""
 
 
 def test_warm_cache_is_reused_across_thread_counts(tmp_path):
-    script = tmp_path / "child.py"
-    script.write_text(_WARM_CHILD)
     outs = []
     for n_threads in ("2", "2", "1"):
         env = dict(
@@ -498,14 +463,7 @@ def test_warm_cache_is_reused_across_thread_counts(tmp_path):
             NUMBA_CACHE_DIR=str(tmp_path / "cache"),
             NUMBA_NUM_THREADS=n_threads,
         )
-        out = subprocess.run(
-            [sys.executable, str(script)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-        assert out.returncode == 0, out.stderr
+        out = run_python(_WARM_CHILD, env=env, timeout=300)
         outs.append(out.stdout.split()[-1])
     assert outs[1:] == ["0", "0"]
 
@@ -537,8 +495,7 @@ def test_cache_fingerprints_are_current(module, dependencies):
     )
 
 
-_WORKQUEUE_CHILD = textwrap.dedent(
-    """
+_WORKQUEUE_CHILD = """
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
@@ -560,28 +517,18 @@ _WORKQUEUE_CHILD = textwrap.dedent(
             for ind in outs:
                 assert (ind == expected).all()
     print(numba.threading_layer())
-    """
-)
+"""
 
 
-def test_concurrent_threads_with_workqueue_layer(tmp_path):
+def test_concurrent_threads_with_workqueue_layer():
     # The workqueue layer aborts the process on concurrent parallel regions.
-    script = tmp_path / "child.py"
-    script.write_text(_WORKQUEUE_CHILD)
     env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
-    out = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_python(_WORKQUEUE_CHILD, env=env, timeout=300)
     assert out.stdout.split()[-1] == "workqueue"
 
 
 def test_import_compiles_nothing():
-    code = textwrap.dedent(
+    out = run_python(
         """
         import sys
         import fmnist._knn_search
@@ -596,9 +543,7 @@ def test_import_compiles_nothing():
         ]
         assert not compiled, compiled
         print("ok")
-        """
+        """,
+        timeout=120,
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
+    assert "ok" in out.stdout

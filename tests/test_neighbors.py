@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _subprocess_helpers import run_python
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.neighbors import KNeighborsClassifier
@@ -618,8 +619,6 @@ def test_pickle_round_trip():
 
 def test_pickle_loads_in_a_fresh_process(tmp_path):
     import pickle
-    import subprocess
-    import sys
 
     est, X = _fitted_for_pickle()
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(est))
@@ -630,13 +629,7 @@ def test_pickle_loads_in_a_fresh_process(tmp_path):
         "est = pickle.loads(open(sys.argv[1], 'rb').read())\n"
         "print(','.join(est.predict(np.load(sys.argv[2]))))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, tmp_path / "model.pkl", tmp_path / "X.npy"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
+    out = run_python(code, tmp_path / "model.pkl", tmp_path / "X.npy", timeout=120)
     assert out.stdout.strip().split(",") == list(est.predict(X[:10]))
 
 

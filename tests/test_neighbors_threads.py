@@ -8,13 +8,11 @@ a test failure rather than a dead test session.
 import os
 import shutil
 import stat
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _subprocess_helpers import run_python
 
 from fmnist import BlockKNNClassifier
 
@@ -26,22 +24,6 @@ def _problem(n_train=300, n_test=80, d=24, seed=0, high=8):
     X = rng.integers(0, high, (n_train + n_test, d), dtype=np.uint8)
     y = rng.integers(0, 4, n_train)
     return X[:n_train], X[n_train:], y
-
-
-def _run_python(code, *, env=None, cwd=None, timeout=240):
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, (
-        f"exit status {result.returncode}\nstdout:\n{result.stdout}\n"
-        f"stderr:\n{result.stderr[-4000:]}"
-    )
-    return result.stdout
 
 
 # --------------------------------------------------------------------------
@@ -109,7 +91,7 @@ def test_integer_results_identical_for_any_threads_and_blocks(metric):
 
 
 def test_import_compiles_nothing_and_does_not_import_numba():
-    out = _run_python(
+    out = run_python(
         """
         import sys
         import fmnist
@@ -118,12 +100,13 @@ def test_import_compiles_nothing_and_does_not_import_numba():
         print("numba" in sys.modules, "fmnist._kernels" in sys.modules)
         """,
         cwd=REPO_ROOT,
+        timeout=240,
     )
-    assert out.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_warmup_compiles_the_kernels():
-    out = _run_python(
+    out = run_python(
         """
         import sys, time
         import fmnist
@@ -137,8 +120,9 @@ def test_warmup_compiles_the_kernels():
         print(time.perf_counter() - start < 0.5)
         """,
         cwd=REPO_ROOT,
+        timeout=240,
     )
-    assert out.split() == ["True", "True"]
+    assert out.stdout.split() == ["True", "True"]
 
 
 def _copy_package_read_only(tmp_path):
@@ -176,22 +160,27 @@ def test_read_only_package_directory(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(tmp_path / "home")}
     env.pop("NUMBA_CACHE_DIR", None)
     try:
-        out = _run_python(
-            _PREDICT_SCRIPT.format(prefix=str(site), n_jobs=1), env=env, cwd=tmp_path
+        out = run_python(
+            _PREDICT_SCRIPT.format(prefix=str(site), n_jobs=1),
+            env=env,
+            cwd=tmp_path,
+            timeout=240,
         )
     finally:
         _make_writable(site)
-    assert out.split() == ["True"]
+    assert out.stdout.split() == ["True"]
 
 
 def test_home_unset():
     env = {k: v for k, v in os.environ.items() if k != "HOME"}
     env["PYTHONPATH"] = str(REPO_ROOT)
-    out = _run_python(
-        _PREDICT_SCRIPT.format(prefix=str(REPO_ROOT), n_jobs=None), env=env,
+    out = run_python(
+        _PREDICT_SCRIPT.format(prefix=str(REPO_ROOT), n_jobs=None),
+        env=env,
         cwd=REPO_ROOT,
+        timeout=240,
     )
-    assert out.split() == ["True"]
+    assert out.stdout.split() == ["True"]
 
 
 # --------------------------------------------------------------------------
@@ -255,6 +244,6 @@ _CONCURRENCY_SCRIPT = """
 
 
 def test_concurrent_predict_gives_the_single_threaded_answer():
-    out = _run_python(_CONCURRENCY_SCRIPT, cwd=REPO_ROOT, timeout=400)
+    out = run_python(_CONCURRENCY_SCRIPT, cwd=REPO_ROOT, timeout=400)
     for name in ("thread pool", "joblib threading", "dask threads", "loky", "fork"):
-        assert f"{name} ok" in out, out
+        assert f"{name} ok" in out.stdout, out.stdout
