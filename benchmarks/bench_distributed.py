@@ -25,21 +25,12 @@ searches (plus its shard, the queries and the results).
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 import numpy as np
 from _machine import machine_description
-
-
-def _median_time(function, repeat):
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+from _timing import median_time
 
 
 def _rss_mib():
@@ -86,7 +77,7 @@ def main():
     rows, reference = [], None
     for n_jobs in (1, 2):
         clf.set_params(n_jobs=n_jobs)
-        seconds, result = _median_time(lambda: clf.kneighbors(X_test), args.repeat)
+        seconds, result = median_time(lambda: clf.kneighbors(X_test), args.repeat)
         reference = result if reference is None else reference
         np.testing.assert_array_equal(result[1], reference[1])
         rows.append(
@@ -115,7 +106,7 @@ def main():
             start = time.perf_counter()
             shards = scatter_shards(client, X_train)
             scatter_seconds = time.perf_counter() - start
-            seconds, (dist, ind) = _median_time(
+            seconds, (dist, ind) = median_time(
                 lambda: sharded_kneighbors(
                     client, shards, X_test, k, metric=metric, timeout=3600
                 ),

@@ -34,7 +34,6 @@ import gzip
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import time
 
 import numpy as np
 from _machine import machine_description
+from _timing import median_time
 
 K = 5
 _IDX = "/usr/share/datasets/fashion-mnist"
@@ -73,15 +73,6 @@ def _vote(labels):
     for col in labels.T:
         counts[np.arange(labels.shape[0]), col] += 1
     return counts.argmax(axis=1)
-
-
-def _median_time(function, repeats):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
 
 
 def _peak_rss_mb():
@@ -163,7 +154,7 @@ def main(argv=None):
     ours = {}
     for metric in args.metrics:
         kneighbors_search(X_test[:8], X_train[:64], K, metric=metric)  # compile
-        seconds, (_, ind) = _median_time(
+        seconds, (_, ind) = median_time(
             lambda: kneighbors_search(X_test, X_train, K, metric=metric),
             args.repeats,
         )
@@ -209,7 +200,7 @@ def main(argv=None):
                 faiss.normalize_L2(queries)
             else:
                 continue
-            seconds, (_, ind) = _median_time(
+            seconds, (_, ind) = median_time(
                 lambda: index.search(queries, K), args.repeats
             )
             name = "faiss IndexFlatL2" if metric == "euclidean" else "faiss FlatIP"

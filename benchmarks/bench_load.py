@@ -21,16 +21,7 @@ import tempfile
 import time
 import warnings
 
-
-def _timed(function, repeat=1, before=None):
-    times = []
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _timing import median_time
 
 
 def main():
@@ -58,9 +49,9 @@ def main():
 
         def cold(subset):
             folder = os.path.join(tmp, f"cold-{subset}")
-            return _timed(
+            return median_time(
                 lambda: load(subset=subset, data_home=folder, download_if_missing=False)
-            )
+            )[0]
 
         rows.append(("cold load(subset='all'): .gz -> verify -> cache", cold("all")))
         rows.append(("cold load(subset='test')", cold("test")))
@@ -73,16 +64,16 @@ def main():
             rows.append(
                 (
                     f"warm load(subset={subset!r})",
-                    _timed(warm(subset=subset), args.repeat),
+                    median_time(warm(subset=subset), args.repeat)[0],
                 )
             )
         rows.append(
             (
                 "warm load_train_test()",
-                _timed(
+                median_time(
                     lambda: load_train_test(data_home=home, download_if_missing=False),
                     args.repeat,
-                ),
+                )[0],
             )
         )
 
@@ -111,7 +102,7 @@ def main():
         rows.append(
             (
                 "warm load(subset='all'), stamps removed (full SHA-256)",
-                _timed(warm(subset="all"), args.repeat, before=drop_stamps),
+                median_time(warm(subset="all"), args.repeat, before=drop_stamps)[0],
             )
         )
 
@@ -122,13 +113,13 @@ def main():
             rows.append(
                 (
                     "load(subset='all'), cache not writable (.gz each time)",
-                    _timed(
+                    median_time(
                         lambda: load(
                             data_home=os.path.join(blocker, "x"),
                             download_if_missing=False,
                         ),
                         max(1, args.repeat // 3),
-                    ),
+                    )[0],
                 )
             )
 
