@@ -10,12 +10,12 @@ compiled or read from numba's on-disk cache, on the first search (or by
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _fit_context
+from ._images import flatten_image_stack
 from ._persistence import (
     InconsistentVersionWarning,
     stamp_version,
@@ -70,32 +70,6 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
 
     metrics = tuple(_METRIC_ALIASES.get(m, m) for m in metrics)
     compile_kernels(dtypes=tuple(dtypes), metrics=metrics)
-
-
-def _is_dataframe(X):
-    return hasattr(X, "iloc") and hasattr(X, "columns")
-
-
-def _flatten_image_stack(X):
-    """Flatten an image stack of shape (n, h, w) to (n, h * w); else return X."""
-    if sparse.issparse(X) or _is_dataframe(X):
-        return X
-    if not isinstance(X, np.ndarray):
-        if getattr(X, "ndim", None) == 3:  # other array types (torch, dask)
-            X = np.asarray(X)
-        elif isinstance(X, (list, tuple)):
-            try:
-                as_array = np.asarray(X)
-            except (TypeError, ValueError):
-                return X  # let validate_data report it
-            if as_array.ndim != 3:
-                return X
-            X = as_array
-        else:
-            return X
-    if X.ndim == 3:
-        return X.reshape(X.shape[0], -1)
-    return X
 
 
 def _integer_limit(n_features):
@@ -348,7 +322,7 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
         """
         X, y = validate_data(
             self,
-            _flatten_image_stack(X),
+            flatten_image_stack(X)[0],
             y,
             dtype="numeric",
             order="C",
@@ -373,7 +347,7 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
         """Validate ``X`` and return it with the training data, in one dtype."""
         X = validate_data(
             self,
-            _flatten_image_stack(X),
+            flatten_image_stack(X)[0],
             reset=False,
             dtype="numeric",
             order="C",

@@ -13,10 +13,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import Interval, StrOptions, _fit_context
+from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from .._version import __version__
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
-from ._input import flatten_images, resolve_image_shape, to_images
+from ._input import resolve_image_shape, to_images
 from ._networks import ResidualCNN, count_parameters
 from ._training import (
     AugmentedNet,
@@ -275,7 +276,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, y=None, fitting=False):
         """Validate X (and y); return float32 images (n, 1, height, width)."""
-        X, data_shape = flatten_images(X)
+        X, data_shape = flatten_image_stack(X, channel_axis=True)
         kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
         if fitting:
             X, y = validate_data(self, X, y, reset=True, **kwargs)

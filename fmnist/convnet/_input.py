@@ -1,31 +1,12 @@
-"""Input handling of :class:`~fmnist.ConvNetClassifier`: layouts, image shape,
-pixel scaling."""
+"""Input handling of :class:`~fmnist.ConvNetClassifier`: image shape and pixel
+scaling (image stacks are flattened by :mod:`fmnist._images`)."""
 
 import math
 import numbers
 
 import numpy as np
 
-__all__ = ["flatten_images", "resolve_image_shape", "to_images"]
-
-
-def flatten_images(X):
-    """Flatten 3-d ``(n, h, w)`` or 4-d ``(n, 1, h, w)`` input to ``(n, h * w)``.
-
-    Returns the (possibly) flattened ``X`` and ``(h, w)``, or None when ``X``
-    was not image-shaped (2-d arrays, DataFrames and anything else are left to
-    sklearn's validation).
-    """
-    if isinstance(X, (list, tuple)) and np.ndim(X) in (3, 4):
-        X = np.asarray(X)
-    if hasattr(X, "columns") or getattr(X, "ndim", 0) not in (3, 4):
-        return X, None
-    if X.ndim == 4 and X.shape[1] != 1:
-        raise ValueError(
-            "4-d input must have shape (n_samples, 1, height, width) "
-            f"(one channel); got shape {tuple(X.shape)}."
-        )
-    return X.reshape(X.shape[0], -1), tuple(int(d) for d in X.shape[-2:])
+__all__ = ["resolve_image_shape", "to_images"]
 
 
 def resolve_image_shape(image_shape, n_features, data_shape=None):
