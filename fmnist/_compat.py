@@ -6,6 +6,6 @@ import from ``fmnist._compat`` and never from a private sklearn module.
 """
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-__all__ = ["Interval", "StrOptions", "_fit_context"]
+__all__ = ["Interval", "Options", "StrOptions", "_fit_context"]

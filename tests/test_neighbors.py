@@ -414,14 +414,21 @@ def test_wrong_feature_count_and_not_fitted():
         (np.int16, (-300, 300), np.int32),
         (np.int64, (-(10**6), 10**6), np.int32),
         (np.int64, (0, 2**40), np.float64),
-        (np.float16, (0, 256), np.float32),
-        (np.float32, (0, 256), np.float32),
-        (np.float64, (0, 256), np.float64),
+        # Floats holding whole numbers are searched as the integers they are.
+        (np.float16, (0, 256), np.uint8),
+        (np.float32, (0, 256), np.uint8),
+        (np.float64, (0, 256), np.uint8),
+        (np.float64, (-300, 300), np.int32),
+        (np.float16, (0, 256, 0.5), np.float32),
+        (np.float32, (0, 256, 0.5), np.float32),
+        (np.float64, (0, 256, 0.5), np.float64),
     ],
 )
 def test_dtype_policy(dtype, values, stored):
     rng = np.random.default_rng(4)
-    X = rng.integers(*values, (30, 4)).astype(dtype)
+    X = rng.integers(*values[:2], (30, 4)).astype(dtype)
+    if len(values) == 3:  # fractional values
+        X += np.asarray(values[2], dtype=dtype)
     y = rng.integers(0, 2, 30)
     est = BlockKNNClassifier(n_neighbors=3).fit(X, y)
     assert est._fit_X.dtype == stored
@@ -446,6 +453,8 @@ def test_uint8_is_not_copied_and_inputs_are_not_written(tmp_path):
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_memmap_is_not_copied(tmp_path, dtype):
     X, y = _small_problem(dtype)
+    if dtype == np.float32:
+        X = X + np.float32(0.25)  # not whole numbers: stored as float32
     path = tmp_path / "X.dat"
     np.asarray(X).tofile(path)
     mm = np.memmap(path, dtype=dtype, mode="r", shape=X.shape)
@@ -504,9 +513,23 @@ def test_whole_float_queries_take_the_exact_integer_path():
     d_flt, i_flt = est.kneighbors(X[:15].astype(np.float64))
     np.testing.assert_array_equal(i_int, i_flt)
     np.testing.assert_array_equal(d_int, d_flt)
-    assert est._promoted_fit_X == {}
-    est.predict(X[:3] + 0.5)
-    assert len(est._promoted_fit_X) == 1
+
+
+def test_fractional_queries_make_no_copy_of_the_training_data():
+    X, y = _small_problem()
+    est = BlockKNNClassifier(n_neighbors=4, metric="euclidean").fit(X, y)
+    stored = est._fit_X
+    arrays_before = {k for k, v in vars(est).items() if isinstance(v, np.ndarray)}
+    Q = X[:12] + 0.5
+    dist, ind = est.kneighbors(Q)
+    exp_dist, exp_ind = _reference_kneighbors(Q, X.astype(np.float64), 4, "euclidean")
+    np.testing.assert_allclose(dist, exp_dist, rtol=1e-12)
+    np.testing.assert_array_equal(ind, exp_ind)
+    # The fitted state is unchanged: no widened copy was made or kept.
+    assert est._fit_X is stored and est._fit_X.dtype == np.uint8
+    assert {k for k, v in vars(est).items() if isinstance(v, np.ndarray)} == (
+        arrays_before
+    )
 
 
 def test_pandas_dataframe():
@@ -527,7 +550,10 @@ def test_digits_any_number_of_features():
 
     X, y = load_digits(return_X_y=True)
     est = BlockKNNClassifier(n_neighbors=3).fit(X[:1200], y[:1200])
-    assert est._fit_X.dtype == np.float64
+    assert est._fit_X.dtype == np.uint8  # whole numbers 0..16 stored as uint8
+    frac = BlockKNNClassifier(n_neighbors=3).fit(X[:1200] + 0.5, y[:1200])
+    assert frac._fit_X.dtype == np.float64
+    np.testing.assert_array_equal(frac.predict(X[1200:] + 0.5), est.predict(X[1200:]))
     as_int = BlockKNNClassifier(n_neighbors=3).fit(X[:1200].astype(int), y[:1200])
     assert as_int._fit_X.dtype == np.uint8  # 0..16: stored exactly as uint8
     np.testing.assert_array_equal(as_int.predict(X[1200:]), est.predict(X[1200:]))
@@ -603,9 +629,9 @@ def test_pickle_round_trip():
     import pickle
 
     est, X = _fitted_for_pickle()
-    est.predict(X[:3] + 0.5)  # creates a promoted float copy of the training data
+    est.predict(X[:3] + 0.5)
     data = pickle.dumps(est)
-    assert len(data) < 2 * est._fit_X.nbytes + 10_000  # the float copy is dropped
+    assert len(data) < 2 * est._fit_X.nbytes + 10_000
     loaded = pickle.loads(data)
     state = est.__getstate__()
     assert all(
@@ -660,4 +686,4 @@ def test_unfitted_pickle_round_trip():
 
     est = pickle.loads(pickle.dumps(BlockKNNClassifier(metric="cosine")))
     assert est.get_params()["metric"] == "cosine"
-    assert not hasattr(est, "_promoted_fit_X")
+    assert not hasattr(est, "_search_spec")

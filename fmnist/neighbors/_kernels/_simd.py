@@ -1,15 +1,15 @@
-"""SIMD register tiles for uint8 rows: sums of absolute differences and dots.
+"""x86 SIMD register tiles for uint8 rows: sums of absolute differences, dots.
 
 Each tile compares 4 query rows with 4 training rows over their first
-``handled`` bytes and returns the 16 exact integer results. Sixteen vector
-accumulators stay in registers while the 8 rows stream through once.
+``handled`` bytes and returns the 16 exact integer results (int64) followed by
+``handled``. Sixteen vector accumulators stay in registers while the 8 rows
+stream through once.
 
-The tiles are numba intrinsics emitting x86 SIMD instructions that LLVM does
-not produce from a plain loop:
+The tiles are numba intrinsics emitting instructions that LLVM does not
+produce from a plain loop:
 
-* absolute differences: ``psadbw`` sums ``|a - b|`` over 8 bytes into a
-  64-bit lane (64 bytes per instruction with AVX-512BW, 32 with AVX2, 16 with
-  SSE2);
+* absolute differences: ``psadbw`` sums ``|a - b|`` over 8 bytes into a 64-bit
+  lane (64 bytes per instruction with AVX-512BW, 32 with AVX2, 16 with SSE2);
 * dot products: with AVX-512 VNNI, ``vpdpbusd`` multiplies unsigned by signed
   bytes and adds groups of 4 into 32-bit lanes (64 products per instruction).
   The training bytes are flipped to signed with ``y ^ 0x80`` (``y - 128``), so
@@ -17,11 +17,19 @@ not produce from a plain loop:
   back (``bias``). Without VNNI, ``pmaddwd`` on bytes widened to 16 bits is
   used and the bias is 0.
 
-Every instruction is exact integer arithmetic (the largest uint8 dot of 784
-bytes, 784 * 255**2, fits in 32 bits), so the results are the same for any
-vector width. The chosen width follows the features of numba's target
-machine; the tiles cover ``handled = 16 * (n_bytes // 16)`` bytes (0 on non-x86
-targets) and the caller adds the remaining bytes with scalar code.
+Exactness at any width: a 32-bit lane gains at most 4 * 255 * 128 (VNNI) or
+2 * 255 * 255 (``pmaddwd``) per step, so the dot tiles accumulate at most
+``_FLUSH_STEPS`` steps in 32-bit lanes, sum the lanes (still below 2**31) and
+add that sum into 64-bit totals. The 64-bit ``psadbw`` lanes cannot overflow below 2**55
+bytes. Results are therefore the same exact integers for any vector width and
+any row length.
+
+The vector widths follow the features of numba's target machine (the
+``NUMBA_CPU_NAME`` it compiles for). The tiles cover ``handled = w * (n // w)``
+bytes, ``w`` being the narrowest width used (16 bytes for ``psadbw``; 16 for
+the VNNI dot, 8 for the ``pmaddwd`` dot on AVX2, SSE2 and AVX-512 without
+VNNI); ``handled`` is 0 on other targets. The caller adds the remaining bytes
+with scalar code.
 """
 
 from llvmlite import ir
@@ -30,6 +38,15 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 _TILE = 4
+# A 32-bit dot lane gains at most 130,560 (< 2**17) per step: over 512 steps
+# the 16 lanes of a vector add up to less than 2**30, so the lanes are summed
+# in 32 bits and only the sum is widened.
+_FLUSH_STEPS = 512
+
+_I8 = ir.IntType(8)
+_I16 = ir.IntType(16)
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
 
 
 def _target_features(context):
@@ -40,30 +57,24 @@ def _target_features(context):
     return frozenset(f[1:] for f in text.split(",") if f.startswith("+"))
 
 
-def _plan(context, kind):
-    """Return ``(widths, bias)``: the vector widths in bytes, widest first."""
-    feats = _target_features(context)
-    if "sse2" not in feats:
+def plan(features, kind):
+    """Return ``(widths, bias)`` for target ``features``: widths in bytes,
+    widest first, and the bias the dot tile subtracts (see the module)."""
+    if "sse2" not in features:
         return (), 0
     if kind == "sad":
-        if "avx512bw" in feats:
+        if "avx512bw" in features:
             return (64, 16), 0
-        if "avx2" in feats:
+        if "avx2" in features:
             return (32, 16), 0
         return (16,), 0
-    if "avx512vnni" in feats and "avx512vl" in feats and "avx512bw" in feats:
+    if {"avx512vnni", "avx512vl", "avx512bw"} <= features:
         return (64, 16), 128
-    if "avx512bw" in feats:
-        return (32, 16), 0
-    if "avx2" in feats:
+    if "avx512bw" in features:
+        return (32, 8), 0
+    if "avx2" in features:
         return (16, 8), 0
     return (8,), 0
-
-
-_I8 = ir.IntType(8)
-_I16 = ir.IntType(16)
-_I32 = ir.IntType(32)
-_I64 = ir.IntType(64)
 
 
 def _sad_step(builder, width):
@@ -85,8 +96,7 @@ def _sad_step(builder, width):
 
 
 def _vnni_step(builder, width):
-    lanes = width // 4
-    acc_ty = ir.VectorType(_I32, lanes)
+    acc_ty = ir.VectorType(_I32, width // 4)
     in_ty = ir.VectorType(_I8, width)
     name = f"llvm.x86.avx512.vpdpbusd.{width * 8}"
     fn = cgutils.get_or_insert_function(
@@ -139,74 +149,89 @@ def _load(builder, ptr, offset, vec_ty):
 
 
 def _reduce(builder, vec):
+    """Sum of the lanes of ``vec`` as int64 (the lanes' own width cannot
+    overflow within one round of ``_FLUSH_STEPS``)."""
     total = builder.extract_element(vec, ir.Constant(_I32, 0))
     for lane in range(1, vec.type.count):
-        total = builder.add(
-            total, builder.extract_element(vec, ir.Constant(_I32, lane))
-        )
-    if total.type != _I64:
-        total = builder.sext(total, _I64)
-    return total
+        total = builder.add(total, builder.extract_element(vec, ir.Constant(_I32, lane)))
+    return total if total.type == _I64 else builder.sext(total, _I64)
+
+
+def _steps(kind, builder, width, bias):
+    if kind == "sad":
+        return _sad_step(builder, width)
+    if bias:
+        return _vnni_step(builder, width)
+    return _pmaddwd_step(builder, width)
 
 
 def _emit_tile(kind, context, builder, sig, args):
     xty, yty = sig.args[0], sig.args[1]
     X, Y = args[0], args[1]
-    xrows = list(args[2 : 2 + _TILE])
-    yrows = list(args[2 + _TILE : 2 + 2 * _TILE])
+    xptr = _row_pointers(context, builder, xty, X, list(args[2 : 2 + _TILE]))
+    yptr = _row_pointers(context, builder, yty, Y, list(args[2 + _TILE : 2 + 2 * _TILE]))
     n_bytes = args[2 + 2 * _TILE]
-    xptr = _row_pointers(context, builder, xty, X, xrows)
-    yptr = _row_pointers(context, builder, yty, Y, yrows)
-    widths, _ = _plan(context, kind)
+    widths, bias = plan(_target_features(context), kind)
 
-    results = [ir.Constant(_I64, 0)] * (_TILE * _TILE)
+    totals = [
+        cgutils.alloca_once_value(builder, ir.Constant(_I64, 0))
+        for _ in range(_TILE * _TILE)
+    ]
     offset = ir.Constant(_I64, 0)
     remaining = n_bytes
+    flush = ir.Constant(_I64, _FLUSH_STEPS)
     for width in widths:
-        if kind == "sad":
-            in_ty, acc_ty, prep_y, step = _sad_step(builder, width)
-        elif _plan(context, kind)[1]:
-            in_ty, acc_ty, prep_y, step = _vnni_step(builder, width)
-        else:
-            in_ty, acc_ty, prep_y, step = _pmaddwd_step(builder, width)
-        n_chunks = builder.udiv(remaining, ir.Constant(_I64, width))
+        in_ty, acc_ty, prep_y, step = _steps(kind, builder, width, bias)
+        w = ir.Constant(_I64, width)
+        n_steps = builder.udiv(remaining, w)
+        n_rounds = builder.udiv(
+            builder.add(n_steps, ir.Constant(_I64, _FLUSH_STEPS - 1)), flush
+        )
         accs = [
             cgutils.alloca_once_value(builder, ir.Constant(acc_ty, None))
             for _ in range(_TILE * _TILE)
         ]
         start = offset
-        with cgutils.for_range(builder, n_chunks) as loop:
-            off = builder.add(start, builder.mul(loop.index, ir.Constant(_I64, width)))
-            xs = [_load(builder, p, off, in_ty) for p in xptr]
-            ys = [prep_y(_load(builder, p, off, in_ty)) for p in yptr]
-            for r in range(_TILE):
-                for c in range(_TILE):
-                    ptr = accs[r * _TILE + c]
-                    builder.store(step(builder.load(ptr), xs[r], ys[c]), ptr)
-        done = builder.mul(n_chunks, ir.Constant(_I64, width))
+        with cgutils.for_range(builder, n_rounds) as rounds:
+            for ptr in accs:
+                builder.store(ir.Constant(acc_ty, None), ptr)
+            first = builder.mul(rounds.index, flush)
+            left = builder.sub(n_steps, first)
+            count = builder.select(
+                builder.icmp_unsigned("<", left, flush), left, flush
+            )
+            base = builder.add(start, builder.mul(first, w))
+            with cgutils.for_range(builder, count) as loop:
+                off = builder.add(base, builder.mul(loop.index, w))
+                xs = [_load(builder, p, off, in_ty) for p in xptr]
+                ys = [prep_y(_load(builder, p, off, in_ty)) for p in yptr]
+                for r in range(_TILE):
+                    for c in range(_TILE):
+                        ptr = accs[r * _TILE + c]
+                        builder.store(step(builder.load(ptr), xs[r], ys[c]), ptr)
+            for total, ptr in zip(totals, accs):
+                value = _reduce(builder, builder.load(ptr))
+                builder.store(builder.add(builder.load(total), value), total)
+        done = builder.mul(n_steps, w)
         offset = builder.add(offset, done)
         remaining = builder.sub(remaining, done)
-        results = [
-            builder.add(res, _reduce(builder, builder.load(ptr)))
-            for res, ptr in zip(results, accs)
-        ]
-    results.append(offset)
+    results = [builder.load(t) for t in totals] + [offset]
     return context.make_tuple(builder, sig.return_type, results)
 
 
 def _tile_signature(X, Y):
     if not (isinstance(X, types.Array) and isinstance(Y, types.Array)):
         return None
-    if X.dtype != types.uint8 or Y.dtype != types.uint8 or X.ndim != 2:
+    if X.dtype != types.uint8 or Y.dtype != types.uint8:
         return None
-    if X.layout != "C" or Y.layout != "C" or Y.ndim != 2:
+    if X.ndim != 2 or Y.ndim != 2 or X.layout != "C" or Y.layout != "C":
         return None
     ints = [types.intp] * (2 * _TILE + 1)
     return types.UniTuple(types.int64, _TILE * _TILE + 1)(X, Y, *ints)
 
 
 @intrinsic
-def _sad_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
+def sad_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
     """16 sums ``|X[i] - Y[j]|`` over the first ``handled`` bytes, then ``handled``."""
     sig = _tile_signature(X, Y)
     if sig is None:
@@ -219,7 +244,7 @@ def _sad_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
 
 
 @intrinsic
-def _dot_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
+def dot_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
     """16 dots ``X[i].Y[j] - bias * sum(X[i])`` over ``handled`` bytes, then
     ``handled``."""
     sig = _tile_signature(X, Y)
@@ -233,12 +258,12 @@ def _dot_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
 
 
 @intrinsic
-def _dot_plan(typingctx, n_bytes):
-    """``(handled, bias)`` of :func:`_dot_tile_4x4` for rows of ``n_bytes``."""
+def dot_plan(typingctx, n_bytes):
+    """``(handled, bias)`` of :func:`dot_tile_4x4` for rows of ``n_bytes``."""
     sig = types.UniTuple(types.int64, 2)(types.intp)
 
     def codegen(context, builder, sig, args):
-        widths, bias = _plan(context, "dot")
+        widths, bias = plan(_target_features(context), "dot")
         if widths:
             step = ir.Constant(_I64, min(widths))
             handled = builder.mul(builder.udiv(args[0], step), step)

@@ -1,11 +1,4 @@
-"""Exact k-nearest-neighbours classification with a cache-blocked numba search.
-
-:class:`BlockKNNClassifier` is a drop-in for
-:class:`sklearn.neighbors.KNeighborsClassifier` on dense data. Importing this
-module imports neither numba nor the search kernels: they are loaded, and
-compiled or read from numba's on-disk cache, on the first search (or by
-:func:`warmup`).
-"""
+"""BlockKNNClassifier: the scikit-learn estimator over the exact blocked search."""
 
 from numbers import Integral, Real
 
@@ -14,126 +7,39 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._compat import Interval, StrOptions, _fit_context
-from ._images import flatten_image_stack
-from ._persistence import (
-    InconsistentVersionWarning,
-    stamp_version,
-    warn_if_other_version,
-)
+from .._compat import Interval, Options, StrOptions, _fit_context
+from .._images import flatten_image_stack
+from .._persistence import stamp_version, warn_if_other_version
+from . import _search
+from ._metrics import METRIC_ALIASES
+from ._spec import SearchIndex, SearchSpec, training_array
+from ._vote import class_votes, needs_distances
 
-__all__ = ["BlockKNNClassifier", "InconsistentVersionWarning", "warmup"]
-
-# Metric names accepted by the estimator, mapped to the search engine's names.
-_METRIC_ALIASES = {
-    "euclidean": "euclidean",
-    "l2": "euclidean",
-    "sqeuclidean": "sqeuclidean",
-    "manhattan": "manhattan",
-    "l1": "manhattan",
-    "cityblock": "manhattan",
-    "cosine": "cosine",
-    "chebyshev": "chebyshev",
-    "minkowski": "minkowski",
-}
-
-_KERNEL_DTYPES = (
-    np.dtype(np.uint8),
-    np.dtype(np.int32),
-    np.dtype(np.float32),
-    np.dtype(np.float64),
-)
+__all__ = ["BlockKNNClassifier"]
 
 
-def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
-    """Compile the search kernels now instead of on the first prediction.
+class _BlockSizePair(Options):
+    """Constraint: a pair ``(query_rows, training_rows)`` of positive ints.
 
-    Numba compiles the kernels on first use, or loads them from its on-disk
-    cache. Call this once, for example when a service starts, to pay that
-    cost up front. ``import fmnist`` itself never compiles anything.
-
-    Parameters
-    ----------
-    dtypes : sequence of str, default=("uint8", "float32")
-        Data types to prepare, among ``"uint8"``, ``"int32"``, ``"float32"``
-        and ``"float64"``. Fashion-MNIST pixels are uint8.
-    metrics : sequence of str, default=("manhattan", "euclidean")
-        Metrics to prepare (any metric name accepted by
-        :class:`BlockKNNClassifier`).
-
-    Examples
-    --------
-    >>> import fmnist
-    >>> fmnist.warmup(dtypes=("uint8",), metrics=("manhattan",))
+    An ``Options`` subclass only because scikit-learn's parameter validation
+    accepts its own constraint classes alone.
     """
-    from ._knn_search import compile_kernels
 
-    metrics = tuple(_METRIC_ALIASES.get(m, m) for m in metrics)
-    compile_kernels(dtypes=tuple(dtypes), metrics=metrics)
+    def __init__(self):
+        super().__init__(tuple, set())
 
+    def is_satisfied_by(self, val):
+        return (
+            isinstance(val, tuple)
+            and len(val) == 2
+            and all(
+                isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+                for v in val
+            )
+        )
 
-def _integer_limit(n_features):
-    """Largest magnitude for which integer distances cannot overflow int64."""
-    import math
-
-    return math.isqrt((2**63 - 1) // max(1, n_features)) // 2
-
-
-def _to_kernel_dtype(X, *, floats_as_integers=False):
-    """Convert validated numeric data to uint8, int32, float32 or float64.
-
-    uint8 is returned as is, bool is viewed as uint8, other integers become
-    uint8 when they lie in [0, 255] and int32 when they are small enough for
-    exact 64-bit integer distances; larger integers become float64. float16
-    becomes float32; float32 and float64 are kept. With
-    ``floats_as_integers``, floating data holding only whole numbers follows
-    the integer rule (used for queries to an integer-fitted model).
-    """
-    dtype = X.dtype
-    if dtype == np.uint8:
-        return X
-    if dtype.kind == "b":
-        return X.view(np.uint8)
-    if dtype.kind == "f" and floats_as_integers:
-        limit = _integer_limit(X.shape[1])
-        if np.abs(X).max() <= limit and np.array_equal(X, np.trunc(X)):
-            return _to_kernel_dtype(X.astype(np.int64))
-    if dtype.kind in "iu":
-        low, high = X.min(), X.max()
-        if low >= 0 and high <= 255:
-            return X.astype(np.uint8)
-        limit = _integer_limit(X.shape[1])
-        if -limit <= low and high <= limit:
-            return X.astype(np.int32, copy=False)
-        return X.astype(np.float64)
-    if dtype == np.float16:
-        return X.astype(np.float32)
-    if dtype in (np.float32, np.float64):
-        return X
-    raise TypeError(
-        f"Unsupported data type {dtype}: BlockKNNClassifier accepts uint8, other "
-        "integer, bool, float16, float32 and float64 data. Convert it with "
-        "X.astype(np.float64) first."
-    )
-
-
-def _common_dtype(fitted, query):
-    """The kernel dtype for a query of dtype ``query`` on data of dtype ``fitted``."""
-    if fitted == query:
-        return fitted
-    if fitted.kind in "iu" and query.kind in "iu":
-        return np.dtype(np.int32)
-    return np.result_type(fitted, query)
-
-
-def _distance_weights(dist):
-    """Inverse distances; a row with zero distances weights them 1, the rest 0."""
-    with np.errstate(divide="ignore"):
-        weights = 1.0 / dist
-    inf_mask = np.isinf(weights)
-    inf_rows = inf_mask.any(axis=1)
-    weights[inf_rows] = inf_mask[inf_rows]
-    return weights
+    def __str__(self):
+        return "a pair (query_rows, training_rows) of ints >= 1"
 
 
 class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
@@ -274,10 +180,10 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "metric": [StrOptions(set(_METRIC_ALIASES))],
-        "p": [Interval(Real, 1, None, closed="left")],
+        "metric": [StrOptions(set(METRIC_ALIASES))],
+        "p": [Interval(Real, 1, None, closed="left"), Options(Real, {np.inf})],
         "weights": [StrOptions({"uniform", "distance"}), callable, None],
-        "block_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
+        "block_size": [Interval(Integral, 1, None, closed="left"), _BlockSizePair(), None],
         "n_jobs": [
             Interval(Integral, 1, None, closed="left"),
             Interval(Integral, None, -1, closed="right"),
@@ -329,22 +235,55 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
             accept_sparse=False,
         )
         check_classification_targets(y)
-        self._fit_X = _to_kernel_dtype(X)
-        self._promoted_fit_X = {}
+        self._fit_X = training_array(X)
         self.classes_, self._y = np.unique(y, return_inverse=True)
         self._y = self._y.astype(np.intp, copy=False)
         self.n_samples_fit_ = self._fit_X.shape[0]
-        self.effective_metric_ = self._effective_metric()
+        self._search_spec = self._build_spec()
+        self.effective_metric_ = self._search_spec.effective_metric
         return self
 
-    def _effective_metric(self):
-        metric = _METRIC_ALIASES[self.metric]
-        if metric == "minkowski":
-            metric = {1: "manhattan", 2: "euclidean"}.get(self.p, metric)
-        return metric
+    def _spec_params(self):
+        return (self.metric, self.p, self.block_size, self.n_jobs)
+
+    def _build_spec(self):
+        spec = SearchSpec.build(
+            self.metric,
+            self.p,
+            self._fit_X.dtype,
+            block_size=self.block_size,
+            n_jobs=self.n_jobs,
+        )
+        self._search_spec_params = self._spec_params()
+        return spec
+
+    def _spec(self):
+        """The fitted search spec; rebuilt (and re-validated) only when
+        ``set_params`` changed a search parameter after ``fit``."""
+        if self._search_spec_params != self._spec_params():
+            self._validate_params()
+            self._search_spec = self._build_spec()
+        return self._search_spec
+
+    def search_index(self):
+        """The fitted search: its specification, training rows and labels.
+
+        For code that runs the same search elsewhere, such as
+        :func:`fmnist.distributed.sharded_predict`.
+
+        Returns
+        -------
+        index : SearchIndex
+            ``spec`` (a frozen :class:`~fmnist.neighbors.SearchSpec`),
+            ``data`` (the training rows as searched), ``labels`` (encoded),
+            ``classes`` and ``weights``.
+        """
+        check_is_fitted(self)
+        return SearchIndex(
+            self._spec(), self._fit_X, self._y, self.classes_, self.weights
+        )
 
     def _validate_query(self, X):
-        """Validate ``X`` and return it with the training data, in one dtype."""
         X = validate_data(
             self,
             flatten_image_stack(X)[0],
@@ -353,21 +292,7 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
             order="C",
             accept_sparse=False,
         )
-        fitted = self._fit_X.dtype
-        X = _to_kernel_dtype(X, floats_as_integers=fitted.kind in "iu")
-        dtype = _common_dtype(fitted, X.dtype)
-        return np.ascontiguousarray(X, dtype=dtype), self._training_data(dtype)
-
-    def _training_data(self, dtype):
-        """The training data in ``dtype``; converted copies are made once."""
-        if dtype == self._fit_X.dtype:
-            return self._fit_X
-        converted = self._promoted_fit_X.get(dtype.str)
-        if converted is None:
-            converted = self._fit_X.astype(dtype)
-            converted.flags.writeable = False
-            self._promoted_fit_X[dtype.str] = converted
-        return converted
+        return self._spec().query_array(X)
 
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
         """Find the k nearest training samples of each query.
@@ -409,28 +334,18 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
 
         query_is_train = X is None
         if query_is_train:
-            X = Y = self._fit_X
+            X = self._fit_X
             n_max, inequality = self.n_samples_fit_ - 1, "n_neighbors < n_samples_fit"
         else:
-            X, Y = self._validate_query(X)
+            X = self._validate_query(X)
             n_max, inequality = self.n_samples_fit_, "n_neighbors <= n_samples_fit"
         if n_neighbors > n_max:
             raise ValueError(
                 f"Expected {inequality}, but n_neighbors = {n_neighbors}, "
                 f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}"
             )
-
-        from ._knn_search import kneighbors_search
-
-        neigh_dist, neigh_ind = kneighbors_search(
-            X,
-            Y,
-            int(n_neighbors),
-            metric=_METRIC_ALIASES[self.metric],
-            p=self.p,
-            exclude_self=query_is_train,
-            n_threads=self.n_jobs,
-            block_size=self.block_size,
+        neigh_dist, neigh_ind = _search.kneighbors(
+            self._spec(), X, self._fit_X, int(n_neighbors), exclude_self=query_is_train
         )
         if return_distance:
             return neigh_dist, neigh_ind
@@ -439,33 +354,12 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
     def _votes(self, X):
         """Summed neighbor weights per class, shape (n_queries, n_classes)."""
         check_is_fitted(self)
-        if self.weights in (None, "uniform"):
-            neigh_ind = self.kneighbors(X, return_distance=False)
-            weights = None
-        else:
-            neigh_dist, neigh_ind = self.kneighbors(X)
-            if self.weights == "distance":
-                weights = _distance_weights(neigh_dist)
-            else:
-                weights = np.asarray(self.weights(neigh_dist), dtype=np.float64)
-                if weights.shape != neigh_dist.shape:
-                    raise ValueError(
-                        "The weights callable must return an array of the shape "
-                        f"of its input {neigh_dist.shape}, got {weights.shape}."
-                    )
-                if np.any(np.all(weights == 0, axis=1)):
-                    raise ValueError(
-                        "All neighbors of some sample is getting zero weights. "
-                        "Please modify 'weights' to avoid this case if you are "
-                        "using a user-defined function."
-                    )
-        neigh_y = self._y[neigh_ind]
-        n_queries = neigh_ind.shape[0]
-        votes = np.zeros((n_queries, len(self.classes_)), dtype=np.float64)
-        rows = np.arange(n_queries)
-        for j in range(neigh_ind.shape[1]):
-            votes[rows, neigh_y[:, j]] += 1.0 if weights is None else weights[:, j]
-        return votes
+        neigh_dist, neigh_ind = self.kneighbors(X)
+        if not needs_distances(self.weights):
+            neigh_dist = None
+        return class_votes(
+            neigh_ind, neigh_dist, self._y, len(self.classes_), self.weights
+        )
 
     def predict(self, X):
         """Predict the class of each query by a vote of its neighbors.
@@ -530,12 +424,15 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self):
         # A copy: ``object.__getstate__`` may return the live ``__dict__``.
+        # The search spec is derived state, rebuilt on load, so pickles hold
+        # only arrays and plain values.
         state = stamp_version(super().__getstate__())
-        state.pop("_promoted_fit_X", None)
+        state.pop("_search_spec", None)
+        state.pop("_search_spec_params", None)
         return state
 
     def __setstate__(self, state):
         state = warn_if_other_version(self, state)
         super().__setstate__(state)
         if "_fit_X" in state:
-            self._promoted_fit_X = {}
+            self._search_spec = self._build_spec()

@@ -1,0 +1,74 @@
+"""Exact k-nearest neighbours with a cache-blocked numba search.
+
+Importing this package imports neither numba nor the search kernels: they are
+loaded, and compiled or read from numba's on-disk cache, on the first search
+(or by :func:`warmup`).
+
+Layout, one job per module:
+
+``_classifier``
+    :class:`BlockKNNClassifier`, the scikit-learn estimator.
+``_metrics``
+    The metric registry: every metric name is interpreted there.
+``_spec``
+    :class:`SearchSpec`, the frozen search settings decided at ``fit``, and
+    the dtype rules for training rows and queries.
+``_search``
+    The search spine (validate, plan, run, finish) every caller goes through.
+``_vote``
+    The neighbour vote, a pure function.
+``_kernels``
+    The numba kernels (heaps, SIMD tiles, the blocked driver).
+"""
+
+from .._persistence import InconsistentVersionWarning
+from ._classifier import BlockKNNClassifier
+from ._metrics import METRIC_ALIASES
+from ._spec import SearchIndex, SearchSpec
+from ._vote import class_votes
+
+__all__ = [
+    "BlockKNNClassifier",
+    "InconsistentVersionWarning",
+    "METRIC_ALIASES",
+    "SearchIndex",
+    "SearchSpec",
+    "class_votes",
+    "warmup",
+]
+
+
+def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
+    """Compile the search kernels now instead of on the first prediction.
+
+    Numba compiles the kernels on first use, or loads them from its on-disk
+    cache. Call this once, for example when a service starts, to pay that
+    cost up front. ``import fmnist`` itself never compiles anything.
+
+    Parameters
+    ----------
+    dtypes : sequence of str, default=("uint8", "float32")
+        Data types to prepare, among ``"uint8"``, ``"int32"``, ``"float32"``
+        and ``"float64"``. Fashion-MNIST pixels are uint8.
+    metrics : sequence of str, default=("manhattan", "euclidean")
+        Metrics to prepare (any metric name accepted by
+        :class:`BlockKNNClassifier`).
+
+    Examples
+    --------
+    >>> import fmnist
+    >>> fmnist.warmup(dtypes=("uint8",), metrics=("manhattan",))
+    """
+    import numpy as np
+
+    from ._search import kneighbors
+
+    for dtype in dtypes:
+        A = np.ones((5, 3), dtype=dtype)
+        A[0] = 0
+        for metric in metrics:
+            for n_jobs in (1, 2):
+                spec = SearchSpec.build(
+                    metric, 2, A.dtype, block_size=(1, 4), n_jobs=n_jobs
+                )
+                kneighbors(spec, A, A, 1)

@@ -1,0 +1,29 @@
+"""Numba kernels of the exact k-nearest-neighbour search.
+
+Only arrays and scalars go in; results are written into preallocated arrays.
+Nothing here validates its input: :mod:`fmnist.neighbors._search` checks what
+memory safety depends on (dimensions, dtypes, shapes, k, contiguity, integer
+ranges) before any kernel is reached. Importing this package imports no numba;
+its modules do.
+
+Modules, one concern each
+-------------------------
+``_codes``
+    Compile-time codes of tiles and key rules (no numba).
+``_jit``
+    ``njit`` with numba's on-disk cache keyed on all of these sources.
+``_heap``
+    Size-k max-heaps ordered by ``(key, training index)``: the tie rule.
+``_simd``
+    x86 SIMD register tiles for uint8 rows (``psadbw``, ``vpdpbusd``,
+    ``pmaddwd``), exact at any row length.
+``_tiles``
+    The tile and key rule of each route, selected at compile time; plain
+    numba tiles for every dtype pair that is not uint8 x uint8.
+``_driver``
+    The blocked search loop and its parallel twin.
+
+fastmath is only applied to the distance accumulation, with the flags
+``{"reassoc", "contract"}``: comparisons against the infinite sentinels of
+the heaps never run under ``fastmath``.
+"""

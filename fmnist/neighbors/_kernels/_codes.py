@@ -1,0 +1,36 @@
+"""Compile-time codes naming the tiles and key rules of the search kernels.
+
+Plain integers, importable without numba: the metric registry
+(:mod:`fmnist.neighbors._metrics`) names a route ``(tile, key)`` with them and
+the driver receives both as literal constants, so numba compiles one
+specialisation of the blocked loop per route with the tile fixed.
+"""
+
+# Tiles: 4 query rows against 4 training rows, 16 accumulated values.
+TILE_SAD_U8 = 0  # sum |a - b|, uint8 x uint8, psadbw (exact int64)
+TILE_DOT_U8 = 1  # sum a * b, uint8 x uint8, vpdpbusd / pmaddwd (exact int64)
+TILE_L1 = 2  # sum |a - b|, any dtypes (int64 or float64 accumulators)
+TILE_SQL2 = 3  # sum (a - b)**2
+TILE_DOT = 4  # sum a * b
+TILE_LINF = 5  # max |a - b|
+TILE_LP = 6  # sum |a - b|**p
+TILE_CHORD = 7  # sum (a / |x| - b / |y|)**2, floats
+
+# Keys: how the heap key of one pair is made from its tile value.
+KEY_RAW = 0  # the tile value itself
+KEY_SQL2_FROM_DOT = 1  # |x|^2 + |y|^2 - 2 x.y from exact integers
+KEY_COSINE_INT = 2  # 1 - x.y / (|x| |y|) from exact integers, 0 when parallel
+KEY_CHORD = 3  # half the squared chord between unit vectors (= 1 - cos)
+
+# Auxiliary per-row values a key needs.
+AUX_NONE = 0
+AUX_SQNORM = 1  # exact squared norms, int64
+AUX_NORM = 2  # norms, float64
+AUX_INV_NORM = 3  # inverse norms of integer rows, float64 (0 for a zero row)
+
+KEY_AUX = {
+    KEY_RAW: AUX_NONE,
+    KEY_SQL2_FROM_DOT: AUX_SQNORM,
+    KEY_COSINE_INT: AUX_INV_NORM,
+    KEY_CHORD: AUX_NORM,
+}

@@ -1,0 +1,227 @@
+"""The search spine: validate, plan, run, finish.
+
+:func:`kneighbors` is the one path from a :class:`~._spec.SearchSpec` and two
+arrays to sorted neighbours; the estimator, the grid-search reuse and the
+sharded search all call it.
+
+* **validate** checks what the kernels' memory safety depends on: 2-D
+  C-contiguous arrays of kernel dtypes, equal widths, ``k`` in range, int32
+  data within :func:`~._spec.integer_limit`. Nothing else reaches a kernel.
+* **plan** takes the route ``(tile, key)`` from the metric record, the
+  per-row values the key needs, the key dtype, the block sizes (from the L2
+  cache unless the spec fixes them) and the thread count.
+* **run** calls the parallel kernel under a process-wide lock and the serial
+  one when the lock is taken or in a forked child: numba's ``workqueue``
+  threading layer aborts the process when two Python threads enter parallel
+  code at once, and GNU OpenMP is not fork-safe. The serial kernel releases
+  the GIL, so concurrent calls still run side by side.
+* **finish** settles exactly the integer cosine pairs that may be parallel
+  (:mod:`._kernels._cosine`) and turns the final keys into distances.
+"""
+
+import os
+import threading
+
+import numpy as np
+
+from ._kernels import _codes
+from ._spec import KERNEL_DTYPES, integer_limit
+
+__all__ = ["kneighbors"]
+
+_PARALLEL_LOCK = threading.Lock()
+_STATE = {"forked": False}
+
+
+def _mark_forked():
+    _STATE["forked"] = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_mark_forked)
+
+
+# ----------------------------------------------------------------------------
+# validate
+
+
+def _validate(X, Y, n_neighbors, exclude_self):
+    for name, A in (("X", X), ("Y", Y)):
+        if not isinstance(A, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array. Got {type(A).__name__}.")
+        if A.ndim != 2:
+            raise ValueError(f"{name} must be 2-D. Got {A.ndim} dimension(s).")
+        if A.dtype not in KERNEL_DTYPES:
+            raise TypeError(
+                f"{name} must have dtype uint8, int32, float32 or float64. "
+                f"Got {A.dtype}."
+            )
+        if A.dtype == np.int32 and A.size:
+            limit = integer_limit(A.shape[1])
+            if int(A.min()) < -limit or int(A.max()) > limit:
+                raise ValueError(
+                    f"{name} holds int32 values beyond +-{limit}, where int64 "
+                    "distances could overflow; search it as float64."
+                )
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but Y has {Y.shape[1]} features."
+        )
+    if X.shape[1] < 1 or Y.shape[0] < 1:
+        raise ValueError(f"Y must have at least one row and one feature. Got {Y.shape}.")
+    if exclude_self and X.shape[0] != Y.shape[0]:
+        raise ValueError("exclude_self needs X and Y to be the same rows.")
+    if isinstance(n_neighbors, (bool, np.bool_)) or not isinstance(
+        n_neighbors, (int, np.integer)
+    ):
+        raise TypeError(f"n_neighbors must be an int. Got {n_neighbors!r}.")
+    n_max = Y.shape[0] - 1 if exclude_self else Y.shape[0]
+    if not 1 <= n_neighbors <= n_max:
+        raise ValueError(
+            f"Expected 1 <= n_neighbors <= {n_max}, but n_neighbors = {n_neighbors}"
+            f", n_samples_fit = {Y.shape[0]}."
+        )
+
+
+# ----------------------------------------------------------------------------
+# plan
+
+
+def resolve_threads(n_jobs):
+    """Numba threads for one call: None keeps numba's setting, negative counts
+    back from ``NUMBA_NUM_THREADS`` (-1 is all), capped at it."""
+    import numba
+
+    if n_jobs is None:
+        return numba.get_num_threads()
+    limit = numba.config.NUMBA_NUM_THREADS
+    if n_jobs < 0:
+        return max(1, limit + 1 + int(n_jobs))
+    return max(1, min(int(n_jobs), limit))
+
+
+def _l2_cache_bytes(default=1 << 20):
+    """Per-core L2 size from sysfs (Linux), else ``default`` (1 MiB)."""
+    path = "/sys/devices/system/cpu/cpu0/cache/index2/size"
+    try:
+        with open(path) as f:
+            text = f.read().strip().upper()
+        scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+        size = int(text.rstrip("KM")) * scale
+    except (OSError, ValueError):
+        return default
+    return size if (64 << 10) <= size <= (64 << 20) else default
+
+
+def _working_memory_bytes():
+    import sklearn
+
+    return int(sklearn.get_config()["working_memory"] * (1 << 20))
+
+
+def plan_blocks(block_size, n_queries, row_bytes, n_threads):
+    """``(query_rows, training_rows)`` per block.
+
+    A fixed ``block_size`` pair is used as it is. Otherwise half of the L2
+    cache holds the training chunk and a quarter the query block (within
+    sklearn's ``working_memory``), with at least 4 query blocks per thread.
+    """
+    if block_size is not None:
+        return block_size
+    row_bytes = max(1, row_bytes)
+    budget = min(_l2_cache_bytes(), _working_memory_bytes())
+    t_block = max(4, (budget // 2) // row_bytes)
+    q_block = max(4, (budget // 4) // row_bytes)
+    per_thread = -(-n_queries // max(1, 4 * n_threads))
+    return max(1, min(q_block, per_thread)), t_block
+
+
+def _row_values(kind, A):
+    from ._kernels import _tiles
+
+    if kind == _codes.AUX_SQNORM:
+        out = np.empty(A.shape[0], dtype=np.int64)
+        _tiles.row_sqnorms(A, out)
+    elif kind == _codes.AUX_INV_NORM:
+        out = np.empty(A.shape[0], dtype=np.float64)
+        _tiles.row_inv_norms(A, out)
+    elif kind == _codes.AUX_NORM:
+        out = np.empty(A.shape[0], dtype=np.float64)
+        _tiles.row_norms(A, out)
+    else:
+        out = np.empty(0, dtype=np.float64)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# run and finish
+
+
+def _run(route, X, Y, args, q_block, t_block, n_threads):
+    import numba
+
+    from ._kernels import _driver
+
+    tile, key = route
+    parallel = n_threads > 1 and X.shape[0] > q_block and not _STATE["forked"]
+    if parallel and _PARALLEL_LOCK.acquire(blocking=False):
+        previous = numba.get_num_threads()
+        try:
+            numba.set_num_threads(n_threads)
+            _driver.search_rows_parallel(tile, key, X, Y, *args, q_block, t_block)
+        finally:
+            numba.set_num_threads(previous)
+            _PARALLEL_LOCK.release()
+    else:
+        _driver.search_rows(tile, key, X, Y, 0, X.shape[0], *args, q_block, t_block)
+
+
+def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):
+    """Exact ``n_neighbors`` nearest rows of ``Y`` for every row of ``X``.
+
+    Parameters
+    ----------
+    spec : SearchSpec
+        Metric, power, blocks and threads.
+    X : ndarray of shape (n_queries, n_features)
+        Queries in a kernel dtype (:meth:`SearchSpec.query_array`). Never
+        written.
+    Y : ndarray of shape (n_train, n_features)
+        Training rows in a kernel dtype. Never written, never copied.
+    n_neighbors : int
+        ``1 <= n_neighbors <= n_train`` (``n_train - 1`` with
+        ``exclude_self``).
+    exclude_self : bool, default=False
+        ``X`` is ``Y``: row ``i`` never gets itself as a neighbour.
+
+    Returns
+    -------
+    distances : ndarray of shape (n_queries, n_neighbors), float64
+        Ascending along each row.
+    indices : ndarray of shape (n_queries, n_neighbors), intp
+        Row indices into ``Y``; at equal distance the lower index comes first.
+    """
+    _validate(X, Y, n_neighbors, exclude_self)
+    X = np.ascontiguousarray(X)
+    Y = np.ascontiguousarray(Y)
+    metric = spec.metric
+    route = metric.route(X.dtype, Y.dtype)
+    aux_kind = _codes.KEY_AUX[route[1]]
+    aux_y = _row_values(aux_kind, Y)
+    aux_x = aux_y if exclude_self else _row_values(aux_kind, X)
+    key_dtype = metric.key_dtype(X.dtype, Y.dtype)
+    sentinel = np.iinfo(np.int64).max if key_dtype == np.int64 else np.inf
+    n_queries, k = X.shape[0], int(n_neighbors)
+    keys = np.full((n_queries, k), sentinel, dtype=key_dtype)
+    idx = np.full((n_queries, k), Y.shape[0], dtype=np.intp)
+    if n_queries:
+        n_threads = resolve_threads(spec.n_jobs)
+        row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)
+        q_block, t_block = plan_blocks(spec.block_size, n_queries, row_bytes, n_threads)
+        args = (bool(exclude_self), float(spec.p), aux_x, aux_y, keys, idx)
+        _run(route, X, Y, args, q_block, t_block, n_threads)
+        if route[1] == _codes.KEY_COSINE_INT:
+            from ._kernels import _cosine
+
+            _cosine.settle_near_parallel(X, Y, bool(exclude_self), aux_x, aux_y, keys, idx)
+    return metric.distances(keys, spec.p), idx
