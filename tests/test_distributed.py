@@ -16,15 +16,23 @@ da = pytest.importorskip("dask.array")
 from fmnist import BlockKNNClassifier  # noqa: E402
 from fmnist.distributed import (  # noqa: E402
     TrainingShards,
-    _merge_topk,
-    _reduce_pairwise,
-    _shard_bounds,
     predict_blocks,
     scatter_shards,
     sharded_kneighbors,
     sharded_predict,
     worker_env,
 )
+from fmnist.distributed._search import _reduce_pairwise, merge_topk  # noqa: E402
+from fmnist.distributed._shards import _shard_bounds  # noqa: E402
+from fmnist.neighbors import SearchSpec  # noqa: E402
+from fmnist.neighbors._search import kneighbors  # noqa: E402
+
+
+def kneighbors_search(X, Y, k, *, metric="euclidean", p=2):
+    """The single-machine search spine on the same arrays."""
+    spec = SearchSpec.build(metric, p, Y.dtype)
+    return kneighbors(spec, spec.query_array(X), Y, k)
+
 
 TIMEOUT = 60  # seconds for any single cluster call
 
@@ -95,7 +103,7 @@ def test_merge_float_distances_and_order_of_arguments():
     b = _reference_topk(X_train[20:], X_query, k, offset=20)
     ref = _reference_topk(X_train, X_query, k)
     for first, second in [(a, b), (b, a)]:
-        dist, ind = _merge_topk(first, second, k)
+        dist, ind = merge_topk(first, second, k)
         np.testing.assert_array_equal(dist, ref[0])
         np.testing.assert_array_equal(ind, ref[1])
 
@@ -104,7 +112,7 @@ def test_merge_ties_go_to_the_lower_global_index():
     dist = np.zeros((1, 2))
     high = (dist, np.array([[7, 9]]))
     low = (dist, np.array([[3, 8]]))
-    _, ind = _merge_topk(high, low, 3)
+    _, ind = merge_topk(high, low, 3)
     np.testing.assert_array_equal(ind, [[3, 7, 8]])
 
 
@@ -255,7 +263,6 @@ CASES = [
 
 @pytest.mark.parametrize("dtype, metric, p", CASES)
 def test_sharded_kneighbors_matches_kneighbors_search(client, dtype, metric, p):
-    from fmnist._knn_search import kneighbors_search
 
     rng = np.random.default_rng(1)
     if dtype in ("uint8", "int32"):
@@ -289,7 +296,6 @@ def test_sharded_kneighbors_matches_kneighbors_search(client, dtype, metric, p):
 
 
 def test_sharded_kneighbors_reuses_scattered_shards(client):
-    from fmnist._knn_search import kneighbors_search
 
     rng = np.random.default_rng(2)
     X_train = _tie_heavy_uint8(rng, 17)

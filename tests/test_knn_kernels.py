@@ -11,7 +11,19 @@ import pytest
 from _subprocess_helpers import run_python
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fmnist._knn_search import compile_kernels, kneighbors_search
+from fmnist.neighbors import SearchSpec, warmup
+from fmnist.neighbors._search import kneighbors
+
+
+def kneighbors_search(
+    X, Y, k, *, metric="euclidean", p=2.0, exclude_self=False, n_threads=None,
+    block_size=None,
+):
+    """The search spine on raw arrays, with a spec for ``Y``'s dtype."""
+    spec = SearchSpec.build(
+        metric, p, Y.dtype, block_size=block_size, n_jobs=n_threads
+    )
+    return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
 METRICS = ["euclidean", "sqeuclidean", "manhattan", "cosine", "chebyshev", "minkowski"]
 DTYPES = [np.uint8, np.int32, np.float32, np.float64]
@@ -170,11 +182,19 @@ def test_full_row_width_uint8_tiles():
 
 
 def test_int32_large_values_do_not_overflow():
+    from fmnist import BlockKNNClassifier
+
     X = np.array([[2**31 - 1] * 3, [-(2**31)] * 3, [0, 0, 0]], dtype=np.int32)
-    dist, ind = kneighbors_search(X, X, 3, metric="euclidean")
+    # The spine refuses int32 data that could overflow int64 distances ...
+    with pytest.raises(ValueError, match="overflow"):
+        kneighbors_search(X, X, 3, metric="euclidean")
+    # ... and the estimator stores such data as float64.
+    est = BlockKNNClassifier(3).fit(X, [0, 1, 2])
+    assert est._fit_X.dtype == np.float64
+    dist, ind = est.kneighbors(X)
     assert_array_equal(ind[:, 0], [0, 1, 2])
     assert_allclose(dist[0, 1], np.sqrt(3) * (2**31 - 1))
-    dist, _ = kneighbors_search(X, X, 3, metric="manhattan")
+    dist, _ = est.set_params(metric="manhattan").kneighbors(X)
     assert dist[0, 2] == 3 * (2**32 - 1)
 
 
@@ -186,7 +206,7 @@ def test_read_only_inputs_are_not_copied_or_written(tmp_path):
     Ymap = np.memmap(path, dtype=np.uint8, mode="r", shape=Y.shape)
     X.flags.writeable = False
     before = Y.copy()
-    kneighbors_search(X, Ymap, 3, metric="manhattan")  # compile outside the trace
+    kneighbors_search(X, Ymap, 3, metric="manhattan", n_threads=1)  # compile first
     tracemalloc.start()
     try:
         dist, ind = kneighbors_search(X, Ymap, 3, metric="manhattan", n_threads=1)
@@ -216,10 +236,6 @@ def test_threads_restored_and_capped():
     [
         ({"metric": "hamming"}, ValueError, "metric"),
         ({"metric": "minkowski", "p": 0.5}, ValueError, "p must be"),
-        ({"n_threads": 0}, ValueError, "n_threads"),
-        ({"n_threads": 1.5}, TypeError, "n_threads"),
-        ({"block_size": 0}, ValueError, "block_size"),
-        ({"block_size": "big"}, TypeError, "block_size"),
         ({"exclude_self": True}, ValueError, "exclude_self"),
     ],
 )
@@ -233,14 +249,15 @@ def test_parameter_errors(kwargs, error, match):
 @pytest.mark.parametrize(
     "X, Y, k, error, match",
     [
+        (np.zeros((3, 2), np.int64), np.zeros((4, 2), np.uint8), 1, TypeError, "dtype"),
+        (np.zeros((3, 2), np.uint8), np.zeros((4, 2), np.int64), 1, TypeError, "dtype"),
         (
-            np.zeros((3, 2), np.uint8),
-            np.zeros((4, 2), np.float32),
+            np.full((3, 2), 2**31 - 1, np.int32),
+            np.zeros((4, 2), np.int32),
             1,
-            TypeError,
-            "dtype",
+            ValueError,
+            "overflow",
         ),
-        (np.zeros((3, 2), np.int64), np.zeros((4, 2), np.int64), 1, TypeError, "dtype"),
         (np.zeros(3, np.uint8), np.zeros((4, 2), np.uint8), 1, ValueError, "2-D"),
         (
             np.zeros((3, 2), np.uint8),
@@ -321,7 +338,12 @@ def test_joblib_threading_backend():
 _CHILD = """
     import multiprocessing as mp
     import numpy as np
-    from fmnist._knn_search import kneighbors_search
+    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors._search import kneighbors
+
+    def kneighbors_search(X, Y, k, metric="euclidean", block_size=None, exclude_self=False):
+        spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
+        return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
     def work(_):
         X = np.arange(400, dtype=np.uint8).reshape(50, 8)
@@ -344,7 +366,12 @@ def test_forked_and_loky_workers():
 
 _BOUNDS = """
     import numpy as np
-    from fmnist._knn_search import kneighbors_search
+    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors._search import kneighbors
+
+    def kneighbors_search(X, Y, k, metric="euclidean", block_size=None, exclude_self=False):
+        spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
+        return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
     rng = np.random.default_rng(0)
     for dtype in (np.uint8, np.float32):
@@ -365,8 +392,13 @@ def test_kernels_under_boundscheck(tmp_path):
     assert "ok" in out.stdout
 
 
-def test_compile_kernels_runs():
-    compile_kernels(dtypes=("uint8",), metrics=("manhattan",))
+def test_warmup_compiles_serial_and_parallel_kernels():
+    from fmnist.neighbors._kernels import _driver
+
+    warmup(dtypes=("uint8",), metrics=("manhattan",))
+    for kernel in (_driver.search_rows, _driver.search_rows_parallel):
+        compiled = [sig for sig in kernel.signatures if sig[2].dtype == numba.uint8]
+        assert compiled, f"{kernel.__name__} has no uint8 specialisation"
 
 
 try:
@@ -420,7 +452,12 @@ _CACHE_CHILD = """
     caching._CacheLocator.ensure_cache_path = ensure_cache_path
     warnings.simplefilter("always")
     import numpy as np
-    from fmnist._knn_search import kneighbors_search
+    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors._search import kneighbors
+
+    def kneighbors_search(X, Y, k, metric="euclidean", block_size=None, exclude_self=False):
+        spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
+        return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
     X = np.arange(300, dtype=np.uint8).reshape(20, 15)
     for metric in ("manhattan", "euclidean"):
@@ -444,55 +481,69 @@ def test_read_only_package_and_no_home(tmp_path, block_all):
 
 _WARM_CHILD = """
     import numpy as np
-    from fmnist import _kernels_uint8 as ku
-    from fmnist._knn_search import kneighbors_search
+    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors._kernels import _driver
+    from fmnist.neighbors._search import kneighbors
 
     X = np.arange(2000, dtype=np.int64).reshape(100, 20).astype(np.uint8)
-    kneighbors_search(X, X, 3, metric="manhattan", block_size=8)
-    misses = sum(ku._search_rows_uint8.stats.cache_misses.values())
-    misses += sum(ku._search_rows_uint8_parallel.stats.cache_misses.values())
-    print("misses", misses)
+    for n_jobs in (None, 1):  # the parallel kernel (if threads) and the serial one
+        spec = SearchSpec.build("manhattan", 2, X.dtype, block_size=8, n_jobs=n_jobs)
+        kneighbors(spec, X, X, 3)
+    kernels = _driver.entry_points(*spec.metric.route(X.dtype, X.dtype))
+    hits = sum(sum(k.stats.cache_hits.values()) for k in kernels)
+    misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)
+    print("hits", hits, "misses", misses)
 """
 
 
 def test_warm_cache_is_reused_across_thread_counts(tmp_path):
     outs = []
-    for n_threads in ("2", "2", "1"):
+    for n_threads in ("2", "2", "3"):
         env = dict(
             os.environ,
             NUMBA_CACHE_DIR=str(tmp_path / "cache"),
             NUMBA_NUM_THREADS=n_threads,
         )
         out = run_python(_WARM_CHILD, env=env, timeout=300)
-        outs.append(out.stdout.split()[-1])
-    assert outs[1:] == ["0", "0"]
+        outs.append(out.stdout.split()[-4:])
+    assert outs[0][3] != "0"  # the first process compiled the kernels
+    assert [o[3] for o in outs[1:]] == ["0", "0"]  # later ones only loaded them
+    assert all(int(o[1]) > 0 for o in outs[1:])
 
 
-@pytest.mark.parametrize(
-    "module, dependencies",
-    [
-        ("_kernels_uint8", ("_kernels", "_kernels_simd")),
-        ("_kernels_tiles", ("_kernels",)),
-    ],
-)
-def test_cache_fingerprints_are_current(module, dependencies):
-    """Kernels inlined from other files must invalidate numba's disk cache."""
-    import hashlib
-    import importlib
+_DIGEST_CHILD = """
+    import fmnist
+    from fmnist.neighbors._kernels import _jit
+    print(fmnist.__file__, _jit.SOURCES_DIGEST)
+"""
+
+
+def test_kernel_cache_key_follows_every_kernel_source(tmp_path):
+    """Editing any kernel file (not only the compiled function's) changes the
+    key numba's disk cache is looked up with."""
+    import shutil
 
     import fmnist
 
-    digest = hashlib.sha256()
-    for name in dependencies:
-        with open(
-            os.path.join(os.path.dirname(fmnist.__file__), f"{name}.py"), "rb"
-        ) as f:
-            digest.update(f.read())
-    mod = importlib.import_module(f"fmnist.{module}")
-    assert mod._DEPENDENCY_FINGERPRINT == digest.hexdigest()[:16], (
-        f"update _DEPENDENCY_FINGERPRINT in fmnist/{module}.py to "
-        f"{digest.hexdigest()[:16]!r}"
+    root = tmp_path / "src"
+    shutil.copytree(
+        os.path.dirname(fmnist.__file__),
+        root / "fmnist",
+        ignore=shutil.ignore_patterns("__pycache__"),
     )
+    env = dict(os.environ, PYTHONPATH=str(root))
+
+    def digest():
+        out = run_python(_DIGEST_CHILD, env=env, cwd=root, timeout=120)
+        return out.stdout.split()[-1]
+
+    first = digest()
+    assert digest() == first
+    out = run_python(_DIGEST_CHILD, env=env, cwd=root, timeout=120).stdout
+    assert out.startswith(str(root))  # the copy was imported
+    heap = root / "fmnist" / "neighbors" / "_kernels" / "_heap.py"
+    heap.write_text(heap.read_text() + "\n# edited\n")
+    assert digest() != first
 
 
 _WORKQUEUE_CHILD = """
@@ -501,10 +552,14 @@ _WORKQUEUE_CHILD = """
 
     import numba
     import numpy as np
-    from fmnist._knn_search import kneighbors_search
+    from fmnist.neighbors import BlockKNNClassifier
 
     rng = np.random.default_rng(0)
     X = rng.integers(0, 256, (300, 64)).astype(np.uint8)
+    est = BlockKNNClassifier(5, metric="manhattan").fit(X, np.zeros(300))
+
+    def kneighbors_search(X, Y, k, metric):
+        return est.kneighbors(X, k)
     expected = kneighbors_search(X, X, 5, metric="manhattan")[1]
     barrier = threading.Barrier(4)
 
@@ -531,13 +586,14 @@ def test_import_compiles_nothing():
     out = run_python(
         """
         import sys
-        import fmnist._knn_search
+        import fmnist.neighbors
+        import fmnist.neighbors._search
         assert "numba" not in sys.modules
         from numba.core.registry import CPUDispatcher
-        from fmnist import _kernels, _kernels_tiles, _kernels_uint8
+        from fmnist.neighbors._kernels import _cosine, _driver, _heap, _tiles
         compiled = [
             name
-            for mod in (_kernels, _kernels_tiles, _kernels_uint8)
+            for mod in (_cosine, _driver, _heap, _tiles)
             for name, obj in vars(mod).items()
             if isinstance(obj, CPUDispatcher) and obj.signatures
         ]

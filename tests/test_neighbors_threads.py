@@ -97,32 +97,47 @@ def test_import_compiles_nothing_and_does_not_import_numba():
         import fmnist
         from fmnist import BlockKNNClassifier
         est = BlockKNNClassifier(n_neighbors=1).fit([[0], [1]], [0, 1])
-        print("numba" in sys.modules, "fmnist._kernels" in sys.modules)
+        print("numba" in sys.modules, "fmnist.neighbors._kernels._driver" in sys.modules)
+        est.predict([[0.2]])
+        print("numba" in sys.modules, "fmnist.neighbors._kernels._driver" in sys.modules)
         """,
         cwd=REPO_ROOT,
         timeout=240,
     )
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "False", "True", "True"]
 
 
 def test_warmup_compiles_the_kernels():
     out = run_python(
         """
-        import sys, time
+        import sys
+        import numpy as np
         import fmnist
         fmnist.warmup(dtypes=("uint8",), metrics=("l1", "euclidean"))
         print("numba" in sys.modules)
         from fmnist import BlockKNNClassifier
-        est = BlockKNNClassifier(n_neighbors=1, metric="manhattan", n_jobs=1)
-        est.fit([[0, 1], [1, 1]], [0, 1])
-        start = time.perf_counter()
-        est.predict([[0, 0]])
-        print(time.perf_counter() - start < 0.5)
+        from fmnist.neighbors._kernels import _driver
+
+        def compiled():
+            return sum(
+                len(kernel.signatures)
+                for route in list(_driver._ENTRIES)
+                for kernel in _driver.entry_points(*route)
+            )
+
+        before = compiled()
+        for metric in ("manhattan", "euclidean"):
+            for n_jobs in (1, 2):
+                est = BlockKNNClassifier(n_neighbors=1, metric=metric, n_jobs=n_jobs)
+                est.fit(np.array([[0, 1], [1, 1]] * 8, np.uint8), [0, 1] * 8)
+                est.predict(np.zeros((9, 2), np.uint8))
+        # The predictions compiled nothing that warmup had not.
+        print(before > 0, compiled() == before, len(_driver._ENTRIES))
         """,
         cwd=REPO_ROOT,
         timeout=240,
     )
-    assert out.stdout.split() == ["True", "True"]
+    assert out.stdout.split() == ["True", "True", "True", "2"]
 
 
 def _copy_package_read_only(tmp_path):

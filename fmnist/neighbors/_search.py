@@ -162,18 +162,18 @@ def _run(route, X, Y, args, q_block, t_block, n_threads):
 
     from ._kernels import _driver
 
-    tile, key = route
-    parallel = n_threads > 1 and X.shape[0] > q_block and not _STATE["forked"]
-    if parallel and _PARALLEL_LOCK.acquire(blocking=False):
+    serial, parallel = _driver.entry_points(*route)
+    use_threads = n_threads > 1 and X.shape[0] > q_block and not _STATE["forked"]
+    if use_threads and _PARALLEL_LOCK.acquire(blocking=False):
         previous = numba.get_num_threads()
         try:
             numba.set_num_threads(n_threads)
-            _driver.search_rows_parallel(tile, key, X, Y, *args, q_block, t_block)
+            parallel(X, Y, *args, q_block, t_block)
         finally:
             numba.set_num_threads(previous)
             _PARALLEL_LOCK.release()
     else:
-        _driver.search_rows(tile, key, X, Y, 0, X.shape[0], *args, q_block, t_block)
+        serial(X, Y, 0, X.shape[0], *args, q_block, t_block)
 
 
 def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):

@@ -118,3 +118,36 @@ def search_rows_parallel(
             q_block,
             t_block,
         )
+
+
+_ENTRIES = {}
+
+
+def entry_points(tile, key):
+    """``(serial, parallel)`` kernels of one route, compiled for it.
+
+    Each is a small cached function calling the driver with ``tile`` and
+    ``key`` as compile-time constants, so a call from Python dispatches on
+    the array types alone (no literal re-typing per call).
+    """
+    route = (int(tile), int(key))
+    if route not in _ENTRIES:
+        _ENTRIES[route] = _make_entry_points(*route)
+    return _ENTRIES[route]
+
+
+def _make_entry_points(tile, key):
+    @njit(nogil=True)
+    def serial(X, Y, q_start, q_stop, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block):
+        search_rows(
+            tile, key, X, Y, q_start, q_stop, exclude_self, p, aux_x, aux_y,
+            keys, idx, q_block, t_block,
+        )  # fmt: skip
+
+    @njit(nogil=True)
+    def parallel(X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block):
+        search_rows_parallel(
+            tile, key, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block
+        )
+
+    return serial, parallel
