@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from _ci import require
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
 def test_docs_build_without_warnings(tmp_path):
-    pytest.importorskip("sphinx_gallery")
-    pytest.importorskip("pydata_sphinx_theme")
-    pytest.importorskip("numpydoc")
+    for name in ("sphinx", "sphinx_gallery", "pydata_sphinx_theme", "numpydoc"):
+        require(name)
     ignore = shutil.ignore_patterns("_build", "auto_examples", "generated", "*.pyc")
     for name in ("docs", "examples"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=ignore)
