@@ -19,6 +19,8 @@ from _datasets_helpers import (
 )
 
 from fmnist.datasets import (
+    DataIntegrityError,
+    DataNotFoundError,
     _cache,
     _home,
     clear_data_home,
@@ -131,7 +133,7 @@ def test_nothing_found_offline_lists_every_place(isolated, no_network, monkeypat
     monkeypatch.setenv(_home.ENV_DATA, str(isolated.tmp / "env"))
     home = str(isolated.tmp / "arg")
     with (
-        pytest.raises(OSError) as info,
+        pytest.raises(DataNotFoundError) as info,
         pytest.warns(UserWarning, match="FMNIST_DATA is set to"),
     ):
         load(data_home=home, download_if_missing=False)
@@ -358,6 +360,7 @@ def test_bad_file_named_by_the_user_is_an_error(isolated, monkeypatch, where):
     assert "decompressed SHA-256 should be" in message and "found" in message
     assert "Delete it" in message
     assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, DataIntegrityError)
 
 
 def test_size_mismatch_in_decompressed_file(isolated):

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 from _datasets_helpers import NAMES, dead_url, gz_bytes, listing, tiny_dataset
 
-from fmnist.datasets import _fetch, _home, load, load_train_test
+from fmnist.datasets import (
+    DataIntegrityError,
+    DataNotFoundError,
+    _fetch,
+    _home,
+    load,
+    load_train_test,
+)
 
 isolated = pytest.fixture(helpers.isolated)
 no_network = pytest.fixture(helpers.no_network)
@@ -104,7 +111,7 @@ def test_every_mirror_bad_is_a_clear_error_and_leaves_nothing(isolated, server):
     isolated.install(
         tiny_dataset(isolated.arrays, base_urls=(base, server.url("/none/")))
     )
-    with pytest.raises(OSError) as info:
+    with pytest.raises(DataIntegrityError) as info:
         load()
     message = str(info.value)
     assert "Downloading it failed" in message
@@ -138,7 +145,7 @@ def test_unreachable_mirrors_give_one_whole_line_each(isolated, monkeypatch):
         raise requests.ConnectionError(inner)
 
     monkeypatch.setattr("pooch.retrieve", unresolvable)
-    with pytest.raises(OSError) as info:
+    with pytest.raises(DataNotFoundError) as info:
         load()
     lines = str(info.value).splitlines()
     failed = lines[lines.index("Downloads failed, per mirror:") + 1 :]

@@ -21,6 +21,7 @@ from ..idx import _fill_from_stream
 
 __all__ = [
     "DataIntegrityError",
+    "DataNotFoundError",
     "atomic_write",
     "check_archive",
     "check_payload_file",
@@ -33,7 +34,19 @@ _STAMP_SUFFIX = ".verified.json"
 
 
 class DataIntegrityError(OSError, ValueError):
-    """A data file exists but is not the file the registry describes."""
+    """A data file exists but is not the file the registry describes.
+
+    Raised for a bad file found through ``data_home`` or ``FMNIST_DATA``, and
+    when every mirror served a file that failed verification.
+    """
+
+
+class DataNotFoundError(OSError):
+    """The data is not on the machine and could not be downloaded.
+
+    Raised when downloading is off or when no mirror could be reached; a
+    mirror that served a wrong file raises :class:`DataIntegrityError` instead.
+    """
 
 
 def sha256_file(path):

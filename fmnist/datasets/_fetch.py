@@ -17,7 +17,13 @@ import tempfile
 import time
 
 from . import _home
-from ._cache import DataIntegrityError, atomic_write, check_archive, check_payload_file
+from ._cache import (
+    DataIntegrityError,
+    DataNotFoundError,
+    atomic_write,
+    check_archive,
+    check_payload_file,
+)
 from ._cache import write_stamp as _write_stamp
 
 __all__ = ["fetch_files"]
@@ -158,6 +164,7 @@ def _download(record, cache_dir):
         cache_dir if os.path.isdir(cache_dir) and not _is_system(cache_dir) else None
     )
     failures = []  # one line per mirror
+    wrong_file = False  # a mirror answered, with a file that failed verification
     # pooch would suggest passing the printed hash as known_hash: the payload
     # digest is what we check, so keep its log quiet and log our own steps.
     pooch_logger = pooch.get_logger()
@@ -188,6 +195,7 @@ def _download(record, cache_dir):
                             break
                     except (requests.RequestException, OSError, ValueError) as err:
                         reasons.append(_describe_error(err))
+                        wrong_file = wrong_file or isinstance(err, DataIntegrityError)
                     shutil.rmtree(tmp, ignore_errors=True)
                     os.makedirs(tmp, exist_ok=True)
                     if attempt < N_RETRIES:
@@ -201,6 +209,7 @@ def _download(record, cache_dir):
         + "\n".join(f"  - {failure}" for failure in failures)
     )
     error.failures = failures
+    error.wrong_file = wrong_file
     raise error
 
 
@@ -244,9 +253,10 @@ def fetch_files(
     Raises
     ------
     DataIntegrityError
-        If a file named by the user (``data_home``, ``FMNIST_DATA``) is bad.
-    OSError
-        If files are missing and cannot be downloaded.
+        If a file named by the user (``data_home``, ``FMNIST_DATA``) is bad,
+        or if a mirror served a file that failed verification.
+    DataNotFoundError
+        If files are missing and downloading is off or no mirror answered.
     """
     locations, cache_dir = _home.search_locations(dataset.name, data_home)
     verify = verify or _home.verify_always()
@@ -262,7 +272,7 @@ def fetch_files(
             if not download_if_missing
             else f"Downloading is off ({_home.ENV_OFFLINE}=1)."
         )
-        raise OSError(
+        raise DataNotFoundError(
             _not_found_message(dataset.title, dataset.name, missing, locations, reason)
         )
     created = not os.path.isdir(cache_dir) and not _is_system(cache_dir)
@@ -290,6 +300,8 @@ def fetch_files(
                 "Downloading it failed.",
                 getattr(err, "failures", [str(err)]),
             )
-            raise OSError(message) from err
+            if getattr(err, "wrong_file", False):
+                raise DataIntegrityError(message) from err
+            raise DataNotFoundError(message) from err
         sources[i] = _store(payload, digest, how, record, cache_dir)
     return sources

@@ -175,11 +175,15 @@ def load(
 
     Raises
     ------
-    OSError
-        If files are missing and cannot be downloaded (the message lists
-        every folder searched and the ways to fix it), or if a file found
+    DataNotFoundError
+        An :class:`OSError` raised if files are missing and downloading is
+        off or no mirror could be reached. The message lists every folder
+        searched, each mirror's failure and the ways to fix it.
+    DataIntegrityError
+        An :class:`OSError` (and :class:`ValueError`) raised if a file found
         through ``data_home`` or ``FMNIST_DATA`` fails verification (the
-        message names the file and both digests).
+        message names the file, the expected and the found digest), or if
+        the mirrors served only files that fail it.
     ValueError
         If an argument is invalid.
     ImportError
