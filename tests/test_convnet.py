@@ -20,6 +20,7 @@ from skorch.callbacks import Callback  # noqa: E402
 
 from fmnist import ConvNetClassifier  # noqa: E402
 from fmnist.convnet import BatchAugmenter, ResidualCNN  # noqa: E402
+from fmnist.convnet._training import bf16_supported  # noqa: E402
 
 # Tiny and fast: a few seconds per fit on 2 cores.
 FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
@@ -267,18 +268,17 @@ def test_grid_search_over_lr(small_digits, n_jobs):
         {"lr": [0.01, 0.1]},
         cv=2,
         n_jobs=n_jobs,
+        error_score="raise",  # a fit failing in a worker fails the test
     )
     search.fit(X, y)
-    assert search.best_params_["lr"] in (0.01, 0.1)
     assert search.predict(X).shape == (200,)
 
 
 def test_pipeline_and_cross_val_score(small_digits):
     X, y = small_digits
     pipe = make_pipeline(FunctionTransformer(np.sqrt), ConvNetClassifier(**FAST))
-    scores = cross_val_score(pipe, X, y, cv=2)
+    scores = cross_val_score(pipe, X, y, cv=2, error_score="raise")
     assert scores.shape == (2,)
-    assert np.all((scores >= 0) & (scores <= 1))
 
 
 def test_calibrated_classifier_cv(small_digits):
@@ -368,7 +368,7 @@ def test_device_auto_is_resolved_but_kept(fitted):
     assert fitted.get_params()["device"] == "auto"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert fitted.device_ == expected
-    assert fitted.precision_ in ("float32", "bfloat16")
+    assert fitted.precision_ == ("bfloat16" if bf16_supported(expected) else "float32")
 
 
 def test_verbose(small_digits, capsys):
