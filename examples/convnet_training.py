@@ -26,6 +26,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from _figures import save_and_show
+
 from fmnist import ConvNetClassifier
 from fmnist.datasets import load, load_train_test
 
@@ -33,7 +35,7 @@ FAST = os.environ.get("FMNIST_EXAMPLES_FAST", "") not in ("", "0")
 
 X_train, X_test, y_train, y_test = load_train_test()
 class_names = np.asarray(load(subset="test").target_names)
-params = {"random_state": 0, "validation_fraction": 0.1}
+params = {"random_state": 0, "validation_fraction": 0.1, "verbose": 1}
 if FAST:
     X_train, y_train = X_train[:4_000], y_train[:4_000]
     X_test, y_test = X_test[:1_000], y_test[:1_000]
@@ -121,4 +123,4 @@ for ax, i in zip(axes.ravel(), shown):
     ax.set_title(f"{class_names[y_pred[i]]}\n({class_names[y_test[i]]})", fontsize=8)
 fig.suptitle("Misclassified: predicted (true)")
 fig.tight_layout()
-plt.show()
+save_and_show("convnet_training")
