@@ -144,8 +144,10 @@ def search_locations(dataset, data_home=None):
         if not os.path.isdir(os.path.expanduser(env_data)):
             warn(
                 f"{ENV_DATA} is set to {env_data!r}, which is not an existing "
-                "folder; looking for the data in the other places. Check the path "
-                f"or unset {ENV_DATA}."
+                "folder: looking for the data in the other places; what has to "
+                "be decompressed or downloaded will be cached under that path. "
+                f"Check the path if the data should already be there, or unset "
+                f"{ENV_DATA}."
             )
         roots.append((env_data, f"the {ENV_DATA} environment variable"))
     for root, origin in roots:
