@@ -45,6 +45,7 @@ def fitted(small_digits):
 
 
 # ----------------------------------------------------------------- learning
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_learns_fashion_mnist_subset(fashion_mnist_split):
     X_train, X_test, y_train, y_test = fashion_mnist_split
@@ -59,6 +60,7 @@ def test_learns_fashion_mnist_subset(fashion_mnist_split):
     assert len(clf.net_.history) == 4
 
 
+@pytest.mark.slow
 def test_learns_digits_8x8(digits):
     X, y = digits
     clf = ConvNetClassifier(
@@ -95,6 +97,7 @@ _PREDICT_SCRIPT = """
 """
 
 
+@pytest.mark.slow
 def test_same_seed_identical_across_processes(tmp_path):
     outputs = []
     for i in range(2):
@@ -260,7 +263,7 @@ def test_bad_params_raise(small_digits, params, match):
 
 
 # ---------------------------------------------------------- sklearn tooling
-@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_grid_search_over_lr(small_digits, n_jobs):
     X, y = small_digits
     search = GridSearchCV(

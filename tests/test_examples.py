@@ -91,6 +91,7 @@ def test_example_runs(name, tmp_path, fashion_mnist):
         assert figure.name.startswith(Path(name).stem + "-")
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_mnist_example_stops_quietly_only_without_the_data(tmp_path, fashion_mnist):
     empty = tmp_path / "empty"
@@ -108,6 +109,7 @@ def test_mnist_example_stops_quietly_only_without_the_data(tmp_path, fashion_mni
     assert not figures_dir.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_mnist_example_fails_on_a_corrupt_file(tmp_path, fashion_mnist):
     data = tmp_path / "data"
