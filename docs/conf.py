@@ -77,7 +77,7 @@ sphinx_gallery_conf = {
     # Every example is executed, not only ``plot_*`` files.
     "filename_pattern": r"\.py$",
     # ... except the examples' private helpers (``_figures.py``).
-    "ignore_pattern": r"(__init__|[\\/]_\w+)\.py$",
+    "ignore_pattern": r"(^|[\\/])_\w*\.py$",
     "doc_module": ("fmnist",),
     "backreferences_dir": "generated/backreferences",
     "download_all_examples": False,

@@ -9,6 +9,7 @@ that executes them is::
     FMNIST_EXAMPLES_FAST=1 python -m sphinx -W -b html docs docs/_build/html
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,10 @@ import pytest
 from _ci import require
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pythonpath():
+    return os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 @pytest.mark.slow
@@ -47,6 +52,8 @@ def test_docs_build_without_warnings(tmp_path):
             str(tmp_path / "html"),
         ],
         cwd=tmp_path,
+        # The package of this checkout, even where another copy is installed.
+        env={**os.environ, "PYTHONPATH": _pythonpath()},
         capture_output=True,
         text=True,
         timeout=900,

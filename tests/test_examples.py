@@ -124,3 +124,61 @@ def test_mnist_example_fails_on_a_corrupt_file(tmp_path, fashion_mnist):
     assert result.returncode != 0, result.stdout
     assert "DataIntegrityError" in result.stderr, result.stderr[-3000:]
     assert MNIST_UNAVAILABLE not in result.stdout
+
+
+@pytest.fixture
+def figures_helper(monkeypatch):
+    """``examples/_figures.py``, imported as the examples import it."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(EXAMPLES_DIR))
+    monkeypatch.delitem(sys.modules, "_figures", raising=False)
+    plt = pytest.importorskip("matplotlib.pyplot")
+    plt.close("all")
+    yield importlib.import_module("_figures"), plt
+    plt.close("all")
+
+
+def test_figures_are_saved_where_the_variable_says(
+    figures_helper, tmp_path, monkeypatch, capsys
+):
+    helper, plt = figures_helper
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(True))
+    monkeypatch.setattr(plt, "get_backend", lambda: "agg")
+    monkeypatch.setenv("FMNIST_FIGURES_DIR", str(tmp_path / "out"))
+    plt.subplots()
+    plt.subplots()
+    helper.save_and_show("demo")
+    paths = [tmp_path / "out" / f"demo-{n}.png" for n in (1, 2)]
+    assert all(path.stat().st_size > 0 for path in paths)
+    out = capsys.readouterr().out
+    assert all(f"figure saved to {path}" in out for path in paths)
+    assert shown == []  # Agg: nothing to show
+
+
+def test_figures_default_folder_and_display(
+    figures_helper, tmp_path, monkeypatch, capsys
+):
+    helper, plt = figures_helper
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(True))
+    monkeypatch.setattr(plt, "get_backend", lambda: "QtAgg")
+    monkeypatch.delenv("FMNIST_FIGURES_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    plt.subplots()
+    helper.save_and_show("demo")
+    assert (tmp_path / "fmnist-figures" / "demo-1.png").is_file()
+    assert shown == [True]  # an interactive backend still opens the window
+
+
+def test_figures_left_to_sphinx_gallery(figures_helper, tmp_path, monkeypatch):
+    helper, plt = figures_helper
+    monkeypatch.setitem(sys.modules, "sphinx_gallery", object())
+    monkeypatch.delenv("FMNIST_FIGURES_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plt.show called"))
+    fig, _ = plt.subplots()
+    helper.save_and_show("demo")
+    assert list(tmp_path.iterdir()) == []  # the gallery captures the figure
+    assert plt.fignum_exists(fig.number)  # and it is still open for it
