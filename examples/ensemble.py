@@ -10,7 +10,8 @@ average member, and often than the best one.
 any scikit-learn classifiers, :class:`fmnist.ConvNetClassifier` included.
 
 The members here train for a few epochs each, so that the script runs in a
-reasonable time on a CPU (about 15 minutes on two cores); members trained with
+reasonable time on a CPU (about 15 minutes on two cores in a single unrecorded
+run); members trained with
 the full recipe are stronger, and so is their ensemble. With
 ``FMNIST_EXAMPLES_FAST=1`` three narrower networks train for three epochs on
 4,000 images.
