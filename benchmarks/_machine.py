@@ -1,7 +1,15 @@
-"""What machine a benchmark ran on, for the results it writes."""
+"""What machine a benchmark ran on, and how, for the results it writes.
+
+The one place where the benchmark scripts get the facts recorded next to
+every figure: the command line, the CPU model (from ``/proc/cpuinfo``), the
+number of cores, the seed and the date.
+"""
 
 import os
 import platform
+import shlex
+import sys
+import time
 
 
 def cpu_model():
@@ -16,6 +24,36 @@ def cpu_model():
     return platform.processor() or platform.machine() or "unknown"
 
 
+def n_cores():
+    """The number of cores this process may run on (its CPU affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
 def machine_description():
     """``"<cpu model>, <n> cores"``, as quoted next to every figure."""
-    return f"{cpu_model()}, {os.cpu_count()} cores"
+    return f"{cpu_model()}, {n_cores()} cores"
+
+
+def command_line():
+    """The command that ran this benchmark, as it could be typed again."""
+    return shlex.join([os.path.basename(sys.executable)] + sys.argv)
+
+
+def run_info(seed=None):
+    """The metadata every results file records, whatever the benchmark.
+
+    ``seed`` is the random seed the run used, or None when nothing in it is
+    random.
+    """
+    return {
+        "command": command_line(),
+        "cpu": cpu_model(),
+        "cores": n_cores(),
+        "machine": machine_description(),
+        "seed": seed,
+        "python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }

@@ -16,11 +16,10 @@ Usage::
 
 import argparse
 import json
-import sys
 import time
 
 import numpy as np
-from _machine import cpu_model
+from _machine import run_info
 
 SETTINGS = {
     # The defaults of ConvNetClassifier.
@@ -112,10 +111,8 @@ def main(argv=None):
         "precision": clf.precision_,
         "device": clf.device_,
         "threads": args.threads,
-        "cpu": cpu_model(),
         "torch": torch.__version__,
-        "python": sys.version.split()[0],
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        **run_info(seed=args.random_state),
     }
     rows = [
         (f"test accuracy (tta={default_tta})", f"{results['test_accuracy']:.4f}"),

@@ -76,6 +76,8 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     # Every example is executed, not only ``plot_*`` files.
     "filename_pattern": r"\.py$",
+    # ... except the examples' private helpers (``_figures.py``).
+    "ignore_pattern": r"(^|[\\/])_\w*\.py$",
     "doc_module": ("fmnist",),
     "backreferences_dir": "generated/backreferences",
     "download_all_examples": False,

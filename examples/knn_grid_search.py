@@ -23,6 +23,8 @@ from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
+from _figures import save_and_show
+
 from fmnist import BlockKNNClassifier
 from fmnist.datasets import load_train_test
 
@@ -54,7 +56,10 @@ param_grid = {
     "knn__metric": ["euclidean", "manhattan", "cosine"],
 }
 search = GridSearchCV(
-    pipe, param_grid, cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    pipe,
+    param_grid,
+    cv=StratifiedKFold(n_splits=3, shuffle=True, random_state=0),
+    verbose=2,  # one line per fit, with its time: progress on the full grid
 )
 search.fit(X_search, y_search)
 print(f"best parameters: {search.best_params_}")
@@ -106,4 +111,4 @@ print(
     f"test accuracy of the best pipeline: {test_accuracy:.4f} "
     f"on {X_test.shape[0]} test images"
 )
-plt.show()
+save_and_show("knn_grid_search")

@@ -10,7 +10,9 @@ harder the clothing images are.
 
 ``fmnist.datasets.load(dataset="mnist")`` fetches and verifies MNIST. When it
 cannot be had (no copy on the machine and no network), the example says so in
-one line and stops; nothing below is then computed.
+one line and stops; nothing below is then computed. A file that is there but
+wrong (a corrupt download, another dataset's file) is an error, not a reason to
+stop quietly.
 """
 
 # %%
@@ -23,8 +25,10 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
+from _figures import save_and_show
+
 from fmnist import BlockKNNClassifier, ConvNetClassifier
-from fmnist.datasets import load
+from fmnist.datasets import DataNotFoundError, load
 
 FAST = os.environ.get("FMNIST_EXAMPLES_FAST", "") not in ("", "0")
 n_train, n_test = (3_000, 1_000) if FAST else (60_000, 10_000)
@@ -39,7 +43,7 @@ def official_split(bunch):
 datasets = {"Fashion-MNIST": official_split(load())}
 try:
     datasets["MNIST"] = official_split(load(dataset="mnist"))
-except OSError as err:
+except DataNotFoundError as err:  # not here and no network; a bad file raises
     reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
     print(f"MNIST is not available here, so this example stops: {reason}")
 
@@ -54,7 +58,12 @@ fast_params = {"batch_size": 64, "width": 8} if FAST else {}
 estimators = {
     "BlockKNNClassifier (manhattan, k=5)": BlockKNNClassifier(metric="manhattan"),
     "ConvNetClassifier (3 epochs)": ConvNetClassifier(
-        max_epochs=3, augment="none", tta=False, random_state=0, **fast_params
+        max_epochs=3,
+        augment="none",
+        tta=False,
+        random_state=0,
+        verbose=1,
+        **fast_params,
     ),
 }
 
@@ -84,4 +93,4 @@ if scores:
     ax.legend(loc="upper center", ncols=2)
     ax.set_title("The same estimators on MNIST and Fashion-MNIST")
     fig.tight_layout()
-    plt.show()
+    save_and_show("mnist_generalisation")

@@ -1,17 +1,13 @@
 """Shared pytest fixtures.
 
 Tests that need the real Fashion-MNIST files use the ``fashion_mnist`` fixture.
-Locally they are skipped when the data is absent; with ``FMNIST_REQUIRE_DATA=1``
-(set by ``.ci/run``) a missing dataset is a test failure, never a skip.
+Locally they are skipped when the data is absent; under CI (``FMNIST_REQUIRE_DATA=1``,
+set by ``.ci/run``, or ``CI=true``) a missing dataset is a test failure, never a
+skip (see ``_ci.py``).
 """
 
-import os
-
 import pytest
-
-
-def _require_data():
-    return os.environ.get("FMNIST_REQUIRE_DATA", "") not in ("", "0")
+from _ci import skip_or_fail
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +23,7 @@ def fashion_mnist():
             "`apt-get install dataset-fashion-mnist` or set FMNIST_DATA.\n"
             f"{err}"
         )
-        if _require_data():
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(message)
 
 
 @pytest.fixture(scope="session")

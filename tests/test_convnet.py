@@ -20,6 +20,7 @@ from skorch.callbacks import Callback  # noqa: E402
 
 from fmnist import ConvNetClassifier  # noqa: E402
 from fmnist.convnet import BatchAugmenter, ResidualCNN  # noqa: E402
+from fmnist.convnet._training import bf16_supported  # noqa: E402
 
 # Tiny and fast: a few seconds per fit on 2 cores.
 FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
@@ -44,6 +45,7 @@ def fitted(small_digits):
 
 
 # ----------------------------------------------------------------- learning
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_learns_fashion_mnist_subset(fashion_mnist_split):
     X_train, X_test, y_train, y_test = fashion_mnist_split
@@ -58,6 +60,7 @@ def test_learns_fashion_mnist_subset(fashion_mnist_split):
     assert len(clf.net_.history) == 4
 
 
+@pytest.mark.slow
 def test_learns_digits_8x8(digits):
     X, y = digits
     clf = ConvNetClassifier(
@@ -94,6 +97,7 @@ _PREDICT_SCRIPT = """
 """
 
 
+@pytest.mark.slow
 def test_same_seed_identical_across_processes(tmp_path):
     outputs = []
     for i in range(2):
@@ -259,7 +263,7 @@ def test_bad_params_raise(small_digits, params, match):
 
 
 # ---------------------------------------------------------- sklearn tooling
-@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_grid_search_over_lr(small_digits, n_jobs):
     X, y = small_digits
     search = GridSearchCV(
@@ -267,18 +271,17 @@ def test_grid_search_over_lr(small_digits, n_jobs):
         {"lr": [0.01, 0.1]},
         cv=2,
         n_jobs=n_jobs,
+        error_score="raise",  # a fit failing in a worker fails the test
     )
     search.fit(X, y)
-    assert search.best_params_["lr"] in (0.01, 0.1)
     assert search.predict(X).shape == (200,)
 
 
 def test_pipeline_and_cross_val_score(small_digits):
     X, y = small_digits
     pipe = make_pipeline(FunctionTransformer(np.sqrt), ConvNetClassifier(**FAST))
-    scores = cross_val_score(pipe, X, y, cv=2)
+    scores = cross_val_score(pipe, X, y, cv=2, error_score="raise")
     assert scores.shape == (2,)
-    assert np.all((scores >= 0) & (scores <= 1))
 
 
 def test_calibrated_classifier_cv(small_digits):
@@ -368,7 +371,7 @@ def test_device_auto_is_resolved_but_kept(fitted):
     assert fitted.get_params()["device"] == "auto"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert fitted.device_ == expected
-    assert fitted.precision_ in ("float32", "bfloat16")
+    assert fitted.precision_ == ("bfloat16" if bf16_supported(expected) else "float32")
 
 
 def test_verbose(small_digits, capsys):

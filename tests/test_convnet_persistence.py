@@ -54,6 +54,7 @@ _LOAD_SCRIPT = """
 """
 
 
+@pytest.mark.slow
 def test_joblib_round_trip_in_a_fresh_process(fitted, data, tmp_path):
     X, _ = data
     model = tmp_path / "model.joblib"

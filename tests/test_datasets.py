@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 import warnings
 
 import _datasets_helpers as helpers
@@ -18,6 +19,8 @@ from _datasets_helpers import (
 )
 
 from fmnist.datasets import (
+    DataIntegrityError,
+    DataNotFoundError,
     _cache,
     _home,
     clear_data_home,
@@ -93,6 +96,8 @@ def test_load_train_test(isolated, no_network):
         ({"subset": None}, r"'subset' parameter"),
         ({"download_if_missing": "no"}, r"'download_if_missing' .* 'bool'. Got 'no'"),
         ({"return_X_y": 1}, r"'return_X_y' parameter of load"),
+        ({"as_frame": "yes"}, r"'as_frame' parameter of load"),
+        ({"verify": 1}, r"'verify' parameter of load"),
     ],
 )
 def test_bad_arguments(isolated, no_network, kwargs, match):
@@ -127,7 +132,10 @@ def test_data_home_subfolders_and_clearing(tmp_path, monkeypatch):
 def test_nothing_found_offline_lists_every_place(isolated, no_network, monkeypatch):
     monkeypatch.setenv(_home.ENV_DATA, str(isolated.tmp / "env"))
     home = str(isolated.tmp / "arg")
-    with pytest.raises(OSError) as info:
+    with (
+        pytest.raises(DataNotFoundError) as info,
+        pytest.warns(UserWarning, match="FMNIST_DATA is set to"),
+    ):
         load(data_home=home, download_if_missing=False)
     message = str(info.value)
     for place in (
@@ -141,9 +149,30 @@ def test_nothing_found_offline_lists_every_place(isolated, no_network, monkeypat
     assert "download_if_missing=False" in message
     assert "apt-get install dataset-fashion-mnist" in message
     assert "FMNIST_DATA" in message
+    first = message.splitlines()[0]
+    assert first.startswith("Fashion-MNIST data not found: missing ")
     for name in NAMES:
-        assert name in message
+        assert f"{name} (or {name}.gz)" in first
+    assert "is missing" not in message
+    assert "directly or in a subfolder named fashion-mnist/" in message
     assert not no_network
+
+
+def test_data_variable_naming_no_folder_warns(isolated, no_network, monkeypatch):
+    write_dataset(isolated.system, isolated.arrays)
+    missing = str(isolated.tmp / "no-such-folder")
+    monkeypatch.setenv(_home.ENV_DATA, missing)
+    with pytest.warns(UserWarning, match="FMNIST_DATA is set to") as record:
+        X, _ = load(return_X_y=True, download_if_missing=False)
+    assert missing in str(record[0].message)
+    assert record[0].filename == __file__  # points at the caller
+    np.testing.assert_array_equal(X, _expected(isolated.arrays, "all")[0])
+
+
+def test_files_directly_in_the_data_folder_are_found(isolated, no_network):
+    home = write_dataset(isolated.tmp / "flat", isolated.arrays)
+    X, _ = load(data_home=str(home), return_X_y=True, download_if_missing=False)
+    np.testing.assert_array_equal(X, _expected(isolated.arrays, "all")[0])
 
 
 @pytest.mark.parametrize("how", ["env", "argument"])
@@ -224,6 +253,92 @@ def test_changed_file_is_hashed_again(isolated):
         load(download_if_missing=False)
 
 
+def _rewrite_in_place_keeping_mtime(path):
+    """Change one byte of ``path`` in place; restore its modification time."""
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.seek(-1, os.SEEK_END)
+        last = f.read(1)[0]
+        f.seek(-1, os.SEEK_END)
+        f.write(bytes([(last + 1) % 10]))  # another valid label
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ino,
+    )
+
+
+@pytest.mark.parametrize("how", ["argument", "env"])
+def test_verify_catches_a_change_that_keeps_size_and_mtime(isolated, monkeypatch, how):
+    write_dataset(isolated.system, isolated.arrays)
+    expected = _expected(isolated.arrays, "all")[1]
+    load(download_if_missing=False)  # fills the cache and writes the stamps
+    cached = os.path.join(isolated.user_cache, "fashion-mnist", NAMES[1])
+    _rewrite_in_place_keeping_mtime(cached)
+
+    # A default warm load trusts the stamp and returns the changed byte.
+    stale = load(download_if_missing=False).target
+    assert not np.array_equal(stale, expected)
+
+    kwargs = {"verify": True} if how == "argument" else {}
+    if how == "env":
+        monkeypatch.setenv(_home.ENV_VERIFY, "1")
+    with pytest.warns(UserWarning, match=f"{NAMES[1]} is not the expected file"):
+        bunch = load(download_if_missing=False, **kwargs)
+    np.testing.assert_array_equal(bunch.target, expected)
+
+
+def test_verify_on_a_file_named_by_the_user_is_an_error(isolated):
+    home = isolated.tmp / "home"
+    write_dataset(home / "fashion-mnist", isolated.arrays, compressed=False)
+    load(data_home=str(home), download_if_missing=False)  # stamps the files
+    _rewrite_in_place_keeping_mtime(str(home / "fashion-mnist" / NAMES[3]))
+    load(data_home=str(home), download_if_missing=False)  # the stamp is trusted
+    with pytest.raises(OSError, match="SHA-256 should be"):
+        load(data_home=str(home), download_if_missing=False, verify=True)
+
+
+@pytest.mark.parametrize("subset", ["test", "all"])
+def test_as_frame(isolated, no_network, subset):
+    pd = pytest.importorskip("pandas")
+    write_dataset(isolated.system, isolated.arrays)
+    X, y = _expected(isolated.arrays, subset)
+    bunch = load(subset=subset, as_frame=True, download_if_missing=False)
+    assert isinstance(bunch.data, pd.DataFrame)
+    assert isinstance(bunch.target, pd.Series) and bunch.target.name == "target"
+    assert list(bunch.data.columns) == bunch.feature_names
+    assert (bunch.data.dtypes == np.uint8).all()
+    np.testing.assert_array_equal(bunch.data.to_numpy(), X)
+    np.testing.assert_array_equal(bunch.target.to_numpy(), y)
+    assert bunch.frame.shape == (len(X), 785)
+    assert list(bunch.frame.columns[-2:]) == ["pixel_27_27", "target"]
+    X2, y2 = load(
+        subset=subset, as_frame=True, return_X_y=True, download_if_missing=False
+    )
+    assert isinstance(X2, pd.DataFrame) and isinstance(y2, pd.Series)
+
+
+def test_as_frame_without_pandas_names_it(isolated, no_network, monkeypatch):
+    import builtins
+
+    write_dataset(isolated.system, isolated.arrays)
+    real_import = builtins.__import__
+
+    def no_pandas(name, *args, **kwargs):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("No module named 'pandas'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "pandas", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    with pytest.raises(ImportError, match="as_frame=True.* needs pandas"):
+        load(as_frame=True, download_if_missing=False)
+    # NumPy output still works without pandas.
+    assert load(download_if_missing=False).data.shape == (N_TRAIN + N_TEST, 784)
+
+
 @pytest.mark.parametrize("where", ["argument", "env"])
 def test_bad_file_named_by_the_user_is_an_error(isolated, monkeypatch, where):
     write_dataset(isolated.system, isolated.arrays)  # a good copy exists too
@@ -245,6 +360,7 @@ def test_bad_file_named_by_the_user_is_an_error(isolated, monkeypatch, where):
     assert "decompressed SHA-256 should be" in message and "found" in message
     assert "Delete it" in message
     assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, DataIntegrityError)
 
 
 def test_size_mismatch_in_decompressed_file(isolated):

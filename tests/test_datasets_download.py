@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 from _datasets_helpers import NAMES, dead_url, gz_bytes, listing, tiny_dataset
 
-from fmnist.datasets import _fetch, _home, load, load_train_test
+from fmnist.datasets import (
+    DataIntegrityError,
+    DataNotFoundError,
+    _fetch,
+    _home,
+    load,
+    load_train_test,
+)
 
 isolated = pytest.fixture(helpers.isolated)
 no_network = pytest.fixture(helpers.no_network)
@@ -104,17 +111,54 @@ def test_every_mirror_bad_is_a_clear_error_and_leaves_nothing(isolated, server):
     isolated.install(
         tiny_dataset(isolated.arrays, base_urls=(base, server.url("/none/")))
     )
-    with pytest.raises(OSError) as info:
+    with pytest.raises(DataIntegrityError) as info:
         load()
     message = str(info.value)
     assert "Downloading it failed" in message
-    assert f"{base}{NAMES[0]}.gz (attempt 1)" in message
-    assert f"{base}{NAMES[0]}.gz (attempt 2)" in message
-    assert "decompressed SHA-256 should be" in message
-    assert "404" in message
+    # One line per mirror, each with the whole reason.
+    lines = message.splitlines()
+    first = [line for line in lines if f"{base}{NAMES[0]}.gz" in line]
+    assert len(first) == 1, message
+    assert "2 attempts, each DataIntegrityError" in first[0]
+    assert "decompressed SHA-256 should be" in first[0]
+    second = [line for line in lines if server.url("/none/") in line]
+    assert len(second) == 1 and "404" in second[0], message
     assert "apt-get install dataset-fashion-mnist" in message
     assert isolated.user_cache in message
     assert not os.path.exists(_cache(isolated))  # not even an empty folder
+
+
+def test_unreachable_mirrors_give_one_whole_line_each(isolated, monkeypatch):
+    import requests
+    from urllib3.connection import HTTPSConnection
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
+
+    mirrors = ("https://a.invalid/", "https://b.invalid/")
+    isolated.install(tiny_dataset(isolated.arrays, base_urls=mirrors))
+
+    def unresolvable(url, **kwargs):
+        host = url.split("/")[2]
+        reason = NameResolutionError(
+            host, HTTPSConnection(host), OSError(-2, "Name or service not known")
+        )
+        inner = MaxRetryError(None, url, reason)
+        raise requests.ConnectionError(inner)
+
+    monkeypatch.setattr("pooch.retrieve", unresolvable)
+    with pytest.raises(DataNotFoundError) as info:
+        load()
+    lines = str(info.value).splitlines()
+    failed = lines[lines.index("Downloads failed, per mirror:") + 1 :]
+    failed = failed[: failed.index("To fix this, do one of:")]
+    assert len(failed) == len(mirrors), lines
+    for line, mirror in zip(failed, mirrors):
+        assert line.startswith(f"  - {mirror}{NAMES[0]}.gz: ")
+        assert f"{_fetch.N_RETRIES} attempts, each NameResolutionError" in line
+        host = mirror.split("/")[2]
+        assert line.endswith(
+            f"Failed to resolve '{host}' ([Errno -2] Name or service not known)"
+        ), line
+        assert "Max retries" not in line and " object at 0x" not in line
 
 
 def test_interrupted_download_is_retried(isolated, server):

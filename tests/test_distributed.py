@@ -8,10 +8,11 @@ import os
 
 import numpy as np
 import pytest
+from _ci import require
 from _subprocess_helpers import run_python
 
-distributed = pytest.importorskip("distributed")
-da = pytest.importorskip("dask.array")
+distributed = require("distributed")
+da = require("dask.array")
 
 from fmnist import BlockKNNClassifier  # noqa: E402
 from fmnist.distributed import (  # noqa: E402
@@ -501,7 +502,7 @@ def test_cross_val_score_on_dask_equals_local(client, digits):
 
 
 def test_grid_search_convnet_on_dask_equals_local(client, digits):
-    pytest.importorskip("skorch")
+    require("skorch")
     from sklearn.model_selection import GridSearchCV, cross_val_score
 
     X, y = digits
@@ -545,7 +546,7 @@ def test_predict_blocks_block_knn_equals_local(client, digits):
 
 
 def test_predict_blocks_convnet_equals_local(client, digits):
-    pytest.importorskip("skorch")
+    require("skorch")
     X, y = digits
     clf = _tiny_convnet().fit(X[:200], y[:200])
     X_query = X[200:]
@@ -558,8 +559,8 @@ def test_predict_blocks_convnet_equals_local(client, digits):
 
 
 def test_dask_ml_parallel_post_fit_with_both_estimators(client, digits):
-    pytest.importorskip("skorch")
-    wrappers = pytest.importorskip("dask_ml.wrappers")
+    require("skorch")
+    wrappers = require("dask_ml.wrappers")
     X, y = digits
     X_query = da.from_array(X[200:], chunks=(1 + 40, 64))  # chunks of 41 and 59
     for clf in (BlockKNNClassifier(n_neighbors=3), _tiny_convnet()):

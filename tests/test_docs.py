@@ -9,21 +9,26 @@ that executes them is::
     FMNIST_EXAMPLES_FAST=1 python -m sphinx -W -b html docs docs/_build/html
 """
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _ci import require
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _pythonpath():
+    return os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
+
 @pytest.mark.slow
 def test_docs_build_without_warnings(tmp_path):
-    pytest.importorskip("sphinx_gallery")
-    pytest.importorskip("pydata_sphinx_theme")
-    pytest.importorskip("numpydoc")
+    for name in ("sphinx", "sphinx_gallery", "pydata_sphinx_theme", "numpydoc"):
+        require(name)
     ignore = shutil.ignore_patterns("_build", "auto_examples", "generated", "*.pyc")
     for name in ("docs", "examples"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=ignore)
@@ -47,6 +52,8 @@ def test_docs_build_without_warnings(tmp_path):
             str(tmp_path / "html"),
         ],
         cwd=tmp_path,
+        # The package of this checkout, even where another copy is installed.
+        env={**os.environ, "PYTHONPATH": _pythonpath()},
         capture_output=True,
         text=True,
         timeout=900,

@@ -24,7 +24,8 @@ size, same number of classes, same train/test split, same file format.
 The official split is the first 60,000 rows (training) and the last 10,000
 rows (test) of ``subset="all"``; ``fmnist.datasets.load_train_test`` returns it
 directly. Each file is checked against the SHA-256 of its decompressed bytes
-before use.
+when first used; later loads trust a stamp of its size, modification time and
+inode unless ``verify=True`` asks for the full check again.
 
 .. dropdown:: References
 
@@ -50,10 +51,11 @@ The MNIST database of handwritten digits, built from NIST's Special Databases
 1 and 3. The official split is the first 60,000 rows (training) and the last
 10,000 rows (test) of ``subset="all"``.
 
-Integrity: downloaded archives are checked against the SHA-256 of the official
-``.gz`` files (no digest of the decompressed files is on record); after that
-first check, the digest of the decompressed files is stored next to the cached
-copy and verified on later loads.
+Integrity: downloaded archives are checked against SHA-256 digests of the
+official ``.gz`` files pinned by third parties (the authors published none, and
+no digest of the decompressed files is on record); after that first check, the
+digest of the decompressed files is stored next to the cached copy and checked
+again whenever the file's stamp no longer matches, or with ``verify=True``.
 
 .. dropdown:: References
 

@@ -10,14 +10,20 @@ off, in which case no network connection is ever opened.
 
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
-import warnings
 
 from . import _home
-from ._cache import DataIntegrityError, atomic_write, check_archive, check_payload_file
+from ._cache import (
+    DataIntegrityError,
+    DataNotFoundError,
+    atomic_write,
+    check_archive,
+    check_payload_file,
+)
 from ._cache import write_stamp as _write_stamp
 
 __all__ = ["fetch_files"]
@@ -34,13 +40,7 @@ MAX_RETRY_DELAY = 10.0
 TIMEOUT = 30
 
 
-def _warn(message):
-    """Warn, pointing at the first caller outside this package."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+_warn = _home.warn
 
 
 def _fix_for(location, dataset):
@@ -86,7 +86,7 @@ def _store(payload, digest, how, record, cache_dir):
     return dest
 
 
-def _find(record, locations, cache_dir, dataset):
+def _find(record, locations, cache_dir, dataset, verify=False):
     """Return the path of a verified decompressed file, a payload, or None."""
     for location in locations:
         base = os.path.join(location.path, record.name)
@@ -96,7 +96,7 @@ def _find(record, locations, cache_dir, dataset):
             fix = _fix_for(location, dataset)
             try:
                 if not compressed:
-                    check_payload_file(candidate, record, fix=fix)
+                    check_payload_file(candidate, record, fix=fix, verify=verify)
                     return candidate
                 payload, digest, how = check_archive(candidate, record, fix=fix)
             except DataIntegrityError as err:
@@ -116,9 +116,34 @@ def _progressbar():
     return sys.stderr is not None and sys.stderr.isatty()
 
 
+# Prefixes that only repeat the URL: "HTTPSConnectionPool(host='h', port=443): "
+# and "<urllib3.connection.HTTPSConnection object at 0x7f...>: ".
+_NOISE = re.compile(r"^(?:\w*Connection\w*\(host=[^)]*\):\s*|<[^>]*>:\s*)+")
+
+
 def _describe_error(err):
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return f"{type(err).__name__}: {text}"[:300]
+    """One line saying why a download attempt failed, with its whole reason.
+
+    requests wraps the underlying failure (name resolution, refused
+    connection, timeout) in a long "Max retries exceeded" message; the
+    wrapped reason is what the user needs, so it is reported instead.
+    """
+    reason = err
+    inner = err.args[0] if getattr(err, "args", None) else None
+    if isinstance(getattr(inner, "reason", None), BaseException):
+        reason = inner.reason
+    text = _NOISE.sub("", " ".join(str(reason).split()))
+    return f"{type(reason).__name__}: {text}" if text else type(reason).__name__
+
+
+def _mirror_line(url, reasons):
+    """``"<url>: <reason>"``, with how many attempts ended that way."""
+    distinct = list(dict.fromkeys(reasons))
+    if len(reasons) == 1:
+        return f"{url}: {reasons[0]}"
+    if len(distinct) == 1:
+        return f"{url}: {len(reasons)} attempts, each {distinct[0]}"
+    return f"{url}: {len(reasons)} attempts: " + "; then ".join(distinct)
 
 
 def _download(record, cache_dir):
@@ -138,7 +163,8 @@ def _download(record, cache_dir):
     parent = (
         cache_dir if os.path.isdir(cache_dir) and not _is_system(cache_dir) else None
     )
-    failures = []
+    failures = []  # one line per mirror
+    wrong_file = False  # a mirror answered, with a file that failed verification
     # pooch would suggest passing the printed hash as known_hash: the payload
     # digest is what we check, so keep its log quiet and log our own steps.
     pooch_logger = pooch.get_logger()
@@ -148,6 +174,7 @@ def _download(record, cache_dir):
         with tempfile.TemporaryDirectory(dir=parent, prefix=".download-") as tmp:
             for url in record.urls:
                 delay = RETRY_DELAY
+                reasons = []
                 for attempt in range(1, N_RETRIES + 1):
                     logger.info("Downloading %s (attempt %d)", url, attempt)
                     try:
@@ -162,40 +189,40 @@ def _download(record, cache_dir):
                         )
                         return check_archive(path, record, fix="")
                     except requests.HTTPError as err:
-                        failures.append(
-                            f"{url} (attempt {attempt}): {_describe_error(err)}"
-                        )
+                        reasons.append(_describe_error(err))
                         status = getattr(err.response, "status_code", 500)
                         if 400 <= status < 500:
                             break
                     except (requests.RequestException, OSError, ValueError) as err:
-                        failures.append(
-                            f"{url} (attempt {attempt}): {_describe_error(err)}"
-                        )
+                        reasons.append(_describe_error(err))
+                        wrong_file = wrong_file or isinstance(err, DataIntegrityError)
                     shutil.rmtree(tmp, ignore_errors=True)
                     os.makedirs(tmp, exist_ok=True)
                     if attempt < N_RETRIES:
                         time.sleep(delay)
                         delay = min(2 * delay, MAX_RETRY_DELAY)
+                failures.append(_mirror_line(url, reasons))
     finally:
         pooch_logger.setLevel(level)
-    raise OSError(
-        f"Could not download {record.name}.gz: every mirror failed.\n  "
-        + "\n  ".join(failures)
+    error = OSError(
+        f"Could not download {record.name}.gz: every mirror failed.\n"
+        + "\n".join(f"  - {failure}" for failure in failures)
     )
+    error.failures = failures
+    error.wrong_file = wrong_file
+    raise error
 
 
 def _not_found_message(title, dataset, missing, locations, reason, failures=()):
+    files = [f"{r.name} (or {r.name}.gz)" for r in missing]
     lines = [
-        f"{title} data not found: "
-        + ", ".join(f"{r.name} (or {r.name}.gz)" for r in missing)
-        + f" is missing. {reason}",
+        f"{title} data not found: missing {', '.join(files)}. {reason}",
         "Looked in, in this order:",
     ]
     lines += [f"  - {loc.path} ({loc.origin})" for loc in locations]
     if failures:
-        lines.append("Downloads failed:")
-        lines += [f"  {failure}" for failure in failures]
+        lines.append("Downloads failed, per mirror:")
+        lines += [f"  - {failure}" for failure in failures]
     lines.append("To fix this, do one of:")
     lines.append(
         "  - connect to the internet and load with download_if_missing=True "
@@ -203,7 +230,8 @@ def _not_found_message(title, dataset, missing, locations, reason, failures=()):
     )
     lines.append(
         f"  - set {_home.ENV_DATA} (or pass data_home) to a folder holding the "
-        f"files, in a subfolder named {dataset}/;"
+        f"files, directly or in a subfolder named {dataset}/ (the subfolder keeps "
+        "MNIST and Fashion-MNIST apart: they use the same file names);"
     )
     if dataset in _home.SYSTEM_DIRS:
         lines.append(
@@ -212,21 +240,29 @@ def _not_found_message(title, dataset, missing, locations, reason, failures=()):
     return "\n".join(lines)
 
 
-def fetch_files(dataset, records, *, data_home=None, download_if_missing=True):
+def fetch_files(
+    dataset, records, *, data_home=None, download_if_missing=True, verify=False
+):
     """Return one verified source per record of ``dataset``, in the same order.
 
     Each source is the path of a verified, decompressed IDX file (to be
     memory-mapped) or, when it could not be cached, a bytearray holding it.
+    With ``verify=True`` (or ``FMNIST_VERIFY=1``) every decompressed file is
+    hashed again instead of being trusted on its stamp.
 
     Raises
     ------
     DataIntegrityError
-        If a file named by the user (``data_home``, ``FMNIST_DATA``) is bad.
-    OSError
-        If files are missing and cannot be downloaded.
+        If a file named by the user (``data_home``, ``FMNIST_DATA``) is bad,
+        or if a mirror served a file that failed verification.
+    DataNotFoundError
+        If files are missing and downloading is off or no mirror answered.
     """
     locations, cache_dir = _home.search_locations(dataset.name, data_home)
-    sources = [_find(record, locations, cache_dir, dataset.name) for record in records]
+    verify = verify or _home.verify_always()
+    sources = [
+        _find(record, locations, cache_dir, dataset.name, verify) for record in records
+    ]
     missing = [r for r, source in zip(records, sources) if source is None]
     if not missing:
         return sources
@@ -236,7 +272,7 @@ def fetch_files(dataset, records, *, data_home=None, download_if_missing=True):
             if not download_if_missing
             else f"Downloading is off ({_home.ENV_OFFLINE}=1)."
         )
-        raise OSError(
+        raise DataNotFoundError(
             _not_found_message(dataset.title, dataset.name, missing, locations, reason)
         )
     created = not os.path.isdir(cache_dir) and not _is_system(cache_dir)
@@ -262,8 +298,10 @@ def fetch_files(dataset, records, *, data_home=None, download_if_missing=True):
                 [record],
                 locations,
                 "Downloading it failed.",
-                str(err).splitlines()[1:],
+                getattr(err, "failures", [str(err)]),
             )
-            raise OSError(message) from err
+            if getattr(err, "wrong_file", False):
+                raise DataIntegrityError(message) from err
+            raise DataNotFoundError(message) from err
         sources[i] = _store(payload, digest, how, record, cache_dir)
     return sources

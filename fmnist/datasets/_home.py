@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import sys
+import warnings
 from dataclasses import dataclass
 
 __all__ = ["clear_data_home", "get_data_home", "search_locations"]
@@ -10,6 +12,8 @@ __all__ = ["clear_data_home", "get_data_home", "search_locations"]
 ENV_DATA = "FMNIST_DATA"
 #: Environment variable that, set to 1, forbids any network access.
 ENV_OFFLINE = "FMNIST_OFFLINE"
+#: Environment variable that, set to 1, re-hashes every file on every load.
+ENV_VERIFY = "FMNIST_VERIFY"
 #: Read-only folders installed by system packages, by dataset. Never written to.
 SYSTEM_DIRS = {"fashion-mnist": "/usr/share/datasets/fashion-mnist"}
 
@@ -19,6 +23,20 @@ _TRUE = ("1", "true", "yes", "on")
 def offline():
     """Whether ``FMNIST_OFFLINE`` forbids network access."""
     return os.environ.get(ENV_OFFLINE, "").strip().lower() in _TRUE
+
+
+def verify_always():
+    """Whether ``FMNIST_VERIFY`` asks for every file to be hashed on every load."""
+    return os.environ.get(ENV_VERIFY, "").strip().lower() in _TRUE
+
+
+def warn(message):
+    """Warn with a UserWarning pointing at the first caller outside this package."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def _user_cache():
@@ -121,8 +139,17 @@ def search_locations(dataset, data_home=None):
     roots = []
     if data_home is not None:
         roots.append((data_home, "the data_home argument"))
-    if os.environ.get(ENV_DATA):
-        roots.append((os.environ[ENV_DATA], f"the {ENV_DATA} environment variable"))
+    env_data = os.environ.get(ENV_DATA)
+    if env_data:
+        if not os.path.isdir(os.path.expanduser(env_data)):
+            warn(
+                f"{ENV_DATA} is set to {env_data!r}, which is not an existing "
+                "folder: looking for the data in the other places; what has to "
+                "be decompressed or downloaded will be cached under that path. "
+                f"Check the path if the data should already be there, or unset "
+                f"{ENV_DATA}."
+            )
+        roots.append((env_data, f"the {ENV_DATA} environment variable"))
     for root, origin in roots:
         add(os.path.join(root, dataset), origin, True)
         add(root, origin, True)

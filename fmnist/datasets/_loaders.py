@@ -67,7 +67,7 @@ def _read_pair(images_source, labels_source, images_record, labels_record, n_cla
     return images.reshape(len(images), -1), labels
 
 
-def _load_arrays(dataset, subset, data_home, download_if_missing):
+def _load_arrays(dataset, subset, data_home, download_if_missing, verify=False):
     spec = _registry.DATASETS[dataset]
     parts = {
         "train": (spec.train_images, spec.train_labels),
@@ -76,7 +76,11 @@ def _load_arrays(dataset, subset, data_home, download_if_missing):
     wanted = ["train", "test"] if subset == "all" else [subset]
     records = [record for part in wanted for record in parts[part]]
     sources = fetch_files(
-        spec, records, data_home=data_home, download_if_missing=download_if_missing
+        spec,
+        records,
+        data_home=data_home,
+        download_if_missing=download_if_missing,
+        verify=verify,
     )
     arrays = {}
     for i, part in enumerate(wanted):
@@ -98,6 +102,8 @@ def load(
     data_home=None,
     download_if_missing=True,
     return_X_y=False,
+    as_frame=False,
+    verify=False,
 ):
     """Load Fashion-MNIST (or MNIST), verified against pinned SHA-256 digests.
 
@@ -132,6 +138,15 @@ def load(
         files.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
+    as_frame : bool, default=False
+        If True, ``data`` is a pandas DataFrame with one uint8 column per
+        pixel (named as in ``feature_names``), ``target`` a pandas Series
+        named ``"target"``, and the Bunch also holds ``frame``, both
+        together, as :func:`sklearn.datasets.fetch_openml` does. Needs pandas.
+    verify : bool, default=False
+        If True, hash every file again, even one a stamp vouches for (see
+        Notes). Setting the environment variable ``FMNIST_VERIFY=1`` has the
+        same effect on every load.
 
     Returns
     -------
@@ -142,6 +157,8 @@ def load(
             One flattened image per row.
         target : ndarray of shape (n_samples,), dtype int64
             The class of each image, 0 to 9.
+        frame : pandas DataFrame of shape (n_samples, 785)
+            Only when ``as_frame`` is True: ``data`` and ``target`` together.
         images : ndarray of shape (n_samples, 28, 28), dtype uint8
             The images: a view of ``data``, not a copy.
         target_names : list of str
@@ -158,13 +175,19 @@ def load(
 
     Raises
     ------
-    OSError
-        If files are missing and cannot be downloaded (the message lists
-        every folder searched and the ways to fix it), or if a file found
+    DataNotFoundError
+        An :class:`OSError` raised if files are missing and downloading is
+        off or no mirror could be reached. The message lists every folder
+        searched, each mirror's failure and the ways to fix it.
+    DataIntegrityError
+        An :class:`OSError` (and :class:`ValueError`) raised if a file found
         through ``data_home`` or ``FMNIST_DATA`` fails verification (the
-        message names the file and both digests).
+        message names the file, the expected and the found digest), or if
+        the mirrors served only files that fail it.
     ValueError
         If an argument is invalid.
+    ImportError
+        If ``as_frame`` is True and pandas is not installed.
 
     See Also
     --------
@@ -179,6 +202,15 @@ def load(
     reads nothing up front, and writing to it never changes the cache.
     ``subset='all'`` concatenates the two subsets into a new array.
 
+    What is checked: a file is hashed (SHA-256) when it is first used, when
+    it comes from a ``.gz`` archive, and whenever its size, modification
+    time or inode differ from those recorded in the ``.verified.json`` stamp
+    written next to it after the last check. A warm load compares only
+    those three values, so bytes changed in place with the size and
+    modification time kept go unnoticed unless ``verify=True`` (or
+    ``FMNIST_VERIFY=1``), which hashes everything again (for all 70,000
+    images, about 40 ms per load instead of under 10 ms on a 2-core machine).
+
     Examples
     --------
     >>> from fmnist.datasets import load
@@ -191,28 +223,56 @@ def load(
     _check_params(
         "load",
         dataset,
-        {"download_if_missing": download_if_missing, "return_X_y": return_X_y},
+        {
+            "download_if_missing": download_if_missing,
+            "return_X_y": return_X_y,
+            "as_frame": as_frame,
+            "verify": verify,
+        },
         subset,
     )
-    spec, X, y = _load_arrays(dataset, subset, data_home, download_if_missing)
+    pd = _import_pandas() if as_frame else None
+    spec, X, y = _load_arrays(dataset, subset, data_home, download_if_missing, verify)
+    feature_names = [f"pixel_{r}_{c}" for r in range(28) for c in range(28)]
+    images = X.reshape(len(X), *_IMAGE_SHAPE)
+    frame = None
+    if as_frame:
+        data = pd.DataFrame(X, columns=feature_names, copy=False)
+        target = pd.Series(y, name="target")
+        frame = pd.concat([data, target], axis=1)
+        X, y = data, target
     if return_X_y:
         return X, y
     from sklearn.utils import Bunch
 
-    return Bunch(
+    bunch = Bunch(
         data=X,
         target=y,
-        images=X.reshape(len(X), *_IMAGE_SHAPE),
+        images=images,
         target_names=list(spec.target_names),
-        feature_names=[f"pixel_{r}_{c}" for r in range(28) for c in range(28)],
+        feature_names=feature_names,
         DESCR=DESCRIPTIONS.get(dataset, spec.title),
         subset=subset,
         dataset=dataset,
     )
+    if frame is not None:
+        bunch.frame = frame
+    return bunch
+
+
+def _import_pandas():
+    try:
+        import pandas as pd
+    except ImportError as err:
+        raise ImportError(
+            "load(as_frame=True) needs pandas, which is not installed: "
+            "pip install pandas, or load with as_frame=False for NumPy arrays."
+        ) from err
+    return pd
 
 
 def load_train_test(
-    *, dataset="fashion-mnist", data_home=None, download_if_missing=True
+    *, dataset="fashion-mnist", data_home=None, download_if_missing=True, verify=False
 ):
     """Load the official train/test split as ``(X_train, X_test, y_train, y_test)``.
 
@@ -227,6 +287,8 @@ def load_train_test(
         As for :func:`load`.
     download_if_missing : bool, default=True
         As for :func:`load`.
+    verify : bool, default=False
+        As for :func:`load`: hash every file again.
 
     Returns
     -------
@@ -251,9 +313,13 @@ def load_train_test(
     ((60000, 784), (10000, 784))
     """
     _check_params(
-        "load_train_test", dataset, {"download_if_missing": download_if_missing}
+        "load_train_test",
+        dataset,
+        {"download_if_missing": download_if_missing, "verify": verify},
     )
-    kwargs = dict(data_home=data_home, download_if_missing=download_if_missing)
+    kwargs = dict(
+        data_home=data_home, download_if_missing=download_if_missing, verify=verify
+    )
     _, X_train, y_train = _load_arrays(dataset, "train", **kwargs)
     _, X_test, y_test = _load_arrays(dataset, "test", **kwargs)
     return X_train, X_test, y_train, y_test
