@@ -45,10 +45,15 @@ class _BlockSizePair(Options):
 class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
     """Exact k-nearest-neighbours classifier with a cache-blocked search.
 
-    The same classifier as :class:`sklearn.neighbors.KNeighborsClassifier`
-    with ``algorithm="brute"``, computed by parallel numba kernels that never
-    build the full query-by-training distance matrix and that keep uint8
-    images (such as Fashion-MNIST) in exact integer arithmetic.
+    Computes what :class:`sklearn.neighbors.KNeighborsClassifier` with
+    ``algorithm="brute"`` computes on dense data, with parallel numba kernels
+    that never build the full query-by-training distance matrix and that keep
+    uint8 images (such as Fashion-MNIST) in exact integer arithmetic. It
+    takes the same ``n_neighbors``, ``weights``, ``metric`` (the metrics
+    below) and ``p`` and has the same ``kneighbors``, ``predict``,
+    ``predict_proba`` and ``score``. It does not take ``algorithm``,
+    ``leaf_size`` or ``metric_params``, other metrics, callables as metric,
+    ``metric="precomputed"``, sparse input or multi-output targets.
 
     Parameters
     ----------
@@ -60,13 +65,14 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
 'minkowski'}, default='euclidean'
         Distance between samples. ``'l1'`` and ``'cityblock'`` are aliases of
         ``'manhattan'``, ``'l2'`` of ``'euclidean'``. The cosine distance is
-        ``1 - cos(x, y)``, and 1 when either sample is all zeros, as in
+        ``1 - cos(x, y)``, exactly 0 for samples pointing the same way (see
+        Notes), and 1 when either sample is all zeros, as in
         :func:`sklearn.metrics.pairwise.cosine_distances`.
 
     p : float, default=2
-        Power of the Minkowski metric, ``p >= 1``; only used when
-        ``metric='minkowski'``. ``p=1`` is the manhattan and ``p=2`` the
-        euclidean distance.
+        Power of the Minkowski metric, ``p >= 1`` or ``numpy.inf``; only used
+        when ``metric='minkowski'``. ``p=1`` is the manhattan, ``p=2`` the
+        euclidean and ``p=inf`` the chebyshev distance.
 
     weights : {'uniform', 'distance'}, callable or None, default='uniform'
         Weight of each neighbor in the vote:
@@ -124,24 +130,27 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
     -----
     **Input.** ``X`` is an array of shape (n_samples, n_features), or a stack
     of images of shape (n_samples, height, width) that is flattened to
-    (n_samples, height * width). Data are stored and searched in one of four
-    types: uint8 (kept without a copy when C-contiguous, so a read-only or
-    memory-mapped training set is not duplicated), int32, float32 or float64.
-    bool and integer data in [0, 255] become uint8; other integers become
-    int32 when no squared distance between them can overflow 64-bit integers
-    (for 784 features, magnitudes up to about 7.6e7) and float64 otherwise;
-    float16 becomes float32. Queries are converted to the type of the fitted
-    data, except that data is never truncated: floating-point queries with
-    fractional values on an integer-fitted model (or float64 queries on a
-    float32 model) are compared in the wider floating type, for which a
-    converted copy of the training data is made once and kept with the model
-    (it is not pickled).
+    (n_samples, height * width). How the training data is stored is decided
+    once, at :meth:`fit`: whole numbers in [0, 255] (bool, any integer or
+    floating type) as uint8, kept without a copy when the input is a
+    C-contiguous uint8 array (so a read-only or memory-mapped training set is
+    not duplicated); other whole numbers as int32 when no squared distance or
+    dot product between them can overflow 64-bit integers (for 784 features,
+    magnitudes up to about 5.4e7); float16 and float32 data as float32 and
+    everything else as float64. A query is converted to the stored type when
+    that holds it exactly; otherwise (fractional values on an integer model,
+    float64 on a float32 model) its own values are compared with the stored
+    training rows in float64, without a widened copy of the training data.
 
     **Exactness.** For integer data the manhattan, euclidean, sqeuclidean,
-    chebyshev and Minkowski ``p=1, 2`` distances are computed in exact integer
-    arithmetic, so results are identical for every ``block_size`` and
-    ``n_jobs``. Floating-point data is compared directly (never with the
-    ``|x|^2 - 2 x.y + |y|^2`` expansion) with float64 accumulation.
+    chebyshev and Minkowski ``p=1, 2, inf`` distances are computed in exact
+    integer arithmetic at any number of features, so results are identical
+    for every ``block_size`` and ``n_jobs``. The cosine distance of integer
+    samples pointing the same way is exactly 0 (decided in exact integer
+    arithmetic); for floating-point samples it is computed from the unit
+    vectors, exactly 0 for equal samples. Floating-point data is compared
+    directly (never with the ``|x|^2 - 2 x.y + |y|^2`` expansion) with float64
+    accumulation.
 
     **Ties.** Among training samples at the same distance, the one with the
     lower index in the training data is the nearer neighbor. When the vote is
