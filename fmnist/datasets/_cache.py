@@ -17,7 +17,7 @@ import os
 import tempfile
 import zlib
 
-from ..idx import _fill_from_stream
+from ._idx import _fill_from_stream
 
 __all__ = [
     "DataIntegrityError",

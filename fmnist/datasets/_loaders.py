@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..idx import _from_buffer, read_idx
+from ._idx import _from_buffer, read_idx
 from . import _registry
 from ._descr import DESCRIPTIONS
 from ._fetch import fetch_files
