@@ -179,27 +179,21 @@ def _emit_tile(kind, context, builder, sig, args):
     ]
     offset = ir.Constant(_I64, 0)
     remaining = n_bytes
-    flush = ir.Constant(_I64, _FLUSH_STEPS)
     for width in widths:
         in_ty, acc_ty, prep_y, step = _steps(kind, builder, width, bias)
         w = ir.Constant(_I64, width)
         n_steps = builder.udiv(remaining, w)
-        n_rounds = builder.udiv(
-            builder.add(n_steps, ir.Constant(_I64, _FLUSH_STEPS - 1)), flush
-        )
         accs = [
             cgutils.alloca_once_value(builder, ir.Constant(acc_ty, None))
             for _ in range(_TILE * _TILE)
         ]
-        start = offset
-        with cgutils.for_range(builder, n_rounds) as rounds:
+
+        def accumulate(first, count, accs=accs, start=offset, w=w, step=step,
+                       in_ty=in_ty, acc_ty=acc_ty, prep_y=prep_y):  # fmt: skip
+            """Steps ``[first, first + count)`` into fresh accumulators, then
+            their lane sums into ``totals``."""
             for ptr in accs:
                 builder.store(ir.Constant(acc_ty, None), ptr)
-            first = builder.mul(rounds.index, flush)
-            left = builder.sub(n_steps, first)
-            count = builder.select(
-                builder.icmp_unsigned("<", left, flush), left, flush
-            )
             base = builder.add(start, builder.mul(first, w))
             with cgutils.for_range(builder, count) as loop:
                 off = builder.add(base, builder.mul(loop.index, w))
@@ -212,6 +206,28 @@ def _emit_tile(kind, context, builder, sig, args):
             for total, ptr in zip(totals, accs):
                 value = _reduce(builder, builder.load(ptr))
                 builder.store(builder.add(builder.load(total), value), total)
+
+        zero = ir.Constant(_I64, 0)
+        if kind == "sad":  # 64-bit lanes cannot overflow: one round
+            accumulate(zero, n_steps)
+        else:
+            flush = ir.Constant(_I64, _FLUSH_STEPS)
+            short = builder.icmp_unsigned("<=", n_steps, flush)
+            with builder.if_else(short, likely=True) as (one_round, rounds):
+                with one_round:  # rows up to 32 KiB: the common case
+                    accumulate(zero, n_steps)
+                with rounds:
+                    n_rounds = builder.udiv(
+                        builder.add(n_steps, ir.Constant(_I64, _FLUSH_STEPS - 1)),
+                        flush,
+                    )
+                    with cgutils.for_range(builder, n_rounds) as loop:
+                        first = builder.mul(loop.index, flush)
+                        left = builder.sub(n_steps, first)
+                        count = builder.select(
+                            builder.icmp_unsigned("<", left, flush), left, flush
+                        )
+                        accumulate(first, count)
         done = builder.mul(n_steps, w)
         offset = builder.add(offset, done)
         remaining = builder.sub(remaining, done)
@@ -230,31 +246,31 @@ def _tile_signature(X, Y):
     return types.UniTuple(types.int64, _TILE * _TILE + 1)(X, Y, *ints)
 
 
-@intrinsic
-def sad_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
-    """16 sums ``|X[i] - Y[j]|`` over the first ``handled`` bytes, then ``handled``."""
-    sig = _tile_signature(X, Y)
-    if sig is None:
-        return None
+def _tile_intrinsic(kind, doc):
+    def tile(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
+        sig = _tile_signature(X, Y)
+        if sig is None:
+            return None
 
-    def codegen(context, builder, sig, args):
-        return _emit_tile("sad", context, builder, sig, args)
+        def codegen(context, builder, sig, args):
+            return _emit_tile(kind, context, builder, sig, args)
 
-    return sig, codegen
+        return sig, codegen
+
+    tile.__name__ = tile.__qualname__ = f"{kind}_tile_4x4"
+    tile.__doc__ = doc
+    return intrinsic(tile)
 
 
-@intrinsic
-def dot_tile_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, n_bytes):
-    """16 dots ``X[i].Y[j] - bias * sum(X[i])`` over ``handled`` bytes, then
-    ``handled``."""
-    sig = _tile_signature(X, Y)
-    if sig is None:
-        return None
-
-    def codegen(context, builder, sig, args):
-        return _emit_tile("dot", context, builder, sig, args)
-
-    return sig, codegen
+sad_tile_4x4 = _tile_intrinsic(
+    "sad",
+    "16 sums ``|X[i] - Y[j]|`` over the first ``handled`` bytes, then ``handled``.",
+)
+dot_tile_4x4 = _tile_intrinsic(
+    "dot",
+    "16 dots ``X[i].Y[j] - bias * sum(X[i])`` over ``handled`` bytes, then "
+    "``handled``.",
+)
 
 
 @intrinsic

@@ -228,26 +228,16 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
 @overload(tile_tail, inline="always", jit_options={"nogil": True})
 def _tile_tail(tile, X, Y, i, j, start):
     code = _literal(tile)
-    if code == TILE_SAD_U8:
+    if code in (TILE_SAD_U8, TILE_DOT_U8):
+        op = _op_l1 if code == TILE_SAD_U8 else _op_dot
 
-        def sad_tail(tile, X, Y, i, j, start):
+        def simd_tail(tile, X, Y, i, j, start):
             s = np.int64(0)
             for t in range(start, X.shape[1]):
-                a = np.int64(X[i, t])
-                b = np.int64(Y[j, t])
-                s += a - b if a > b else b - a
+                s += op(np.int64(X[i, t]), np.int64(Y[j, t]), 0.0)
             return s
 
-        return sad_tail
-    if code == TILE_DOT_U8:
-
-        def dot_tail(tile, X, Y, i, j, start):
-            s = np.int64(0)
-            for t in range(start, X.shape[1]):
-                s += np.int64(X[i, t]) * np.int64(Y[j, t])
-            return s
-
-        return dot_tail
+        return simd_tail
     if code is not None:
 
         def no_tail(tile, X, Y, i, j, start):
