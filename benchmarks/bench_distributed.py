@@ -24,12 +24,10 @@ searches (plus its shard, the queries and the results).
 
 import argparse
 import json
-import os
-import sys
 import time
 
 import numpy as np
-from _machine import machine_description
+from _machine import run_info
 from _timing import median_time
 
 
@@ -146,8 +144,8 @@ def main():
         import numba
 
         info = {
+            **run_info(seed=None),  # nothing in the search is random
             "benchmark": "sharded exact kNN search on dask",
-            "machine": machine_description(),
             "train": int(X_train.shape[0]),
             "queries": int(X_test.shape[0]),
             "metric": metric,
@@ -158,8 +156,6 @@ def main():
                 "distributed": distributed.__version__,
                 "numba": numba.__version__,
             },
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
         }
         with open(args.json, "w") as f:
             json.dump({"info": info, "rows": rows}, f, indent=2)

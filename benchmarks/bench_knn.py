@@ -11,8 +11,9 @@ the index, the first ``--queries`` test images as queries, ``k = 5``. fmnist
 is timed through the public path, ``BlockKNNClassifier(5, metric=...)
 .fit(X_train, y_train).kneighbors(X_test)`` (the ``kneighbors`` call; ``fit``
 only stores the data), searching the uint8 pixels directly. The SIMD code
-path (``NUMBA_CPU_NAME`` and the tile widths) is recorded with the results. Peers, in the same process on the same
-data, each given float32 as they expect:
+path (``NUMBA_CPU_NAME`` and the tile widths) is recorded with the results.
+Peers, in the same process on the same data, each given float32 as they
+expect:
 
 * ``sklearn.neighbors.KNeighborsClassifier(algorithm="brute", n_jobs=-1)``,
   timed on the first ``--sklearn-queries`` queries only and scaled linearly to
@@ -41,9 +42,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 import numpy as np
-from _machine import machine_description
+from _machine import run_info
 from _timing import median_time
 
 K = 5
@@ -84,6 +86,7 @@ def _peak_rss_mb():
 
 _LATENCY = """
 import time
+from functools import partial
 start = time.perf_counter()
 import numpy as np
 from fmnist import BlockKNNClassifier
@@ -175,10 +178,9 @@ def main(argv=None):
     for metric in args.metrics:
         est = BlockKNNClassifier(K, metric=metric).fit(X_train, y_train)
         est.kneighbors(X_test[:64])  # compile, or load from numba's cache
-        seconds, (_, ind) = median_time(lambda: est.kneighbors(X_test), args.repeats)
+        seconds, (_, ind) = median_time(partial(est.kneighbors, X_test), args.repeats)
         ours[metric] = seconds
         add(metric, "BlockKNNClassifier.kneighbors (uint8)", n_q, seconds, y_train[ind])
-        del est
     rss_ours = _peak_rss_mb()
 
     import sklearn
@@ -235,7 +237,7 @@ def main(argv=None):
             latency[metric] = _first_call_latency(metric)
 
     info = {
-        "machine": machine_description(),
+        **run_info(seed=None),  # nothing in the search is random
         "numba_threads": __import__("numba").get_num_threads(),
         "simd": _simd_paths(),
         "queries": n_q,
@@ -246,8 +248,6 @@ def main(argv=None):
         "first_call_latency_s": {
             m: {"cold": c, "warm": w} for m, (c, w) in latency.items()
         },
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
     }
     table = _markdown(rows, info)
     print(table)

@@ -25,9 +25,8 @@ from time import perf_counter
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.metrics import ConfusionMatrixDisplay
-
 from _figures import save_and_show
+from sklearn.metrics import ConfusionMatrixDisplay
 
 from fmnist import ConvNetClassifier
 from fmnist.datasets import load, load_train_test

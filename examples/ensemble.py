@@ -27,9 +27,8 @@ from time import perf_counter
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.ensemble import VotingClassifier
-
 from _figures import save_and_show
+from sklearn.ensemble import VotingClassifier
 
 from fmnist import ConvNetClassifier
 from fmnist.datasets import load_train_test

@@ -19,11 +19,10 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _figures import save_and_show
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
-
-from _figures import save_and_show
 
 from fmnist import BlockKNNClassifier
 from fmnist.datasets import load_train_test

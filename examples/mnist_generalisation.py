@@ -24,7 +24,6 @@ import os
 
 import matplotlib.pyplot as plt
 import numpy as np
-
 from _figures import save_and_show
 
 from fmnist import BlockKNNClassifier, ConvNetClassifier

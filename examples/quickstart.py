@@ -24,7 +24,6 @@ import os
 from time import perf_counter
 
 import matplotlib.pyplot as plt
-
 from _figures import save_and_show
 
 from fmnist import BlockKNNClassifier, ConvNetClassifier

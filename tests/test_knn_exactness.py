@@ -68,16 +68,18 @@ _WIDE_CHILD = """
                     assert (ind == order).all(), (width, ind)
                 elif metric == "euclidean":
                     assert (ind == order).all(), (width, ind)
-                    assert np.allclose(dist, np.sqrt(np.take_along_axis(ref, order, 1)))
+                    expected = np.sqrt(np.take_along_axis(ref, order, 1))
+                    assert np.allclose(dist, expected)
                 elif metric == "manhattan":
-                    l1 = np.abs(Q.astype(np.int64)[:, None] - X.astype(np.int64)).sum(-1)
+                    diff = Q.astype(np.int64)[:, None] - X.astype(np.int64)
+                    l1 = np.abs(diff).sum(-1)
                     assert (dist == np.sort(l1, axis=1)).all(), width
                 else:
                     # The all-255 query is parallel to the all-255 row only;
                     # the all-254 query too. Both get exactly 0, rank it first.
-                    assert dist[0, 0] == 0.0 and ind[0, 0] == 1, (width, dist[0], ind[0])
-                    assert dist[3, 0] == 0.0 and ind[3, 0] == 1, (width, dist[3], ind[3])
-                    assert dist[1, 0] == 0.0 and ind[1, 0] == 2, (width, dist[1], ind[1])
+                    for row, nearest in ((0, 1), (3, 1), (1, 2)):
+                        got = (dist[row, 0], ind[row, 0])
+                        assert got == (0.0, nearest), (width, row, got)
                     assert (dist[:, 1:] > 0).all()
                     assert (dist <= 2).all()
                 one = est.set_params(n_neighbors=1)
@@ -242,5 +244,7 @@ def test_set_params_after_fit_takes_effect_and_is_validated():
 
 @pytest.mark.parametrize("block_size", [0, (1,), (1, 0), (2, 3, 4), "big", (1.5, 2)])
 def test_block_size_shape_is_checked_at_fit(block_size):
-    with pytest.raises(ValueError, match="'block_size' parameter of BlockKNNClassifier"):
+    with pytest.raises(
+        ValueError, match="'block_size' parameter of BlockKNNClassifier"
+    ):
         BlockKNNClassifier(block_size=block_size).fit([[0], [1]], [0, 1])

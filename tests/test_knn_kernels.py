@@ -16,14 +16,20 @@ from fmnist.neighbors._search import kneighbors
 
 
 def kneighbors_search(
-    X, Y, k, *, metric="euclidean", p=2.0, exclude_self=False, n_threads=None,
+    X,
+    Y,
+    k,
+    *,
+    metric="euclidean",
+    p=2.0,
+    exclude_self=False,
+    n_threads=None,
     block_size=None,
 ):
     """The search spine on raw arrays, with a spec for ``Y``'s dtype."""
-    spec = SearchSpec.build(
-        metric, p, Y.dtype, block_size=block_size, n_jobs=n_threads
-    )
+    spec = SearchSpec.build(metric, p, Y.dtype, block_size=block_size, n_jobs=n_threads)
     return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
+
 
 METRICS = ["euclidean", "sqeuclidean", "manhattan", "cosine", "chebyshev", "minkowski"]
 DTYPES = [np.uint8, np.int32, np.float32, np.float64]
@@ -341,7 +347,9 @@ _CHILD = """
     from fmnist.neighbors import SearchSpec
     from fmnist.neighbors._search import kneighbors
 
-    def kneighbors_search(X, Y, k, metric="euclidean", block_size=None, exclude_self=False):
+    def kneighbors_search(
+        X, Y, k, metric="euclidean", block_size=None, exclude_self=False
+    ):
         spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
         return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
@@ -369,7 +377,9 @@ _BOUNDS = """
     from fmnist.neighbors import SearchSpec
     from fmnist.neighbors._search import kneighbors
 
-    def kneighbors_search(X, Y, k, metric="euclidean", block_size=None, exclude_self=False):
+    def kneighbors_search(
+        X, Y, k, metric="euclidean", block_size=None, exclude_self=False
+    ):
         spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
         return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
@@ -455,7 +465,9 @@ _CACHE_CHILD = """
     from fmnist.neighbors import SearchSpec
     from fmnist.neighbors._search import kneighbors
 
-    def kneighbors_search(X, Y, k, metric="euclidean", block_size=None, exclude_self=False):
+    def kneighbors_search(
+        X, Y, k, metric="euclidean", block_size=None, exclude_self=False
+    ):
         spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
         return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 

@@ -73,7 +73,10 @@ def test_integer_results_identical_for_any_threads_and_blocks(metric):
     for n_jobs in (1, 2, -1, None):
         for block_size in (None, 1, 3, 64, (2, 5), 1000):
             est = BlockKNNClassifier(
-                7, metric=metric, weights="distance", n_jobs=n_jobs,
+                7,
+                metric=metric,
+                weights="distance",
+                n_jobs=n_jobs,
                 block_size=block_size,
             ).fit(X, y)
             results.append(
@@ -96,10 +99,11 @@ def test_import_compiles_nothing_and_does_not_import_numba():
         import sys
         import fmnist
         from fmnist import BlockKNNClassifier
+        _DRIVER = "fmnist.neighbors._kernels._driver"
         est = BlockKNNClassifier(n_neighbors=1).fit([[0], [1]], [0, 1])
-        print("numba" in sys.modules, "fmnist.neighbors._kernels._driver" in sys.modules)
+        print("numba" in sys.modules, _DRIVER in sys.modules)
         est.predict([[0.2]])
-        print("numba" in sys.modules, "fmnist.neighbors._kernels._driver" in sys.modules)
+        print("numba" in sys.modules, _DRIVER in sys.modules)
         """,
         cwd=REPO_ROOT,
         timeout=240,

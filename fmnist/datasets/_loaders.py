@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from ._idx import _from_buffer, read_idx
 from . import _registry
 from ._descr import DESCRIPTIONS
 from ._fetch import fetch_files
+from ._idx import _from_buffer, read_idx
 
 __all__ = ["load", "load_train_test"]
 

@@ -76,5 +76,3 @@ def worker_env(n_threads=1):
     ):
         raise ValueError(f"n_threads must be an int >= 1. Got {n_threads!r} instead.")
     return {name: str(int(n_threads)) for name in _THREAD_VARIABLES}
-
-

@@ -34,7 +34,9 @@ def _worker_threads():
 def _search_shard(shard, X_query, offset, n_neighbors, spec):
     """Exact top-k of ``X_query`` in one shard, with global training indices."""
     if spec.n_jobs is None:
-        spec = SearchSpec(spec.metric, spec.p, spec.train_dtype, spec.block_size, _worker_threads())
+        spec = SearchSpec(
+            spec.metric, spec.p, spec.train_dtype, spec.block_size, _worker_threads()
+        )
     k = min(n_neighbors, shard.shape[0])
     dist, ind = spine.kneighbors(spec, X_query, shard, k)
     return dist, ind + offset
@@ -209,7 +211,9 @@ def sharded_kneighbors(
     )
     X_query = spec.query_array(as_kernel_array(X_query, "X_query"))
     _check_search(train_shape, X_query.shape, n_neighbors)
-    shards = scatter_shards(client, X_train, n_shards=n_shards) if own_shards else X_train
+    shards = (
+        scatter_shards(client, X_train, n_shards=n_shards) if own_shards else X_train
+    )
     try:
         return _run_sharded(client, shards, spec, X_query, int(n_neighbors), timeout)
     finally:
@@ -286,7 +290,13 @@ def sharded_predict(
     index = estimator.search_index()
     fit_X = index.data
     # Threads on the workers follow each worker's nthreads.
-    spec = SearchSpec(index.spec.metric, index.spec.p, index.spec.train_dtype, index.spec.block_size, None)
+    spec = SearchSpec(
+        index.spec.metric,
+        index.spec.p,
+        index.spec.train_dtype,
+        index.spec.block_size,
+        None,
+    )
     X = check_array(flatten_image_stack(X)[0], dtype="numeric", accept_sparse=False)
     X_query = spec.query_array(X)
     n_neighbors = estimator.n_neighbors
@@ -306,7 +316,9 @@ def sharded_predict(
             "Make them with scatter_shards(client, estimator)."
         )
     try:
-        dist, ind = _run_sharded(client, shards, spec, X_query, int(n_neighbors), timeout)
+        dist, ind = _run_sharded(
+            client, shards, spec, X_query, int(n_neighbors), timeout
+        )
     finally:
         if own_shards:
             shards.release()

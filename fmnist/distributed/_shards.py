@@ -158,5 +158,3 @@ def scatter_shards(client, X, n_shards=None):
         futures.append(client.scatter(shard, workers=[worker], hash=False))
         placed_on.append(worker)
     return TrainingShards(futures, starts, stops, X.shape[1], X.dtype, placed_on)
-
-

@@ -192,7 +192,11 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
         "metric": [StrOptions(set(METRIC_ALIASES))],
         "p": [Interval(Real, 1, None, closed="left"), Options(Real, {np.inf})],
         "weights": [StrOptions({"uniform", "distance"}), callable, None],
-        "block_size": [Interval(Integral, 1, None, closed="left"), _BlockSizePair(), None],
+        "block_size": [
+            Interval(Integral, 1, None, closed="left"),
+            _BlockSizePair(),
+            None,
+        ],
         "n_jobs": [
             Interval(Integral, 1, None, closed="left"),
             Interval(Integral, None, -1, closed="right"),

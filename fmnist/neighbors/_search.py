@@ -68,7 +68,9 @@ def _validate(X, Y, n_neighbors, exclude_self):
             f"X has {X.shape[1]} features, but Y has {Y.shape[1]} features."
         )
     if X.shape[1] < 1 or Y.shape[0] < 1:
-        raise ValueError(f"Y must have at least one row and one feature. Got {Y.shape}.")
+        raise ValueError(
+            f"Y must have at least one row and one feature. Got {Y.shape}."
+        )
     if exclude_self and X.shape[0] != Y.shape[0]:
         raise ValueError("exclude_self needs X and Y to be the same rows.")
     if isinstance(n_neighbors, (bool, np.bool_)) or not isinstance(
@@ -223,5 +225,7 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):
         if route[1] == _codes.KEY_COSINE_INT:
             from ._kernels import _cosine
 
-            _cosine.settle_near_parallel(X, Y, bool(exclude_self), aux_x, aux_y, keys, idx)
+            _cosine.settle_near_parallel(
+                X, Y, bool(exclude_self), aux_x, aux_y, keys, idx
+            )
     return metric.distances(keys, spec.p), idx

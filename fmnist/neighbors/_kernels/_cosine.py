@@ -46,9 +46,7 @@ def _sort_prefix(keys, idx, q, n):
         key = keys[q, a]
         j = idx[q, a]
         b = a - 1
-        while b >= 0 and (
-            keys[q, b] > key or (keys[q, b] == key and idx[q, b] > j)
-        ):
+        while b >= 0 and (keys[q, b] > key or (keys[q, b] == key and idx[q, b] > j)):
             keys[q, b + 1] = keys[q, b]
             idx[q, b + 1] = idx[q, b]
             b -= 1

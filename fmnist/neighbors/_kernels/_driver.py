@@ -138,7 +138,20 @@ def entry_points(tile, key):
 
 def _make_entry_points(tile, key):
     @njit(nogil=True)
-    def serial(X, Y, q_start, q_stop, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block):
+    def serial(
+        X,
+        Y,
+        q_start,
+        q_stop,
+        exclude_self,
+        p,
+        aux_x,
+        aux_y,
+        keys,
+        idx,
+        q_block,
+        t_block,
+    ):
         search_rows(
             tile, key, X, Y, q_start, q_stop, exclude_self, p, aux_x, aux_y,
             keys, idx, q_block, t_block,

@@ -153,7 +153,9 @@ def _reduce(builder, vec):
     overflow within one round of ``_FLUSH_STEPS``)."""
     total = builder.extract_element(vec, ir.Constant(_I32, 0))
     for lane in range(1, vec.type.count):
-        total = builder.add(total, builder.extract_element(vec, ir.Constant(_I32, lane)))
+        total = builder.add(
+            total, builder.extract_element(vec, ir.Constant(_I32, lane))
+        )
     return total if total.type == _I64 else builder.sext(total, _I64)
 
 
@@ -169,7 +171,9 @@ def _emit_tile(kind, context, builder, sig, args):
     xty, yty = sig.args[0], sig.args[1]
     X, Y = args[0], args[1]
     xptr = _row_pointers(context, builder, xty, X, list(args[2 : 2 + _TILE]))
-    yptr = _row_pointers(context, builder, yty, Y, list(args[2 + _TILE : 2 + 2 * _TILE]))
+    yptr = _row_pointers(
+        context, builder, yty, Y, list(args[2 + _TILE : 2 + 2 * _TILE])
+    )
     n_bytes = args[2 + 2 * _TILE]
     widths, bias = plan(_target_features(context), kind)
 
