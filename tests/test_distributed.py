@@ -501,6 +501,7 @@ def test_cross_val_score_on_dask_equals_local(client, digits):
     np.testing.assert_array_equal(remote, local)
 
 
+@pytest.mark.slow
 def test_grid_search_convnet_on_dask_equals_local(client, digits):
     require("skorch")
     from sklearn.model_selection import GridSearchCV, cross_val_score

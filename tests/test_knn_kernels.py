@@ -367,6 +367,7 @@ _CHILD = """
 """
 
 
+@pytest.mark.slow
 def test_forked_and_loky_workers():
     out = run_python(_CHILD, timeout=300)
     assert "ok" in out.stdout
@@ -396,6 +397,7 @@ _BOUNDS = """
 """
 
 
+@pytest.mark.slow
 def test_kernels_under_boundscheck(tmp_path):
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "c"))
     out = run_python(_BOUNDS, env=env, timeout=300)
@@ -406,8 +408,10 @@ def test_warmup_compiles_serial_and_parallel_kernels():
     from fmnist.neighbors._kernels import _driver
 
     warmup(dtypes=("uint8",), metrics=("manhattan",))
-    for kernel in (_driver.search_rows, _driver.search_rows_parallel):
-        compiled = [sig for sig in kernel.signatures if sig[2].dtype == numba.uint8]
+    spec = SearchSpec.build("manhattan", 2, np.uint8)
+    route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8))
+    for kernel in _driver.entry_points(*route):
+        compiled = [sig for sig in kernel.signatures if sig[0].dtype == numba.uint8]
         assert compiled, f"{kernel.__name__} has no uint8 specialisation"
 
 
@@ -478,6 +482,7 @@ _CACHE_CHILD = """
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block_all", [False, True])
 def test_read_only_package_and_no_home(tmp_path, block_all):
     import fmnist
@@ -508,6 +513,7 @@ _WARM_CHILD = """
 """
 
 
+@pytest.mark.slow
 def test_warm_cache_is_reused_across_thread_counts(tmp_path):
     outs = []
     for n_threads in ("2", "2", "3"):
@@ -530,6 +536,7 @@ _DIGEST_CHILD = """
 """
 
 
+@pytest.mark.slow
 def test_kernel_cache_key_follows_every_kernel_source(tmp_path):
     """Editing any kernel file (not only the compiled function's) changes the
     key numba's disk cache is looked up with."""

@@ -42,6 +42,7 @@ def _tie_at_kth(dist, k, rtol):
     return np.count_nonzero(dist <= kth * (1 + rtol)) > k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("metric", ["manhattan", "euclidean", "cosine"])
 def test_matches_sklearn_brute_on_real_images(subset, metric):
     X_train, X_test, y_train, y_test = subset

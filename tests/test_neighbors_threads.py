@@ -111,6 +111,7 @@ def test_import_compiles_nothing_and_does_not_import_numba():
     assert out.stdout.split() == ["False", "False", "True", "True"]
 
 
+@pytest.mark.slow
 def test_warmup_compiles_the_kernels():
     out = run_python(
         """
@@ -174,6 +175,7 @@ _PREDICT_SCRIPT = """
 """
 
 
+@pytest.mark.slow
 def test_read_only_package_directory(tmp_path):
     site = _copy_package_read_only(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(tmp_path / "home")}

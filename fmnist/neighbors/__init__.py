@@ -14,7 +14,10 @@ Layout, one job per module:
     :class:`SearchSpec`, the frozen search settings decided at ``fit``, and
     the dtype rules for training rows and queries.
 ``_search``
-    The search spine (validate, plan, run, finish) every caller goes through.
+    The search spine (validate, reuse, plan, run, finish) every caller goes
+    through.
+``_cache``
+    :data:`search_cache`, the bounded content-keyed store of search results.
 ``_vote``
     The neighbour vote, a pure function.
 ``_kernels``
@@ -22,6 +25,7 @@ Layout, one job per module:
 """
 
 from .._persistence import InconsistentVersionWarning
+from ._cache import SearchCache, search_cache
 from ._classifier import BlockKNNClassifier
 from ._metrics import METRIC_ALIASES
 from ._spec import SearchIndex, SearchSpec
@@ -32,8 +36,10 @@ __all__ = [
     "InconsistentVersionWarning",
     "METRIC_ALIASES",
     "SearchIndex",
+    "SearchCache",
     "SearchSpec",
     "class_votes",
+    "search_cache",
     "warmup",
 ]
 
@@ -61,7 +67,7 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
     """
     import numpy as np
 
-    from ._search import kneighbors
+    from ._search import search_without_reuse
 
     for dtype in dtypes:
         A = np.ones((5, 3), dtype=dtype)
@@ -71,4 +77,4 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
                 spec = SearchSpec.build(
                     metric, 2, A.dtype, block_size=(1, 4), n_jobs=n_jobs
                 )
-                kneighbors(spec, A, A, 1)
+                search_without_reuse(spec, A, A, 1)

@@ -15,6 +15,10 @@ sharded search all call it.
   threading layer aborts the process when two Python threads enter parallel
   code at once, and GNU OpenMP is not fork-safe. The serial kernel releases
   the GIL, so concurrent calls still run side by side.
+* **reuse**: results are kept in :data:`~._cache.search_cache`, keyed by the
+  contents of both arrays and the distance, so a search repeated with the same
+  or a smaller ``k`` (a grid over ``n_neighbors`` and ``weights``) is not run
+  again.
 * **finish** settles exactly the integer cosine pairs that may be parallel
   (:mod:`._kernels._cosine`) and turns the final keys into distances.
 """
@@ -24,6 +28,7 @@ import threading
 
 import numpy as np
 
+from ._cache import MIN_NEIGHBORS, search_cache
 from ._kernels import _codes
 from ._spec import KERNEL_DTYPES, integer_limit
 
@@ -206,6 +211,33 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):
     _validate(X, Y, n_neighbors, exclude_self)
     X = np.ascontiguousarray(X)
     Y = np.ascontiguousarray(Y)
+    key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self)
+    if key is None:  # reuse turned off
+        return _search(spec, X, Y, int(n_neighbors), exclude_self)
+    cached = search_cache.get(key, n_neighbors)
+    if cached is not None:
+        return cached
+    n_max = Y.shape[0] - 1 if exclude_self else Y.shape[0]
+    k_search = min(max(int(n_neighbors), MIN_NEIGHBORS), n_max)
+    dist, idx = _search(spec, X, Y, k_search, exclude_self)
+    search_cache.put(key, dist, idx)
+    return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
+
+
+def search_without_reuse(spec, X, Y, n_neighbors, exclude_self=False):
+    """:func:`kneighbors` that always runs the search (for warm-up)."""
+    _validate(X, Y, n_neighbors, exclude_self)
+    return _search(
+        spec,
+        np.ascontiguousarray(X),
+        np.ascontiguousarray(Y),
+        n_neighbors,
+        exclude_self,
+    )
+
+
+def _search(spec, X, Y, n_neighbors, exclude_self):
+    """Plan, run and finish one search (arrays already validated)."""
     metric = spec.metric
     route = metric.route(X.dtype, Y.dtype)
     aux_kind = _codes.KEY_AUX[route[1]]
