@@ -17,13 +17,13 @@ from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from .._version import __version__
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
+from ._hardware import native_bf16
 from ._input import resolve_image_shape, to_images
 from ._networks import ResidualCNN, count_parameters
 from ._training import (
     AugmentedNet,
     BatchLoader,
     OneCycleLR,
-    bf16_supported,
     n_train_batches,
     torch_threads,
 )
@@ -305,7 +305,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _resolve_precision(self, device):
         if self.precision == "auto":
-            return "bfloat16" if bf16_supported(device) else "float32"
+            return "bfloat16" if native_bf16(device) else "float32"
         return self.precision
 
     def _augment_preset(self):
