@@ -18,7 +18,13 @@ from .._persistence import stamp_version, warn_if_other_version
 from .._version import __version__
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
 from ._hardware import native_bf16
-from ._input import resolve_image_shape, to_images
+from ._input import (
+    check_input_range,
+    input_range,
+    pixel_scale,
+    resolve_image_shape,
+    to_images,
+)
 from ._networks import ResidualCNN, count_parameters
 from ._training import (
     AugmentedNet,
@@ -136,6 +142,11 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Column names, when ``X`` was a DataFrame with string column names.
     image_shape_ : tuple of int
         ``(height, width)`` of the images.
+    input_dtype_ : str
+        dtype of the training input (``"uint8"``, ``"float32"``, ...); it
+        decides the scale of every input (see Notes).
+    input_range_ : tuple of float
+        ``(min, max)`` of the training input, before scaling.
     mean_ : float
         Mean pixel value of the (scaled) training images.
     std_ : float
@@ -160,10 +171,16 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    Pixel scaling happens in one place (``fmnist.convnet._input.to_images``):
-    ``uint8`` input is divided by 255; any other dtype is used as given.
-    Either way the images are then standardised with ``mean_`` and ``std_``
-    learned in :meth:`fit`.
+    **Input scale.** :meth:`fit` records the dtype and the value range of the
+    training input (``input_dtype_``, ``input_range_``) and scales every later
+    input (warm-started fits, :meth:`predict`, :meth:`predict_proba`) by the
+    same rule, whatever its own dtype: if the training images were ``uint8``,
+    every input is divided by 255, so uint8 images and float copies of them
+    (0-255) give identical predictions; otherwise every input is used as
+    given. The images are then standardised with ``mean_`` and ``std_``.
+    An input that reaches beyond the training range by more than the width
+    of that range (0-255 pixels for a model fitted on [0, 1] floats) raises
+    a ``UserWarning`` that names both ranges.
 
     Labels of any type are encoded internally to int64; :meth:`predict`
     returns labels from ``classes_`` and :meth:`predict_proba` float64 rows
@@ -274,23 +291,34 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ input
-    def _validate_X(self, X, y=None, fitting=False):
-        """Validate X (and y); return float32 images (n, 1, height, width)."""
+    def _validate_X(self, X, y=None, reset=False):
+        """Validate X (and y); return float32 images (n, 1, height, width).
+
+        ``reset=True`` (a new fit) records the image shape and the input
+        scale; otherwise X must match them (warm starts, prediction).
+        """
         X, data_shape = flatten_image_stack(X, channel_axis=True)
         kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
-        if fitting:
-            X, y = validate_data(self, X, y, reset=True, **kwargs)
+        if y is None:
+            X = validate_data(self, X, reset=reset, **kwargs)
+        else:
+            X, y = validate_data(self, X, y, reset=reset, **kwargs)
+        if reset:
             self.image_shape_ = resolve_image_shape(
                 self.image_shape, X.shape[1], data_shape
             )
+            self.input_dtype_ = X.dtype.name
+            self.input_range_ = input_range(X)
         else:
-            X = validate_data(self, X, reset=False, **kwargs)
             if data_shape is not None and data_shape != self.image_shape_:
                 raise ValueError(
                     f"X has images of shape {data_shape}, but "
                     f"{type(self).__name__} was fitted on {self.image_shape_}."
                 )
-        return to_images(X, self.image_shape_), y
+            check_input_range(
+                X, self.input_range_, self.input_dtype_, type(self).__name__
+            )
+        return to_images(X, self.image_shape_, pixel_scale(self.input_dtype_)), y
 
     def _to_tensor(self, images):
         normalised = (images - np.float32(self.mean_)) / np.float32(self.std_)
@@ -399,7 +427,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, side * side), (n_samples, side, \
 side) or (n_samples, 1, side, side)
-            Grey-scale images (uint8 pixels are scaled by 1/255).
+            Grey-scale images; uint8 pixels are divided by 255, and so is
+            every later input of the fitted model (see Notes).
         y : array-like of shape (n_samples,)
             Class labels of any type.
 
@@ -408,7 +437,7 @@ side) or (n_samples, 1, side, side)
         self : ConvNetClassifier
             The fitted estimator.
         """
-        images, y = self._validate_X(X, y, fitting=True)
+        images, y = self._validate_X(X, y, reset=True)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
@@ -537,6 +566,8 @@ side) or (n_samples, 1, side, side)
             "image_shape": list(self.image_shape_),
             "mean": float(self.mean_),
             "std": float(self.std_),
+            "input_dtype": self.input_dtype_,
+            "input_range": list(self.input_range_),
         }
         if hasattr(self, "feature_names_in_"):
             state["feature_names_in"] = self.feature_names_in_.tolist()
@@ -573,6 +604,9 @@ side) or (n_samples, 1, side, side)
             self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
         self.image_shape_ = tuple(state["image_shape"])
         self.mean_, self.std_ = state["mean"], state["std"]
+        # Files written before the input scale was recorded held uint8 models.
+        self.input_dtype_ = state.get("input_dtype", "uint8")
+        self.input_range_ = tuple(state.get("input_range", (0.0, 255.0)))
         self.device_ = self._resolve_device()
         self.precision_ = self._resolve_precision(self.device_)
         self.validation_indices_ = None
@@ -597,6 +631,10 @@ side) or (n_samples, 1, side, side)
 
     def __setstate__(self, state):
         state = warn_if_other_version(self, state)
+        # Models pickled before the input scale was recorded: uint8 pixels.
+        if "net_" in state:
+            state.setdefault("input_dtype_", "uint8")
+            state.setdefault("input_range_", (0.0, 255.0))
         super().__setstate__(state)
         device = getattr(self, "device_", "cpu")
         if device.startswith("cuda") and not torch.cuda.is_available():

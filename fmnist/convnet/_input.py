@@ -1,12 +1,25 @@
 """Input handling of :class:`~fmnist.ConvNetClassifier`: image shape and pixel
-scaling (image stacks are flattened by :mod:`fmnist._images`)."""
+scaling (image stacks are flattened by :mod:`fmnist._images`).
+
+The pixel scale is decided once, in ``fit``, from the training input
+(:func:`pixel_scale`), and applied to every later input whatever its dtype
+(:func:`to_images`); inputs far outside the training range are reported by
+:func:`check_input_range`.
+"""
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
-__all__ = ["resolve_image_shape", "to_images"]
+__all__ = [
+    "check_input_range",
+    "input_range",
+    "pixel_scale",
+    "resolve_image_shape",
+    "to_images",
+]
 
 
 def resolve_image_shape(image_shape, n_features, data_shape=None):
@@ -66,16 +79,55 @@ def resolve_image_shape(image_shape, n_features, data_shape=None):
     return tuple(int(d) for d in shape)
 
 
-def to_images(X, image_shape):
+def pixel_scale(input_dtype):
+    """Factor applied to every input of a model fitted on ``input_dtype`` data.
+
+    Training images stored as ``uint8`` are 0-255 pixels: every later input
+    (uint8, or float copies of such pixels) is divided by 255. Training input
+    of any other dtype is used as given, and so is every later input.
+    """
+    return 1.0 / 255.0 if np.dtype(input_dtype) == np.uint8 else 1.0
+
+
+def input_range(X):
+    """``(min, max)`` of a validated 2-d ``X``, as Python floats."""
+    if X.size == 0:
+        return (0.0, 0.0)
+    return (float(X.min()), float(X.max()))
+
+
+def check_input_range(X, fitted_range, input_dtype, name="ConvNetClassifier"):
+    """Warn when ``X`` lies far outside ``fitted_range``, the training range.
+
+    "Far" means beyond the training range by more than its own width on
+    either side (by more than 1 when the training data were constant): a
+    model fitted on [0, 1] warns for 0-255 pixels, not for [-0.5, 1.8].
+    """
+    low, high = fitted_range
+    span = max(high - low, 1.0 if high == low else 0.0)
+    x_low, x_high = input_range(X)
+    if x_low < low - span or x_high > high + span:
+        warnings.warn(
+            f"X has values in [{x_low:g}, {x_high:g}], far outside the range "
+            f"[{low:g}, {high:g}] of the {input_dtype} data {name} was fitted "
+            "on. Inputs are scaled as the training data were (uint8 training "
+            "pixels are divided by 255, any other dtype is used as given): "
+            "pass X on the scale of the training data.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def to_images(X, image_shape, scale=1.0):
     """Validated 2-d ``X`` as float32 images ``(n, 1, height, width)``.
 
-    This is the one place where pixels are scaled: ``uint8`` values are
-    divided by 255 (to [0, 1]); every other dtype is used as given. The
-    estimator standardises the result with the mean and standard deviation it
-    learned in ``fit``.
+    This is the one place where pixels are scaled, by ``scale`` (from
+    :func:`pixel_scale` of the training dtype), whatever the dtype of ``X``:
+    a model fitted on uint8 images gives the same predictions for float copies
+    of them. The estimator standardises the result with the mean and standard
+    deviation it learned in ``fit``.
     """
-    if X.dtype == np.uint8:
-        images = X.astype(np.float32) / np.float32(255.0)
-    else:
-        images = X.astype(np.float32)
+    images = X.astype(np.float32)
+    if scale != 1.0:
+        images /= np.float32(1.0 / scale)
     return images.reshape(-1, 1, *image_shape)
