@@ -13,7 +13,9 @@ from sklearn.datasets import load_digits  # noqa: E402
 
 from fmnist import ConvNetClassifier  # noqa: E402
 
-FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
+FAST = dict(
+    width=4, max_epochs=2, batch_size=64, augment="none", tta=False, random_state=0
+)
 
 
 @pytest.fixture(scope="module")

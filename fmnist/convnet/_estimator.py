@@ -16,7 +16,7 @@ from .._compat import Interval, StrOptions, _fit_context
 from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from .._version import __version__
-from ._augment import AUGMENT_PRESETS, BatchAugmenter
+from ._augment import AUGMENT_PRESETS
 from ._hardware import native_bf16
 from ._input import (
     check_input_range,
@@ -25,18 +25,16 @@ from ._input import (
     resolve_image_shape,
     to_images,
 )
-from ._networks import ResidualCNN, count_parameters
-from ._training import (
-    AugmentedNet,
-    BatchLoader,
-    OneCycleLR,
-    n_train_batches,
-    torch_threads,
+from ._networks import count_parameters
+from ._recipe import (
+    AUTO_BATCH_SIZES,
+    build_net,
+    resolve_augment,
+    resolve_batch_size,
 )
+from ._training import torch_threads
 
 __all__ = ["ConvNetClassifier"]
-
-_PREDICT_BATCH_SIZE = 1024
 
 
 class ConvNetClassifier(ClassifierMixin, BaseEstimator):
@@ -60,17 +58,25 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Passes over the training data. The schedule spans all of them.
     lr : float, default=0.2
         Peak learning rate of the one-cycle schedule.
-    batch_size : int, default=256
-        Training batch size.
+    batch_size : int or "auto", default="auto"
+        Training batch size. ``"auto"`` takes the largest of 256, 128, 64, 32
+        and 16 that gives at least 200 optimizer steps over the fit
+        (``max_epochs`` times the batches per epoch), so that short runs on
+        small data learn: 256 for 20 epochs on 60,000 images, 16 for one
+        epoch on 5,000. The resolved value is ``batch_size_``.
     weight_decay : float, default=5e-4
         L2 weight decay of the SGD optimizer.
     momentum : float, default=0.9
         Nesterov momentum of the SGD optimizer.
-    augment : {"full", "light", "none"} or bool, default="full"
+    augment : {"auto", "full", "light", "none"} or bool, default="auto"
         Training-time augmentation applied to whole batches: ``"full"`` =
         random shifts of up to 2 pixels, horizontal flips and random erasing;
         ``"light"`` = shifts and flips; ``"none"`` (or False) = nothing.
-        True means ``"full"``. Flips suit Fashion-MNIST, not digits or text.
+        True means ``"full"``. ``"auto"`` follows the epoch budget:
+        ``"full"`` from 12 epochs, ``"light"`` from 8, ``"none"`` below
+        (augmentation pays off only when each image is seen many times).
+        The resolved preset is ``augment_``. Flips suit Fashion-MNIST, not
+        digits or text.
     image_shape : tuple of int or None, default=None
         ``(height, width)`` of the images, one of which may be -1 (inferred
         from the number of features, as in :func:`numpy.reshape`). None
@@ -131,6 +137,13 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     callbacks : list or None, default=None
         Extra skorch callbacks (instances or ``(name, callback)`` tuples),
         copied before each fit.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, :meth:`fit` continues training
+        the current network (its weights, ``classes_``, input scale, ``mean_``
+        and ``std_``) with a new optimizer and a new one-cycle schedule over
+        ``max_epochs``; ``y`` must have the same classes. Also after
+        unpickling or :meth:`load_weights`. When False, :meth:`fit` trains a
+        new network.
 
     Attributes
     ----------
@@ -152,6 +165,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     std_ : float
         Standard deviation of the (scaled) training pixels; inputs are
         normalised to ``(x - mean_) / std_``.
+    batch_size_ : int
+        The training batch size, resolved from ``batch_size``.
+    augment_ : str
+        The augmentation preset, resolved from ``augment``.
     device_ : str
         The device the network was trained on.
     precision_ : str
@@ -163,7 +180,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     validation_indices_ : ndarray of int or None
         Rows of the training data held out for validation, or None.
     n_epochs_ : int
-        Epochs actually run (fewer than ``max_epochs`` after early stopping).
+        Epochs run by the last :meth:`fit` (fewer than ``max_epochs`` after
+        early stopping).
 
     See Also
     --------
@@ -213,10 +231,13 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
-        "augment": ["boolean", StrOptions(set(AUGMENT_PRESETS))],
+        "augment": ["boolean", StrOptions({"auto", *AUGMENT_PRESETS})],
         "image_shape": [tuple, None],
         "width": [Interval(numbers.Integral, 1, None, closed="left")],
         "depth": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -237,6 +258,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         "module": [type, None],
         "module_params": [dict, None],
         "callbacks": [list, None],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -244,10 +266,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         *,
         max_epochs=20,
         lr=0.2,
-        batch_size=256,
+        batch_size="auto",
         weight_decay=5e-4,
         momentum=0.9,
-        augment="full",
+        augment="auto",
         image_shape=None,
         width=16,
         depth=1,
@@ -265,6 +287,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         module=None,
         module_params=None,
         callbacks=None,
+        warm_start=False,
     ):
         self.max_epochs = max_epochs
         self.lr = lr
@@ -289,6 +312,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.module = module
         self.module_params = module_params
         self.callbacks = callbacks
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------ input
     def _validate_X(self, X, y=None, reset=False):
@@ -336,83 +360,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
             return "bfloat16" if native_bf16(device) else "float32"
         return self.precision
 
-    def _augment_preset(self):
-        if self.augment is True:
-            return AUGMENT_PRESETS["full"]
-        if self.augment is False:
-            return AUGMENT_PRESETS["none"]
-        return AUGMENT_PRESETS[self.augment]
-
-    def _module_and_params(self, n_classes):
-        params = dict(self.module_params or {})
-        if self.module is None:
-            params = {
-                "width": self.width,
-                "depth": self.depth,
-                "dropout": self.dropout,
-                **params,
-            }
-            module = ResidualCNN
-        else:
-            module = self.module
-        params["n_classes"] = n_classes
-        return module, params
-
-    def _build_net(self, n_train, seeds, valid_dataset=None):
-        """The skorch net (not yet initialised) for ``n_train`` samples."""
-        from skorch.callbacks import EarlyStopping
-        from skorch.helper import predefined_split
-
-        n_classes = len(self.classes_)
-        module, module_params = self._module_and_params(n_classes)
-        augmenter = BatchAugmenter(
-            **self._augment_preset(), fill=-self.mean_ / self.std_, seed=seeds[1]
-        )
-        shuffle_generator = torch.Generator().manual_seed(int(seeds[2]))
-        batch_size = min(self.batch_size, n_train)
-        total_steps = self.max_epochs * n_train_batches(n_train, batch_size)
-        callbacks = [("one_cycle", OneCycleLR(self.lr, total_steps))]
-        if self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        load_best=True,
-                    ),
-                )
-            )
-        for callback in self.callbacks or []:
-            callbacks.append(clone(callback, safe=False))
-        return AugmentedNet(
-            module,
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__label_smoothing=float(self.label_smoothing),
-            optimizer=torch.optim.SGD,
-            optimizer__momentum=float(self.momentum),
-            optimizer__nesterov=self.momentum > 0,
-            optimizer__weight_decay=float(self.weight_decay),
-            lr=float(self.lr),
-            max_epochs=int(self.max_epochs),
-            batch_size=int(batch_size),
-            iterator_train=BatchLoader,
-            iterator_train__shuffle=True,
-            iterator_train__generator=shuffle_generator,
-            iterator_valid=BatchLoader,
-            iterator_valid__batch_size=max(_PREDICT_BATCH_SIZE, batch_size),
-            train_split=None
-            if valid_dataset is None
-            else predefined_split(valid_dataset),
-            classes=list(range(n_classes)),
-            callbacks=callbacks,
-            verbose=int(self.verbose),
-            device=self.device_,
-            augmenter=augmenter if augmenter.active else None,
-            autocast_dtype=(torch.bfloat16 if self.precision_ == "bfloat16" else None),
-            **{f"module__{key}": value for key, value in module_params.items()},
-        )
-
     def _rng_devices(self):
         if self.device_.startswith("cuda"):
             return [torch.device(self.device_).index or 0]
@@ -437,7 +384,8 @@ side) or (n_samples, 1, side, side)
         self : ConvNetClassifier
             The fitted estimator.
         """
-        images, y = self._validate_X(X, y, reset=True)
+        previous = getattr(self, "net_", None) if self.warm_start else None
+        images, y = self._validate_X(X, y, reset=previous is None)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
@@ -445,11 +393,19 @@ side) or (n_samples, 1, side, side)
                 "ConvNetClassifier needs samples of at least 2 classes in the "
                 f"data; got 1 class: {encoder.classes_[0]!r}."
             )
-        self.classes_ = encoder.classes_
+        if previous is None:
+            self.classes_ = encoder.classes_
+            self.mean_ = float(images.mean(dtype=np.float64))
+            std = float(images.std(dtype=np.float64))
+            self.std_ = std if std > 0 else 1.0
+        elif not np.array_equal(encoder.classes_, self.classes_):
+            raise ValueError(
+                "warm_start=True continues training a network fitted on the "
+                f"classes {self.classes_.tolist()}, but y has the classes "
+                f"{encoder.classes_.tolist()}. Pass y with the same classes, or "
+                "set warm_start=False to train a new network."
+            )
         y_encoded = encoder.transform(y).astype(np.int64)
-        self.mean_ = float(images.mean(dtype=np.float64))
-        std = float(images.std(dtype=np.float64))
-        self.std_ = std if std > 0 else 1.0
         self.device_ = self._resolve_device()
         self.precision_ = self._resolve_precision(self.device_)
 
@@ -473,7 +429,11 @@ side) or (n_samples, 1, side, side)
             valid_dataset = Dataset(X_all[valid_index], y_all[valid_index])
             X_all, y_all = X_all[train_index], y_all[train_index]
 
-        net = self._build_net(len(train_index), seeds, valid_dataset)
+        self.batch_size_ = resolve_batch_size(
+            self.batch_size, len(train_index), self.max_epochs
+        )
+        self.augment_ = resolve_augment(self.augment, self.max_epochs)
+        net = build_net(self, len(train_index), seeds, valid_dataset)
         with (
             torch_threads(self.n_threads),
             torch.random.fork_rng(devices=self._rng_devices()),
@@ -481,11 +441,27 @@ side) or (n_samples, 1, side, side)
             # Weight initialisation and dropout use the global torch RNG:
             # seed it inside fork_rng, which restores the caller's state.
             torch.manual_seed(seeds[0])
-            net.fit(X_all, y_all)
+            if previous is None:
+                net.fit(X_all, y_all)
+            else:
+                # The previous weights, with a new optimizer and schedule.
+                net.initialize()
+                self._load_module_state(net, previous.module_.state_dict())
+                net.partial_fit(X_all, y_all)
         self.net_ = net
         self.n_parameters_ = count_parameters(net.module_)
         self.n_epochs_ = len(net.history)
         return self
+
+    @staticmethod
+    def _load_module_state(net, state_dict, source="The fitted weights"):
+        try:
+            net.module_.load_state_dict(state_dict)
+        except RuntimeError as err:
+            raise ValueError(
+                f"{source} do not fit this estimator's network; use the module, "
+                "width, depth and module_params they were trained with."
+            ) from err
 
     def _split(self, y, fraction, seed):
         index = np.arange(len(y))
@@ -610,17 +586,14 @@ side) or (n_samples, 1, side, side)
         self.device_ = self._resolve_device()
         self.precision_ = self._resolve_precision(self.device_)
         self.validation_indices_ = None
-        net = self._build_net(self.batch_size, [0, 0, 0, 0])
+        self.batch_size_ = (
+            AUTO_BATCH_SIZES[0] if self.batch_size == "auto" else self.batch_size
+        )
+        self.augment_ = resolve_augment(self.augment, self.max_epochs)
+        net = build_net(self, self.batch_size_, [0, 0, 0, 0])
         with torch.random.fork_rng(devices=self._rng_devices()):
             net.initialize()
-        try:
-            net.module_.load_state_dict(state["state_dict"])
-        except RuntimeError as err:
-            raise ValueError(
-                f"The weights in {path!r} do not fit this estimator's network; "
-                "use the module, width, depth and module_params they were "
-                "trained with."
-            ) from err
+        self._load_module_state(net, state["state_dict"], f"The weights in {path!r}")
         self.net_ = net
         self.n_parameters_ = count_parameters(net.module_)
         self.n_epochs_ = 0
