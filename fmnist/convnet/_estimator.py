@@ -1,12 +1,10 @@
 """ConvNetClassifier: a residual CNN for square grey-scale images, via skorch."""
 
 import numbers
-import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -15,7 +13,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._compat import Interval, StrOptions, _fit_context
 from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
-from .._version import __version__
 from ._augment import AUGMENT_PRESETS
 from ._hardware import native_bf16
 from ._input import (
@@ -31,8 +28,10 @@ from ._recipe import (
     build_net,
     resolve_augment,
     resolve_batch_size,
+    validation_split,
 )
 from ._training import torch_threads
+from ._weights import load_module_state, read_weights, weights_state
 
 __all__ = ["ConvNetClassifier"]
 
@@ -73,7 +72,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         random shifts of up to 2 pixels, horizontal flips and random erasing;
         ``"light"`` = shifts and flips; ``"none"`` (or False) = nothing.
         True means ``"full"``. ``"auto"`` follows the epoch budget:
-        ``"full"`` from 12 epochs, ``"light"`` from 8, ``"none"`` below
+        ``"full"`` from 12 epochs on, ``"none"`` for shorter runs
         (augmentation pays off only when each image is seen many times).
         The resolved preset is ``augment_``. Flips suit Fashion-MNIST, not
         digits or text.
@@ -419,7 +418,7 @@ side) or (n_samples, 1, side, side)
         if fraction is None and self.early_stopping:
             fraction = 0.1
         if fraction is not None:
-            train_index, valid_index = self._split(y_encoded, fraction, seeds[3])
+            train_index, valid_index = validation_split(y_encoded, fraction, seeds[3])
             self.validation_indices_ = valid_index
         X_all = self._to_tensor(images)
         y_all = torch.from_numpy(y_encoded)
@@ -446,35 +445,12 @@ side) or (n_samples, 1, side, side)
             else:
                 # The previous weights, with a new optimizer and schedule.
                 net.initialize()
-                self._load_module_state(net, previous.module_.state_dict())
+                load_module_state(net, previous.module_.state_dict())
                 net.partial_fit(X_all, y_all)
         self.net_ = net
         self.n_parameters_ = count_parameters(net.module_)
         self.n_epochs_ = len(net.history)
         return self
-
-    @staticmethod
-    def _load_module_state(net, state_dict, source="The fitted weights"):
-        try:
-            net.module_.load_state_dict(state_dict)
-        except RuntimeError as err:
-            raise ValueError(
-                f"{source} do not fit this estimator's network; use the module, "
-                "width, depth and module_params they were trained with."
-            ) from err
-
-    def _split(self, y, fraction, seed):
-        index = np.arange(len(y))
-        try:
-            return train_test_split(
-                index, test_size=fraction, stratify=y, random_state=seed
-            )
-        except ValueError as err:
-            raise ValueError(
-                f"Could not hold out a stratified validation_fraction={fraction} "
-                f"of {len(y)} training samples ({err}). Use more data, a larger "
-                "validation_fraction, or early_stopping=False."
-            ) from err
 
     # ---------------------------------------------------------------- predict
     def predict_proba(self, X):
@@ -530,24 +506,7 @@ side) or (n_samples, 1, side, side)
             Where to write (with :func:`torch.save`).
         """
         check_is_fitted(self)
-        state = {
-            "fmnist_version": __version__,
-            "state_dict": {
-                key: value.detach().cpu()
-                for key, value in self.net_.module_.state_dict().items()
-            },
-            "classes": self.classes_.tolist(),
-            "classes_dtype": self.classes_.dtype.str,
-            "n_features_in": int(self.n_features_in_),
-            "image_shape": list(self.image_shape_),
-            "mean": float(self.mean_),
-            "std": float(self.std_),
-            "input_dtype": self.input_dtype_,
-            "input_range": list(self.input_range_),
-        }
-        if hasattr(self, "feature_names_in_"):
-            state["feature_names_in"] = self.feature_names_in_.tolist()
-        torch.save(state, path)
+        torch.save(weights_state(self), path)
 
     def load_weights(self, path):
         """Make this estimator predict with weights saved by :meth:`save_weights`.
@@ -566,23 +525,7 @@ side) or (n_samples, 1, side, side)
             The estimator, ready to predict.
         """
         self._validate_params()
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("fmnist_version") != __version__:
-            warnings.warn(
-                f"Loading weights saved by fmnist {state.get('fmnist_version')} "
-                f"with fmnist {__version__}; they may not be compatible.",
-                UserWarning,
-                stacklevel=2,
-            )
-        self.classes_ = np.asarray(state["classes"], dtype=state["classes_dtype"])
-        self.n_features_in_ = state["n_features_in"]
-        if "feature_names_in" in state:
-            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        self.image_shape_ = tuple(state["image_shape"])
-        self.mean_, self.std_ = state["mean"], state["std"]
-        # Files written before the input scale was recorded held uint8 models.
-        self.input_dtype_ = state.get("input_dtype", "uint8")
-        self.input_range_ = tuple(state.get("input_range", (0.0, 255.0)))
+        module_state = read_weights(self, path)
         self.device_ = self._resolve_device()
         self.precision_ = self._resolve_precision(self.device_)
         self.validation_indices_ = None
@@ -593,7 +536,7 @@ side) or (n_samples, 1, side, side)
         net = build_net(self, self.batch_size_, [0, 0, 0, 0])
         with torch.random.fork_rng(devices=self._rng_devices()):
             net.initialize()
-        self._load_module_state(net, state["state_dict"], f"The weights in {path!r}")
+        load_module_state(net, module_state, f"The weights in {path!r}")
         self.net_ = net
         self.n_parameters_ = count_parameters(net.module_)
         self.n_epochs_ = 0

@@ -10,27 +10,31 @@ here, from the number of training samples and ``max_epochs``, and
 :func:`build_net` assembles the skorch net from the resolved values.
 """
 
+import numpy as np
 import torch
 from sklearn.base import clone
+from sklearn.model_selection import train_test_split
 
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
 from ._networks import ResidualCNN
 from ._training import AugmentedNet, BatchLoader, OneCycleLR, n_train_batches
 
 __all__ = [
+    "AUTO_AUGMENT_MIN_EPOCHS",
     "AUTO_BATCH_SIZES",
     "MIN_STEPS",
     "build_net",
     "resolve_augment",
     "resolve_batch_size",
+    "validation_split",
 ]
 
 #: ``batch_size="auto"`` picks the largest of these that gives MIN_STEPS steps.
 AUTO_BATCH_SIZES = (256, 128, 64, 32, 16)
 #: Optimizer steps a fit should take at least, when the data allow it.
 MIN_STEPS = 200
-#: ``augment="auto"``: the preset for runs of at least this many epochs.
-AUTO_AUGMENT_EPOCHS = (("full", 12), ("light", 8))
+#: ``augment="auto"`` is ``"full"`` from this many epochs, ``"none"`` below.
+AUTO_AUGMENT_MIN_EPOCHS = 12
 
 PREDICT_BATCH_SIZE = 1024
 
@@ -56,20 +60,33 @@ def resolve_batch_size(batch_size, n_train, max_epochs):
 def resolve_augment(augment, max_epochs):
     """The augmentation preset name (a key of ``AUGMENT_PRESETS``).
 
-    ``"auto"``: ``"full"`` for runs of 12 epochs or more, ``"light"`` for 8 to
-    11 and ``"none"`` for shorter runs. True means ``"full"``, False
-    ``"none"``.
+    ``"auto"``: ``"full"`` for runs of 12 epochs or more, ``"none"`` for
+    shorter ones. On 6,000 Fashion-MNIST images, 4 and 8 epochs learnt best
+    without augmentation and 16 epochs best with ``"full"``. True means
+    ``"full"``, False ``"none"``.
     """
     if augment is True:
         return "full"
     if augment is False:
         return "none"
     if augment == "auto":
-        for preset, min_epochs in AUTO_AUGMENT_EPOCHS:
-            if max_epochs >= min_epochs:
-                return preset
-        return "none"
+        return "full" if max_epochs >= AUTO_AUGMENT_MIN_EPOCHS else "none"
     return augment
+
+
+def validation_split(y, fraction, seed):
+    """``(train_index, valid_index)``: a stratified, seeded hold-out of ``y``."""
+    index = np.arange(len(y))
+    try:
+        return train_test_split(
+            index, test_size=fraction, stratify=y, random_state=seed
+        )
+    except ValueError as err:
+        raise ValueError(
+            f"Could not hold out a stratified validation_fraction={fraction} "
+            f"of {len(y)} training samples ({err}). Use more data, a larger "
+            "validation_fraction, or early_stopping=False."
+        ) from err
 
 
 def _module_and_params(estimator, n_classes):
