@@ -25,7 +25,8 @@ _CHILD = r"""
 import json, sys, time
 import torch
 from fmnist.convnet import ResidualCNN
-precision, batch, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+precision = sys.argv[1]
+batch, steps, threads = (int(arg) for arg in sys.argv[2:5])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 net = ResidualCNN(n_classes=10).to(memory_format=torch.channels_last)
@@ -45,7 +46,8 @@ for step in range(steps + 3):
     if step >= 3:  # warm-up steps excluded
         times.append(time.perf_counter() - start)
 times.sort()
-print(json.dumps({"precision": precision, "median_step_seconds": times[len(times) // 2]}))
+median = times[len(times) // 2]
+print(json.dumps({"precision": precision, "median_step_seconds": median}))
 """
 
 
