@@ -21,7 +21,6 @@ import os
 import sys
 import time
 
-import numpy as np
 from _machine import cpu_model
 
 # (name, n_train, n_test, max_epochs)

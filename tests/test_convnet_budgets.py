@@ -1,6 +1,5 @@
 """ConvNetClassifier at short budgets: batch size and augmentation follow them."""
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

@@ -8,20 +8,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context
-from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from ._augment import AUGMENT_PRESETS
 from ._hardware import native_bf16
-from ._input import (
-    check_input_range,
-    input_range,
-    pixel_scale,
-    resolve_image_shape,
-    to_images,
-)
+from ._input import validate_images
 from ._networks import count_parameters
 from ._recipe import (
     AUTO_BATCH_SIZES,
@@ -323,35 +316,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------ input
-    def _validate_X(self, X, y=None, reset=False):
-        """Validate X (and y); return float32 images (n, 1, height, width).
-
-        ``reset=True`` (a new fit) records the image shape and the input
-        scale; otherwise X must match them (warm starts, prediction).
-        """
-        X, data_shape = flatten_image_stack(X, channel_axis=True)
-        kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
-        if y is None:
-            X = validate_data(self, X, reset=reset, **kwargs)
-        else:
-            X, y = validate_data(self, X, y, reset=reset, **kwargs)
-        if reset:
-            self.image_shape_ = resolve_image_shape(
-                self.image_shape, X.shape[1], data_shape
-            )
-            self.input_dtype_ = X.dtype.name
-            self.input_range_ = input_range(X)
-        else:
-            if data_shape is not None and data_shape != self.image_shape_:
-                raise ValueError(
-                    f"X has images of shape {data_shape}, but "
-                    f"{type(self).__name__} was fitted on {self.image_shape_}."
-                )
-            check_input_range(
-                X, self.input_range_, self.input_dtype_, type(self).__name__
-            )
-        return to_images(X, self.image_shape_, pixel_scale(self.input_dtype_)), y
-
     def _to_tensor(self, images):
         normalised = (images - np.float32(self.mean_)) / np.float32(self.std_)
         return torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32))
@@ -393,7 +357,7 @@ side) or (n_samples, 1, side, side)
             The fitted estimator.
         """
         previous = getattr(self, "net_", None) if self.warm_start else None
-        images, y = self._validate_X(X, y, reset=previous is None)
+        images, y = validate_images(self, X, y, reset=previous is None)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
@@ -476,7 +440,7 @@ side) or (n_samples, 1, side, side)
             Probabilities in the order of ``classes_``; rows sum to one.
         """
         check_is_fitted(self)
-        images, _ = self._validate_X(X)
+        images, _ = validate_images(self, X)
         X_tensor = self._to_tensor(images)
         with torch_threads(self.n_threads):
             proba = self.net_.predict_proba(X_tensor).astype(np.float64)

@@ -1,10 +1,10 @@
 """Input handling of :class:`~fmnist.ConvNetClassifier`: image shape and pixel
 scaling (image stacks are flattened by :mod:`fmnist._images`).
 
-The pixel scale is decided once, in ``fit``, from the training input
-(:func:`pixel_scale`), and applied to every later input whatever its dtype
-(:func:`to_images`); inputs far outside the training range are reported by
-:func:`check_input_range`.
+:func:`validate_images` is the estimator's entry point. The pixel scale is
+decided once, in ``fit``, from the training input (:func:`pixel_scale`), and
+applied to every later input whatever its dtype (:func:`to_images`); inputs
+far outside the training range are reported by :func:`check_input_range`.
 """
 
 import math
@@ -12,6 +12,9 @@ import numbers
 import warnings
 
 import numpy as np
+from sklearn.utils.validation import validate_data
+
+from .._images import flatten_image_stack
 
 __all__ = [
     "check_input_range",
@@ -19,6 +22,7 @@ __all__ = [
     "pixel_scale",
     "resolve_image_shape",
     "to_images",
+    "validate_images",
 ]
 
 
@@ -131,3 +135,36 @@ def to_images(X, image_shape, scale=1.0):
     if scale != 1.0:
         images /= np.float32(1.0 / scale)
     return images.reshape(-1, 1, *image_shape)
+
+
+def validate_images(estimator, X, y=None, reset=False):
+    """Validate ``X`` (and ``y``); return float32 images and ``y``.
+
+    ``reset=True`` (a new fit) records on ``estimator`` the features
+    (``n_features_in_``, ``feature_names_in_``), ``image_shape_`` and the
+    input scale (``input_dtype_``, ``input_range_``); otherwise ``X`` must
+    match them (warm starts, prediction) and is scaled by the recorded rule.
+    The images have shape ``(n, 1, height, width)``.
+    """
+    X, data_shape = flatten_image_stack(X, channel_axis=True)
+    kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
+    if y is None:
+        X = validate_data(estimator, X, reset=reset, **kwargs)
+    else:
+        X, y = validate_data(estimator, X, y, reset=reset, **kwargs)
+    name = type(estimator).__name__
+    if reset:
+        estimator.image_shape_ = resolve_image_shape(
+            estimator.image_shape, X.shape[1], data_shape
+        )
+        estimator.input_dtype_ = X.dtype.name
+        estimator.input_range_ = input_range(X)
+    else:
+        if data_shape is not None and data_shape != estimator.image_shape_:
+            raise ValueError(
+                f"X has images of shape {data_shape}, but {name} was fitted on "
+                f"{estimator.image_shape_}."
+            )
+        check_input_range(X, estimator.input_range_, estimator.input_dtype_, name)
+    scale = pixel_scale(estimator.input_dtype_)
+    return to_images(X, estimator.image_shape_, scale), y
