@@ -168,8 +168,11 @@ def test_uint8_input_is_scaled(small_digits):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
 def test_dtypes(small_digits, dtype):
     X, y = small_digits
-    proba = ConvNetClassifier(**FAST).fit(X.astype(dtype), y).predict_proba(X)
+    clf = ConvNetClassifier(**FAST).fit(X.astype(dtype), y)
+    proba = clf.predict_proba(X)  # float64 copies of the training pixels
     assert proba.dtype == np.float64
+    # The scale is the training data's, whatever the dtype of the query.
+    np.testing.assert_array_equal(proba, clf.predict_proba(X.astype(dtype)))
 
 
 def test_string_and_noncontiguous_labels(small_digits):

@@ -15,7 +15,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
 import fmnist._persistence as persistence_module  # noqa: E402
-import fmnist.convnet._estimator as estimator_module  # noqa: E402
+import fmnist.convnet._weights as weights_module  # noqa: E402
 from fmnist import ConvNetClassifier, InconsistentVersionWarning  # noqa: E402
 
 FAST = dict(width=4, max_epochs=2, augment="full", tta=True, random_state=0)
@@ -101,7 +101,7 @@ def test_load_weights_into_a_different_network_fails(fitted, tmp_path):
 def test_load_weights_from_another_version_warns(fitted, tmp_path, monkeypatch):
     path = tmp_path / "weights.pt"
     fitted.save_weights(path)
-    monkeypatch.setattr(estimator_module, "__version__", "0.0.0-other")
+    monkeypatch.setattr(weights_module, "__version__", "0.0.0-other")
     with pytest.warns(UserWarning, match="saved by fmnist"):
         ConvNetClassifier(**FAST).load_weights(path)
 

@@ -1,36 +1,32 @@
 """ConvNetClassifier: a residual CNN for square grey-scale images, via skorch."""
 
 import numbers
-import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context
-from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
-from .._version import __version__
-from ._augment import AUGMENT_PRESETS, BatchAugmenter
-from ._input import resolve_image_shape, to_images
-from ._networks import ResidualCNN, count_parameters
-from ._training import (
-    AugmentedNet,
-    BatchLoader,
-    OneCycleLR,
-    bf16_supported,
-    n_train_batches,
-    torch_threads,
+from ._augment import AUGMENT_PRESETS
+from ._hardware import native_bf16
+from ._input import validate_images
+from ._networks import count_parameters
+from ._recipe import (
+    AUTO_BATCH_SIZES,
+    build_net,
+    resolve_augment,
+    resolve_batch_size,
+    validation_split,
 )
+from ._training import torch_threads
+from ._weights import load_module_state, read_weights, weights_state
 
 __all__ = ["ConvNetClassifier"]
-
-_PREDICT_BATCH_SIZE = 1024
 
 
 class ConvNetClassifier(ClassifierMixin, BaseEstimator):
@@ -42,8 +38,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     ``(n, 1, side, side)`` arrays. The default recipe trains a ResNet-9-style
     network (16 base channels, 0.49M parameters) for 20 epochs with SGD-Nesterov,
     a one-cycle learning-rate schedule stepped every batch, label smoothing and
-    batch-wise augmentation (random shifts, flips, random erasing), in
-    bfloat16 autocast where the CPU supports it, and predicts with flip
+    batch-wise augmentation (random shifts, flips, random erasing), with a
+    batch size and augmentation that follow the budget (see Notes), in
+    bfloat16 autocast where the hardware computes it natively, and predicts with flip
     test-time augmentation. Trained on the 60,000 Fashion-MNIST training
     images it reached 94.65% and 94.59% test accuracy (seeds 0 and 1) with
     fits of 10-14 minutes on 2 CPU cores (see ``benchmarks/bench_convnet.py``).
@@ -54,17 +51,25 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Passes over the training data. The schedule spans all of them.
     lr : float, default=0.2
         Peak learning rate of the one-cycle schedule.
-    batch_size : int, default=256
-        Training batch size.
+    batch_size : int or "auto", default="auto"
+        Training batch size. ``"auto"`` takes the largest of 256, 128, 64, 32
+        and 16 that gives at least 200 optimizer steps over the fit
+        (``max_epochs`` times the batches per epoch), so that short runs on
+        small data learn: 256 for 20 epochs on 60,000 images, 16 for one
+        epoch on 5,000. The resolved value is ``batch_size_``.
     weight_decay : float, default=5e-4
         L2 weight decay of the SGD optimizer.
     momentum : float, default=0.9
         Nesterov momentum of the SGD optimizer.
-    augment : {"full", "light", "none"} or bool, default="full"
+    augment : {"auto", "full", "light", "none"} or bool, default="auto"
         Training-time augmentation applied to whole batches: ``"full"`` =
         random shifts of up to 2 pixels, horizontal flips and random erasing;
         ``"light"`` = shifts and flips; ``"none"`` (or False) = nothing.
-        True means ``"full"``. Flips suit Fashion-MNIST, not digits or text.
+        True means ``"full"``. ``"auto"`` follows the epoch budget:
+        ``"full"`` from 12 epochs on, ``"none"`` for shorter runs
+        (augmentation pays off only when each image is seen many times).
+        The resolved preset is ``augment_``. Flips suit Fashion-MNIST, not
+        digits or text.
     image_shape : tuple of int or None, default=None
         ``(height, width)`` of the images, one of which may be -1 (inferred
         from the number of features, as in :func:`numpy.reshape`). None
@@ -97,8 +102,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Arithmetic of the forward pass. ``"bfloat16"`` runs it under
         :func:`torch.autocast` (weights, gradients and the optimizer stay
         float32). ``"auto"`` picks bfloat16 where the hardware computes it
-        natively (x86 CPUs with AVX-512 BF16 or AMX, CUDA GPUs with bf16
-        support) and float32 elsewhere.
+        natively (x86 CPUs flagged ``avx512_bf16`` or ``amx_bf16``, CUDA GPUs
+        of compute capability 8.0 or more) and float32 elsewhere, including
+        AVX-512 CPUs without BF16, where bfloat16 is emulated and slower.
     device : str, default="auto"
         Torch device; ``"auto"`` means ``"cuda"`` when available, else
         ``"cpu"``. The resolved device is ``device_``.
@@ -125,6 +131,13 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     callbacks : list or None, default=None
         Extra skorch callbacks (instances or ``(name, callback)`` tuples),
         copied before each fit.
+    warm_start : bool, default=False
+        When True and the estimator is fitted, :meth:`fit` continues training
+        the current network (its weights, ``classes_``, input scale, ``mean_``
+        and ``std_``) with a new optimizer and a new one-cycle schedule over
+        ``max_epochs``; ``y`` must have the same classes. Also after
+        unpickling or :meth:`load_weights`. When False, :meth:`fit` trains a
+        new network.
 
     Attributes
     ----------
@@ -136,11 +149,20 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         Column names, when ``X`` was a DataFrame with string column names.
     image_shape_ : tuple of int
         ``(height, width)`` of the images.
+    input_dtype_ : str
+        dtype of the training input (``"uint8"``, ``"float32"``, ...); it
+        decides the scale of every input (see Notes).
+    input_range_ : tuple of float
+        ``(min, max)`` of the training input, before scaling.
     mean_ : float
         Mean pixel value of the (scaled) training images.
     std_ : float
         Standard deviation of the (scaled) training pixels; inputs are
         normalised to ``(x - mean_) / std_``.
+    batch_size_ : int
+        The training batch size, resolved from ``batch_size``.
+    augment_ : str
+        The augmentation preset, resolved from ``augment``.
     device_ : str
         The device the network was trained on.
     precision_ : str
@@ -152,7 +174,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     validation_indices_ : ndarray of int or None
         Rows of the training data held out for validation, or None.
     n_epochs_ : int
-        Epochs actually run (fewer than ``max_epochs`` after early stopping).
+        Epochs run by the last :meth:`fit` (fewer than ``max_epochs`` after
+        early stopping).
 
     See Also
     --------
@@ -160,10 +183,23 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    Pixel scaling happens in one place (``fmnist.convnet._input.to_images``):
-    ``uint8`` input is divided by 255; any other dtype is used as given.
-    Either way the images are then standardised with ``mean_`` and ``std_``
-    learned in :meth:`fit`.
+    **Input scale.** :meth:`fit` records the dtype and the value range of the
+    training input (``input_dtype_``, ``input_range_``) and scales every later
+    input (warm-started fits, :meth:`predict`, :meth:`predict_proba`) by the
+    same rule, whatever its own dtype: if the training images were ``uint8``,
+    every input is divided by 255, so uint8 images and float copies of them
+    (0-255) give identical predictions; otherwise every input is used as
+    given. The images are then standardised with ``mean_`` and ``std_``.
+    An input that reaches beyond the training range by more than the width
+    of that range (0-255 pixels for a model fitted on [0, 1] floats) raises
+    a ``UserWarning`` that names both ranges.
+
+    **Budgets.** ``batch_size="auto"`` and ``augment="auto"`` adapt the
+    recipe to the number of training images and ``max_epochs``: at least
+    200 optimizer steps (batches of 256 down to 16), and augmentation only
+    for runs of 12 epochs or more. Twenty epochs on 60,000 images keep
+    batches of 256 and full augmentation; one epoch on 5,000 Fashion-MNIST
+    images takes 313 steps of 16, without augmentation.
 
     Labels of any type are encoded internally to int64; :meth:`predict`
     returns labels from ``classes_`` and :meth:`predict_proba` float64 rows
@@ -196,10 +232,13 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
-        "augment": ["boolean", StrOptions(set(AUGMENT_PRESETS))],
+        "augment": ["boolean", StrOptions({"auto", *AUGMENT_PRESETS})],
         "image_shape": [tuple, None],
         "width": [Interval(numbers.Integral, 1, None, closed="left")],
         "depth": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -220,6 +259,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         "module": [type, None],
         "module_params": [dict, None],
         "callbacks": [list, None],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -227,10 +267,10 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         *,
         max_epochs=20,
         lr=0.2,
-        batch_size=256,
+        batch_size="auto",
         weight_decay=5e-4,
         momentum=0.9,
-        augment="full",
+        augment="auto",
         image_shape=None,
         width=16,
         depth=1,
@@ -248,6 +288,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         module=None,
         module_params=None,
         callbacks=None,
+        warm_start=False,
     ):
         self.max_epochs = max_epochs
         self.lr = lr
@@ -272,26 +313,9 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.module = module
         self.module_params = module_params
         self.callbacks = callbacks
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------ input
-    def _validate_X(self, X, y=None, fitting=False):
-        """Validate X (and y); return float32 images (n, 1, height, width)."""
-        X, data_shape = flatten_image_stack(X, channel_axis=True)
-        kwargs = dict(accept_sparse=False, dtype="numeric", ensure_all_finite=True)
-        if fitting:
-            X, y = validate_data(self, X, y, reset=True, **kwargs)
-            self.image_shape_ = resolve_image_shape(
-                self.image_shape, X.shape[1], data_shape
-            )
-        else:
-            X = validate_data(self, X, reset=False, **kwargs)
-            if data_shape is not None and data_shape != self.image_shape_:
-                raise ValueError(
-                    f"X has images of shape {data_shape}, but "
-                    f"{type(self).__name__} was fitted on {self.image_shape_}."
-                )
-        return to_images(X, self.image_shape_), y
-
     def _to_tensor(self, images):
         normalised = (images - np.float32(self.mean_)) / np.float32(self.std_)
         return torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32))
@@ -305,85 +329,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _resolve_precision(self, device):
         if self.precision == "auto":
-            return "bfloat16" if bf16_supported(device) else "float32"
+            return "bfloat16" if native_bf16(device) else "float32"
         return self.precision
-
-    def _augment_preset(self):
-        if self.augment is True:
-            return AUGMENT_PRESETS["full"]
-        if self.augment is False:
-            return AUGMENT_PRESETS["none"]
-        return AUGMENT_PRESETS[self.augment]
-
-    def _module_and_params(self, n_classes):
-        params = dict(self.module_params or {})
-        if self.module is None:
-            params = {
-                "width": self.width,
-                "depth": self.depth,
-                "dropout": self.dropout,
-                **params,
-            }
-            module = ResidualCNN
-        else:
-            module = self.module
-        params["n_classes"] = n_classes
-        return module, params
-
-    def _build_net(self, n_train, seeds, valid_dataset=None):
-        """The skorch net (not yet initialised) for ``n_train`` samples."""
-        from skorch.callbacks import EarlyStopping
-        from skorch.helper import predefined_split
-
-        n_classes = len(self.classes_)
-        module, module_params = self._module_and_params(n_classes)
-        augmenter = BatchAugmenter(
-            **self._augment_preset(), fill=-self.mean_ / self.std_, seed=seeds[1]
-        )
-        shuffle_generator = torch.Generator().manual_seed(int(seeds[2]))
-        batch_size = min(self.batch_size, n_train)
-        total_steps = self.max_epochs * n_train_batches(n_train, batch_size)
-        callbacks = [("one_cycle", OneCycleLR(self.lr, total_steps))]
-        if self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        load_best=True,
-                    ),
-                )
-            )
-        for callback in self.callbacks or []:
-            callbacks.append(clone(callback, safe=False))
-        return AugmentedNet(
-            module,
-            criterion=torch.nn.CrossEntropyLoss,
-            criterion__label_smoothing=float(self.label_smoothing),
-            optimizer=torch.optim.SGD,
-            optimizer__momentum=float(self.momentum),
-            optimizer__nesterov=self.momentum > 0,
-            optimizer__weight_decay=float(self.weight_decay),
-            lr=float(self.lr),
-            max_epochs=int(self.max_epochs),
-            batch_size=int(batch_size),
-            iterator_train=BatchLoader,
-            iterator_train__shuffle=True,
-            iterator_train__generator=shuffle_generator,
-            iterator_valid=BatchLoader,
-            iterator_valid__batch_size=max(_PREDICT_BATCH_SIZE, batch_size),
-            train_split=None
-            if valid_dataset is None
-            else predefined_split(valid_dataset),
-            classes=list(range(n_classes)),
-            callbacks=callbacks,
-            verbose=int(self.verbose),
-            device=self.device_,
-            augmenter=augmenter if augmenter.active else None,
-            autocast_dtype=(torch.bfloat16 if self.precision_ == "bfloat16" else None),
-            **{f"module__{key}": value for key, value in module_params.items()},
-        )
 
     def _rng_devices(self):
         if self.device_.startswith("cuda"):
@@ -399,7 +346,8 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, side * side), (n_samples, side, \
 side) or (n_samples, 1, side, side)
-            Grey-scale images (uint8 pixels are scaled by 1/255).
+            Grey-scale images; uint8 pixels are divided by 255, and so is
+            every later input of the fitted model (see Notes).
         y : array-like of shape (n_samples,)
             Class labels of any type.
 
@@ -408,7 +356,8 @@ side) or (n_samples, 1, side, side)
         self : ConvNetClassifier
             The fitted estimator.
         """
-        images, y = self._validate_X(X, y, fitting=True)
+        previous = getattr(self, "net_", None) if self.warm_start else None
+        images, y = validate_images(self, X, y, reset=previous is None)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
@@ -416,11 +365,19 @@ side) or (n_samples, 1, side, side)
                 "ConvNetClassifier needs samples of at least 2 classes in the "
                 f"data; got 1 class: {encoder.classes_[0]!r}."
             )
-        self.classes_ = encoder.classes_
+        if previous is None:
+            self.classes_ = encoder.classes_
+            self.mean_ = float(images.mean(dtype=np.float64))
+            std = float(images.std(dtype=np.float64))
+            self.std_ = std if std > 0 else 1.0
+        elif not np.array_equal(encoder.classes_, self.classes_):
+            raise ValueError(
+                "warm_start=True continues training a network fitted on the "
+                f"classes {self.classes_.tolist()}, but y has the classes "
+                f"{encoder.classes_.tolist()}. Pass y with the same classes, or "
+                "set warm_start=False to train a new network."
+            )
         y_encoded = encoder.transform(y).astype(np.int64)
-        self.mean_ = float(images.mean(dtype=np.float64))
-        std = float(images.std(dtype=np.float64))
-        self.std_ = std if std > 0 else 1.0
         self.device_ = self._resolve_device()
         self.precision_ = self._resolve_precision(self.device_)
 
@@ -434,7 +391,7 @@ side) or (n_samples, 1, side, side)
         if fraction is None and self.early_stopping:
             fraction = 0.1
         if fraction is not None:
-            train_index, valid_index = self._split(y_encoded, fraction, seeds[3])
+            train_index, valid_index = validation_split(y_encoded, fraction, seeds[3])
             self.validation_indices_ = valid_index
         X_all = self._to_tensor(images)
         y_all = torch.from_numpy(y_encoded)
@@ -444,7 +401,11 @@ side) or (n_samples, 1, side, side)
             valid_dataset = Dataset(X_all[valid_index], y_all[valid_index])
             X_all, y_all = X_all[train_index], y_all[train_index]
 
-        net = self._build_net(len(train_index), seeds, valid_dataset)
+        self.batch_size_ = resolve_batch_size(
+            self.batch_size, len(train_index), self.max_epochs
+        )
+        self.augment_ = resolve_augment(self.augment, self.max_epochs)
+        net = build_net(self, len(train_index), seeds, valid_dataset)
         with (
             torch_threads(self.n_threads),
             torch.random.fork_rng(devices=self._rng_devices()),
@@ -452,24 +413,17 @@ side) or (n_samples, 1, side, side)
             # Weight initialisation and dropout use the global torch RNG:
             # seed it inside fork_rng, which restores the caller's state.
             torch.manual_seed(seeds[0])
-            net.fit(X_all, y_all)
+            if previous is None:
+                net.fit(X_all, y_all)
+            else:
+                # The previous weights, with a new optimizer and schedule.
+                net.initialize()
+                load_module_state(net, previous.module_.state_dict())
+                net.partial_fit(X_all, y_all)
         self.net_ = net
         self.n_parameters_ = count_parameters(net.module_)
         self.n_epochs_ = len(net.history)
         return self
-
-    def _split(self, y, fraction, seed):
-        index = np.arange(len(y))
-        try:
-            return train_test_split(
-                index, test_size=fraction, stratify=y, random_state=seed
-            )
-        except ValueError as err:
-            raise ValueError(
-                f"Could not hold out a stratified validation_fraction={fraction} "
-                f"of {len(y)} training samples ({err}). Use more data, a larger "
-                "validation_fraction, or early_stopping=False."
-            ) from err
 
     # ---------------------------------------------------------------- predict
     def predict_proba(self, X):
@@ -486,7 +440,7 @@ side) or (n_samples, 1, side, side)
             Probabilities in the order of ``classes_``; rows sum to one.
         """
         check_is_fitted(self)
-        images, _ = self._validate_X(X)
+        images, _ = validate_images(self, X)
         X_tensor = self._to_tensor(images)
         with torch_threads(self.n_threads):
             proba = self.net_.predict_proba(X_tensor).astype(np.float64)
@@ -525,22 +479,7 @@ side) or (n_samples, 1, side, side)
             Where to write (with :func:`torch.save`).
         """
         check_is_fitted(self)
-        state = {
-            "fmnist_version": __version__,
-            "state_dict": {
-                key: value.detach().cpu()
-                for key, value in self.net_.module_.state_dict().items()
-            },
-            "classes": self.classes_.tolist(),
-            "classes_dtype": self.classes_.dtype.str,
-            "n_features_in": int(self.n_features_in_),
-            "image_shape": list(self.image_shape_),
-            "mean": float(self.mean_),
-            "std": float(self.std_),
-        }
-        if hasattr(self, "feature_names_in_"):
-            state["feature_names_in"] = self.feature_names_in_.tolist()
-        torch.save(state, path)
+        torch.save(weights_state(self), path)
 
     def load_weights(self, path):
         """Make this estimator predict with weights saved by :meth:`save_weights`.
@@ -559,34 +498,18 @@ side) or (n_samples, 1, side, side)
             The estimator, ready to predict.
         """
         self._validate_params()
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("fmnist_version") != __version__:
-            warnings.warn(
-                f"Loading weights saved by fmnist {state.get('fmnist_version')} "
-                f"with fmnist {__version__}; they may not be compatible.",
-                UserWarning,
-                stacklevel=2,
-            )
-        self.classes_ = np.asarray(state["classes"], dtype=state["classes_dtype"])
-        self.n_features_in_ = state["n_features_in"]
-        if "feature_names_in" in state:
-            self.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
-        self.image_shape_ = tuple(state["image_shape"])
-        self.mean_, self.std_ = state["mean"], state["std"]
+        module_state = read_weights(self, path)
         self.device_ = self._resolve_device()
         self.precision_ = self._resolve_precision(self.device_)
         self.validation_indices_ = None
-        net = self._build_net(self.batch_size, [0, 0, 0, 0])
+        self.batch_size_ = (
+            AUTO_BATCH_SIZES[0] if self.batch_size == "auto" else self.batch_size
+        )
+        self.augment_ = resolve_augment(self.augment, self.max_epochs)
+        net = build_net(self, self.batch_size_, [0, 0, 0, 0])
         with torch.random.fork_rng(devices=self._rng_devices()):
             net.initialize()
-        try:
-            net.module_.load_state_dict(state["state_dict"])
-        except RuntimeError as err:
-            raise ValueError(
-                f"The weights in {path!r} do not fit this estimator's network; "
-                "use the module, width, depth and module_params they were "
-                "trained with."
-            ) from err
+        load_module_state(net, module_state, f"The weights in {path!r}")
         self.net_ = net
         self.n_parameters_ = count_parameters(net.module_)
         self.n_epochs_ = 0
@@ -597,6 +520,10 @@ side) or (n_samples, 1, side, side)
 
     def __setstate__(self, state):
         state = warn_if_other_version(self, state)
+        # Models pickled before the input scale was recorded: uint8 pixels.
+        if "net_" in state:
+            state.setdefault("input_dtype_", "uint8")
+            state.setdefault("input_range_", (0.0, 255.0))
         super().__setstate__(state)
         device = getattr(self, "device_", "cpu")
         if device.startswith("cuda") and not torch.cuda.is_available():

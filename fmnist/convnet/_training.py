@@ -7,8 +7,7 @@
   augments training batches, runs the module in channels-last layout and,
   optionally, under bfloat16 autocast.
 * :class:`OneCycleLR` sets the learning rate before every training batch.
-* :func:`torch_threads` scopes torch's thread count; :func:`bf16_supported`
-  tells whether bfloat16 autocast is worth it on a device.
+* :func:`torch_threads` scopes torch's thread count.
 """
 
 import contextlib
@@ -24,7 +23,6 @@ __all__ = [
     "AugmentedNet",
     "BatchLoader",
     "OneCycleLR",
-    "bf16_supported",
     "n_train_batches",
     "torch_threads",
 ]
@@ -210,12 +208,3 @@ def torch_threads(n_threads):
     finally:
         torch.set_num_threads(previous)
 
-
-def bf16_supported(device):
-    """Whether ``device`` computes bfloat16 natively (oneDNN on CPU, or CUDA)."""
-    if device.startswith("cuda"):
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False

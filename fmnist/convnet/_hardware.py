@@ -1,0 +1,64 @@
+"""Which arithmetic a device computes natively, for ``precision="auto"``.
+
+bfloat16 autocast pays off only where the hardware has bfloat16 instructions;
+elsewhere oneDNN or CUDA emulate it, more slowly than float32. The one
+decision is :func:`native_bf16`; it reads the CPU flags (Linux
+``/proc/cpuinfo``) or the CUDA compute capability, never a "supported" query
+that also counts emulation.
+"""
+
+import torch
+
+__all__ = ["BF16_CPU_FLAGS", "cpu_flags", "native_bf16"]
+
+# x86 flags of bfloat16 arithmetic: AVX-512 BF16 (Cooper Lake, Sapphire Rapids,
+# Zen 4 and later) and AMX tiles (Sapphire Rapids and later).
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+# bfloat16 tensor cores arrived with Ampere (compute capability 8.0).
+_MIN_CUDA_CAPABILITY = (8, 0)
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU feature flags listed in ``path`` (empty when it is unreadable)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "flags":
+                    return frozenset(value.split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def _onednn_bf16():
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def native_bf16(device):
+    """Whether ``device`` computes bfloat16 natively (so autocast is faster).
+
+    Parameters
+    ----------
+    device : str
+        A torch device string, ``"cpu"`` or ``"cuda[:index]"``.
+
+    Returns
+    -------
+    bool
+        CPU: oneDNN has bfloat16 kernels and the CPU lists ``avx512_bf16`` or
+        ``amx_bf16`` among its flags (plain AVX-512 only emulates bfloat16;
+        unknown flags count as no). CUDA: compute capability 8.0 or higher
+        (Ampere and later). Any other device: False.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else 0
+        return tuple(torch.cuda.get_device_capability(index)) >= _MIN_CUDA_CAPABILITY
+    if device.type == "cpu":
+        return bool(BF16_CPU_FLAGS & cpu_flags()) and _onednn_bf16()
+    return False

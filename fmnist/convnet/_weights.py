@@ -1,0 +1,76 @@
+"""Weights files of :class:`~fmnist.ConvNetClassifier`.
+
+A weights file (``save_weights``) holds the network's tensors and the fitted
+attributes needed to predict with them, as tensors, numbers, strings and
+lists only, so that it loads with ``torch.load(weights_only=True)``.
+"""
+
+import warnings
+
+import numpy as np
+import torch
+
+from .._version import __version__
+
+__all__ = ["load_module_state", "read_weights", "weights_state"]
+
+
+def weights_state(estimator):
+    """The content of a weights file for a fitted ``estimator``."""
+    state = {
+        "fmnist_version": __version__,
+        "state_dict": {
+            key: value.detach().cpu()
+            for key, value in estimator.net_.module_.state_dict().items()
+        },
+        "classes": estimator.classes_.tolist(),
+        "classes_dtype": estimator.classes_.dtype.str,
+        "n_features_in": int(estimator.n_features_in_),
+        "image_shape": list(estimator.image_shape_),
+        "mean": float(estimator.mean_),
+        "std": float(estimator.std_),
+        "input_dtype": estimator.input_dtype_,
+        "input_range": list(estimator.input_range_),
+    }
+    if hasattr(estimator, "feature_names_in_"):
+        state["feature_names_in"] = estimator.feature_names_in_.tolist()
+    return state
+
+
+def read_weights(estimator, path):
+    """Read ``path``, set the fitted attributes it holds on ``estimator``.
+
+    Returns the network's state dict. Warns when the file comes from another
+    fmnist version.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if state.get("fmnist_version") != __version__:
+        warnings.warn(
+            f"Loading weights saved by fmnist {state.get('fmnist_version')} "
+            f"with fmnist {__version__}; they may not be compatible.",
+            UserWarning,
+            stacklevel=3,
+        )
+    estimator.classes_ = np.asarray(state["classes"], dtype=state["classes_dtype"])
+    estimator.n_features_in_ = state["n_features_in"]
+    if "feature_names_in" in state:
+        estimator.feature_names_in_ = np.asarray(
+            state["feature_names_in"], dtype=object
+        )
+    estimator.image_shape_ = tuple(state["image_shape"])
+    estimator.mean_, estimator.std_ = state["mean"], state["std"]
+    # Files written before the input scale was recorded held uint8 models.
+    estimator.input_dtype_ = state.get("input_dtype", "uint8")
+    estimator.input_range_ = tuple(state.get("input_range", (0.0, 255.0)))
+    return state["state_dict"]
+
+
+def load_module_state(net, state_dict, source="The fitted weights"):
+    """Copy ``state_dict`` into ``net.module_``; ValueError when it does not fit."""
+    try:
+        net.module_.load_state_dict(state_dict)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{source} do not fit this estimator's network; use the module, "
+            "width, depth and module_params they were trained with."
+        ) from err
