@@ -37,7 +37,7 @@ def integer_limit(n_features):
     """Largest magnitude of int32 data whose squared distances, squared norms
     and dot products over ``n_features`` cannot overflow int64.
 
-    For 784 features it is 54,216,939 (about 5.4e7).
+    For 784 features it is 54,232,151 (about 5.4e7).
     """
     return min(math.isqrt((2**63 - 1) // max(1, n_features)) // 2, 2**31 - 1)
 
