@@ -20,7 +20,7 @@ from skorch.callbacks import Callback  # noqa: E402
 
 from fmnist import ConvNetClassifier  # noqa: E402
 from fmnist.convnet import BatchAugmenter, ResidualCNN  # noqa: E402
-from fmnist.convnet._training import bf16_supported  # noqa: E402
+from fmnist.convnet._hardware import native_bf16  # noqa: E402
 
 # Tiny and fast: a few seconds per fit on 2 cores.
 FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
@@ -374,7 +374,7 @@ def test_device_auto_is_resolved_but_kept(fitted):
     assert fitted.get_params()["device"] == "auto"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert fitted.device_ == expected
-    assert fitted.precision_ == ("bfloat16" if bf16_supported(expected) else "float32")
+    assert fitted.precision_ == ("bfloat16" if native_bf16(expected) else "float32")
 
 
 def test_verbose(small_digits, capsys):

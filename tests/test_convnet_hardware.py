@@ -1,5 +1,6 @@
 """precision="auto": bfloat16 only where the hardware computes it natively."""
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -78,9 +79,13 @@ def test_other_devices_use_float32():
 
 
 def test_precision_auto_resolves_through_the_hardware_check(monkeypatch):
-    clf = ConvNetClassifier(precision="auto")
     _mock_cpu(monkeypatch, CASCADE_LAKE)
-    assert clf._resolve_precision("cpu") == "float32"
+    assert _hardware.resolve_precision("auto", "cpu") == "float32"
     _mock_cpu(monkeypatch, ZEN4)
-    assert clf._resolve_precision("cpu") == "bfloat16"
-    assert ConvNetClassifier(precision="float32")._resolve_precision("cpu") == "float32"
+    assert _hardware.resolve_precision("auto", "cpu") == "bfloat16"
+    assert _hardware.resolve_precision("float32", "cpu") == "float32"
+    # What fit records follows the same decision.
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    clf = ConvNetClassifier(max_epochs=1, precision="auto", n_threads=1)
+    assert clf.fit(X, np.arange(40) % 2).precision_ == "bfloat16"

@@ -5,15 +5,13 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context
 from .._persistence import stamp_version, warn_if_other_version
 from ._augment import AUGMENT_PRESETS
-from ._hardware import native_bf16
+from ._hardware import resolve_device, resolve_precision, rng_devices
 from ._input import validate_images
 from ._networks import count_parameters
 from ._recipe import (
@@ -21,7 +19,7 @@ from ._recipe import (
     build_net,
     resolve_augment,
     resolve_batch_size,
-    validation_split,
+    training_tensors,
 )
 from ._training import torch_threads
 from ._weights import load_module_state, read_weights, weights_state
@@ -320,23 +318,6 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         normalised = (images - np.float32(self.mean_)) / np.float32(self.std_)
         return torch.from_numpy(np.ascontiguousarray(normalised, dtype=np.float32))
 
-    # --------------------------------------------------------------- building
-    def _resolve_device(self):
-        device = str(self.device)
-        if device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return device
-
-    def _resolve_precision(self, device):
-        if self.precision == "auto":
-            return "bfloat16" if native_bf16(device) else "float32"
-        return self.precision
-
-    def _rng_devices(self):
-        if self.device_.startswith("cuda"):
-            return [torch.device(self.device_).index or 0]
-        return []
-
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -358,49 +339,14 @@ side) or (n_samples, 1, side, side)
         """
         previous = getattr(self, "net_", None) if self.warm_start else None
         images, y = validate_images(self, X, y, reset=previous is None)
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                "ConvNetClassifier needs samples of at least 2 classes in the "
-                f"data; got 1 class: {encoder.classes_[0]!r}."
-            )
-        if previous is None:
-            self.classes_ = encoder.classes_
-            self.mean_ = float(images.mean(dtype=np.float64))
-            std = float(images.std(dtype=np.float64))
-            self.std_ = std if std > 0 else 1.0
-        elif not np.array_equal(encoder.classes_, self.classes_):
-            raise ValueError(
-                "warm_start=True continues training a network fitted on the "
-                f"classes {self.classes_.tolist()}, but y has the classes "
-                f"{encoder.classes_.tolist()}. Pass y with the same classes, or "
-                "set warm_start=False to train a new network."
-            )
-        y_encoded = encoder.transform(y).astype(np.int64)
-        self.device_ = self._resolve_device()
-        self.precision_ = self._resolve_precision(self.device_)
-
+        self.device_ = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, self.device_)
         random_state = check_random_state(self.random_state)
         seeds = [int(s) for s in random_state.randint(0, 2**31 - 1, size=4)]
-
-        valid_dataset = None
-        self.validation_indices_ = None
-        train_index = np.arange(len(y_encoded))
-        fraction = self.validation_fraction
-        if fraction is None and self.early_stopping:
-            fraction = 0.1
-        if fraction is not None:
-            train_index, valid_index = validation_split(y_encoded, fraction, seeds[3])
-            self.validation_indices_ = valid_index
-        X_all = self._to_tensor(images)
-        y_all = torch.from_numpy(y_encoded)
-        if self.validation_indices_ is not None:
-            from skorch.dataset import Dataset
-
-            valid_dataset = Dataset(X_all[valid_index], y_all[valid_index])
-            X_all, y_all = X_all[train_index], y_all[train_index]
-
+        X_all, y_all, valid_dataset = training_tensors(
+            self, images, y, seeds[3], first_fit=previous is None
+        )
+        train_index = np.arange(len(y_all))
         self.batch_size_ = resolve_batch_size(
             self.batch_size, len(train_index), self.max_epochs
         )
@@ -408,7 +354,7 @@ side) or (n_samples, 1, side, side)
         net = build_net(self, len(train_index), seeds, valid_dataset)
         with (
             torch_threads(self.n_threads),
-            torch.random.fork_rng(devices=self._rng_devices()),
+            torch.random.fork_rng(devices=rng_devices(self.device_)),
         ):
             # Weight initialisation and dropout use the global torch RNG:
             # seed it inside fork_rng, which restores the caller's state.
@@ -499,15 +445,15 @@ side) or (n_samples, 1, side, side)
         """
         self._validate_params()
         module_state = read_weights(self, path)
-        self.device_ = self._resolve_device()
-        self.precision_ = self._resolve_precision(self.device_)
+        self.device_ = resolve_device(self.device)
+        self.precision_ = resolve_precision(self.precision, self.device_)
         self.validation_indices_ = None
         self.batch_size_ = (
             AUTO_BATCH_SIZES[0] if self.batch_size == "auto" else self.batch_size
         )
         self.augment_ = resolve_augment(self.augment, self.max_epochs)
         net = build_net(self, self.batch_size_, [0, 0, 0, 0])
-        with torch.random.fork_rng(devices=self._rng_devices()):
+        with torch.random.fork_rng(devices=rng_devices(self.device_)):
             net.initialize()
         load_module_state(net, module_state, f"The weights in {path!r}")
         self.net_ = net

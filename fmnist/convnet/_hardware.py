@@ -9,7 +9,14 @@ that also counts emulation.
 
 import torch
 
-__all__ = ["BF16_CPU_FLAGS", "cpu_flags", "native_bf16"]
+__all__ = [
+    "BF16_CPU_FLAGS",
+    "cpu_flags",
+    "native_bf16",
+    "resolve_device",
+    "resolve_precision",
+    "rng_devices",
+]
 
 # x86 flags of bfloat16 arithmetic: AVX-512 BF16 (Cooper Lake, Sapphire Rapids,
 # Zen 4 and later) and AMX tiles (Sapphire Rapids and later).
@@ -62,3 +69,25 @@ def native_bf16(device):
     if device.type == "cpu":
         return bool(BF16_CPU_FLAGS & cpu_flags()) and _onednn_bf16()
     return False
+
+
+def resolve_device(device):
+    """The torch device for the ``device`` parameter ("auto": CUDA if present)."""
+    device = str(device)
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def resolve_precision(precision, device):
+    """The arithmetic for the ``precision`` parameter on ``device``."""
+    if precision == "auto":
+        return "bfloat16" if native_bf16(device) else "float32"
+    return precision
+
+
+def rng_devices(device):
+    """CUDA devices whose random state ``torch.random.fork_rng`` must guard."""
+    if device.startswith("cuda"):
+        return [torch.device(device).index or 0]
+    return []

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
 
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
 from ._networks import ResidualCNN
@@ -26,6 +28,7 @@ __all__ = [
     "build_net",
     "resolve_augment",
     "resolve_batch_size",
+    "training_tensors",
     "validation_split",
 ]
 
@@ -158,8 +161,51 @@ def build_net(estimator, n_train, seeds, valid_dataset=None):
         verbose=int(estimator.verbose),
         device=estimator.device_,
         augmenter=augmenter if augmenter.active else None,
-        autocast_dtype=(
-            torch.bfloat16 if estimator.precision_ == "bfloat16" else None
-        ),
+        autocast_dtype=(torch.bfloat16 if estimator.precision_ == "bfloat16" else None),
         **{f"module__{key}": value for key, value in module_params.items()},
     )
+
+
+def training_tensors(estimator, images, y, split_seed, *, first_fit):
+    """Encode ``y``, learn (on a first fit) or check (when continuing) what
+    the network needs from the data, and split off the validation rows.
+
+    Sets ``classes_``, ``mean_`` and ``std_`` on a first fit and
+    ``validation_indices_`` always. Returns ``(X_train, y_train,
+    valid_dataset)``: normalised image and label tensors of the training rows,
+    and a skorch ``Dataset`` of the validation rows or None.
+    """
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            "ConvNetClassifier needs samples of at least 2 classes in the "
+            f"data; got 1 class: {encoder.classes_[0]!r}."
+        )
+    if first_fit:
+        estimator.classes_ = encoder.classes_
+        estimator.mean_ = float(images.mean(dtype=np.float64))
+        std = float(images.std(dtype=np.float64))
+        estimator.std_ = std if std > 0 else 1.0
+    elif not np.array_equal(encoder.classes_, estimator.classes_):
+        raise ValueError(
+            "warm_start=True continues training a network fitted on the "
+            f"classes {estimator.classes_.tolist()}, but y has the classes "
+            f"{encoder.classes_.tolist()}. Pass y with the same classes, or "
+            "set warm_start=False to train a new network."
+        )
+    y_encoded = encoder.transform(y).astype(np.int64)
+    X_all = estimator._to_tensor(images)
+    y_all = torch.from_numpy(y_encoded)
+    estimator.validation_indices_ = None
+    fraction = estimator.validation_fraction
+    if fraction is None and estimator.early_stopping:
+        fraction = 0.1
+    if fraction is None:
+        return X_all, y_all, None
+    from skorch.dataset import Dataset
+
+    train_index, valid_index = validation_split(y_encoded, fraction, split_seed)
+    estimator.validation_indices_ = valid_index
+    valid_dataset = Dataset(X_all[valid_index], y_all[valid_index])
+    return X_all[train_index], y_all[train_index], valid_dataset

@@ -1,0 +1,61 @@
+"""Time BlockKNNClassifier.kneighbors alone, for comparing two versions.
+
+Usage::
+
+    PYTHONPATH=<checkout> python benchmarks/time_kneighbors.py \\
+        [--queries 10000] [--metrics manhattan euclidean cosine] [--repeats 3]
+
+Only the public API is used, so the same script times any checkout of fmnist:
+for a before/after comparison, run it alternately in two checkouts (for
+example ``git worktree add /tmp/fmnist-before <commit>``), each with
+``PYTHONPATH`` set to that checkout, on the same machine. Fit on the 60,000
+training images, then the median of ``--repeats`` calls of
+``kneighbors(X_test[:queries])`` with k=5, search reuse off where the version
+has it. Prints one JSON line: metric -> [median s, fastest s].
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=10000)
+    parser.add_argument(
+        "--metrics", nargs="+", default=["manhattan", "euclidean", "cosine"]
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--n-jobs", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    import fmnist
+    from fmnist import BlockKNNClassifier
+    from fmnist.datasets import load_train_test
+
+    try:
+        from fmnist.neighbors import search_cache
+    except ImportError:  # versions without search reuse
+        pass
+    else:
+        search_cache.max_bytes = 0
+    X_train, X_test, y_train, _ = load_train_test(download_if_missing=False)
+    queries = np.ascontiguousarray(X_test[: args.queries])
+    out = {"fmnist": fmnist.__file__}
+    for metric in args.metrics:
+        est = BlockKNNClassifier(5, metric=metric, n_jobs=args.n_jobs)
+        est.fit(X_train, y_train).kneighbors(queries[:64])  # compile or load
+        times = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            est.kneighbors(queries)
+            times.append(time.perf_counter() - start)
+        out[metric] = [round(statistics.median(times), 3), round(min(times), 3)]
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
