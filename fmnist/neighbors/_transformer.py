@@ -1,6 +1,10 @@
 """BlockKNNTransformer: the exact blocked search as a sparse neighbors graph."""
 
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import StrOptions, _fit_context
@@ -190,9 +194,7 @@ class BlockKNNTransformer(
             training samples, nearest first.
         """
         check_is_fitted(self)
-        return self.kneighbors_graph(
-            X, mode=self.mode, n_neighbors=self._graph_size()
-        )
+        return self.kneighbors_graph(X, mode=self.mode, n_neighbors=self._graph_size())
 
     def fit_transform(self, X, y=None):
         """Fit to the data, then compute its graph (same as ``fit(X).transform(X)``).
