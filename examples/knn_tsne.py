@@ -8,7 +8,9 @@ A t-SNE map from the exact neighbors graph
 computes that graph exactly, in integer arithmetic on the uint8 pixels, and
 ``TSNE(metric="precomputed")`` then skips its own neighbour search. The map
 below is drawn from 20,000 Fashion-MNIST images (2,000 in the fast mode), and
-the graph step is timed against the search t-SNE runs itself.
+the graph step is timed against the search t-SNE runs itself. On 2 CPU
+cores the whole script takes about 4 minutes for 20,000 images, most of it
+t-SNE's optimisation; the graph takes a few seconds.
 """
 
 # %%
