@@ -10,6 +10,7 @@ from ._version import __version__
 
 __all__ = [
     "BlockKNNClassifier",
+    "BlockKNNTransformer",
     "ConvNetClassifier",
     "InconsistentVersionWarning",
     "datasets",
@@ -19,6 +20,7 @@ __all__ = [
 
 _LAZY_ATTRIBUTES = {
     "BlockKNNClassifier": "fmnist.neighbors",
+    "BlockKNNTransformer": "fmnist.neighbors",
     "warmup": "fmnist.neighbors",
     "ConvNetClassifier": "fmnist.convnet",
     "InconsistentVersionWarning": "fmnist._persistence",

@@ -29,6 +29,7 @@ EXAMPLES_DIR = ROOT / "examples"
 EXPECTED = {
     "quickstart.py": (2, "published"),
     "knn_grid_search.py": (1, "test accuracy of the best pipeline"),
+    "knn_tsne.py": (2, "t-SNE's own search"),
     "convnet_training.py": (4, "test accuracy"),
     "ensemble.py": (1, "ensemble of 3"),
     "mnist_generalisation.py": (1, "MNIST"),

@@ -3,6 +3,7 @@
 ORDER = [
     "quickstart.py",
     "knn_grid_search.py",
+    "knn_tsne.py",
     "convnet_training.py",
     "ensemble.py",
     "mnist_generalisation.py",

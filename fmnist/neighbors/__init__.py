@@ -6,8 +6,13 @@ loaded, and compiled or read from numba's on-disk cache, on the first search
 
 Layout, one job per module:
 
+``_base``
+    What the estimators share: parameter constraints, training and query
+    validation, the stored rows and spec, ``kneighbors`` and its graph.
 ``_classifier``
-    :class:`BlockKNNClassifier`, the scikit-learn estimator.
+    :class:`BlockKNNClassifier`, the classifier.
+``_transformer``
+    :class:`BlockKNNTransformer`, the neighbors graph as a transformer.
 ``_metrics``
     The metric registry: every metric name is interpreted there.
 ``_spec``
@@ -29,10 +34,12 @@ from ._cache import SearchCache, search_cache
 from ._classifier import BlockKNNClassifier
 from ._metrics import METRIC_ALIASES
 from ._spec import SearchIndex, SearchSpec
+from ._transformer import BlockKNNTransformer
 from ._vote import class_votes
 
 __all__ = [
     "BlockKNNClassifier",
+    "BlockKNNTransformer",
     "InconsistentVersionWarning",
     "METRIC_ALIASES",
     "SearchIndex",

@@ -1,48 +1,19 @@
 """BlockKNNClassifier: the scikit-learn estimator over the exact blocked search."""
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, Options, StrOptions, _fit_context
-from .._images import flatten_image_stack
-from .._persistence import stamp_version, warn_if_other_version
-from . import _search
-from ._metrics import METRIC_ALIASES
-from ._spec import SearchIndex, SearchSpec, training_array
+from .._compat import StrOptions, _fit_context
+from ._base import SEARCH_PARAMETER_CONSTRAINTS, KNeighborsSearchMixin
+from ._spec import SearchIndex
 from ._vote import class_votes, needs_distances
 
 __all__ = ["BlockKNNClassifier"]
 
 
-class _BlockSizePair(Options):
-    """Constraint: a pair ``(query_rows, training_rows)`` of positive ints.
-
-    An ``Options`` subclass only because scikit-learn's parameter validation
-    accepts its own constraint classes alone.
-    """
-
-    def __init__(self):
-        super().__init__(tuple, set())
-
-    def is_satisfied_by(self, val):
-        return (
-            isinstance(val, tuple)
-            and len(val) == 2
-            and all(
-                isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
-                for v in val
-            )
-        )
-
-    def __str__(self):
-        return "a pair (query_rows, training_rows) of ints >= 1"
-
-
-class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
+class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     """Exact k-nearest-neighbours classifier with a cache-blocked search.
 
     Computes what :class:`sklearn.neighbors.KNeighborsClassifier` with
@@ -50,8 +21,8 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
     that never build the full query-by-training distance matrix and that keep
     uint8 images (such as Fashion-MNIST) in exact integer arithmetic. It
     takes the same ``n_neighbors``, ``weights``, ``metric`` (the metrics
-    below) and ``p`` and has the same ``kneighbors``, ``predict``,
-    ``predict_proba`` and ``score``. It does not take ``algorithm``,
+    below) and ``p`` and has the same ``kneighbors``, ``kneighbors_graph``,
+    ``predict``, ``predict_proba`` and ``score``. It does not take ``algorithm``,
     ``leaf_size`` or ``metric_params``, other metrics, callables as metric,
     ``metric="precomputed"``, sparse input or multi-output targets.
 
@@ -91,8 +62,9 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
         blocks to fit the CPU's L2 cache. Results never depend on it.
 
     n_jobs : int, default=None
-        Number of numba threads used by :meth:`kneighbors`, :meth:`predict`,
-        :meth:`predict_proba` and :meth:`score` (it does not affect
+        Number of numba threads used by :meth:`kneighbors`,
+        :meth:`kneighbors_graph`, :meth:`predict`, :meth:`predict_proba` and
+        :meth:`score` (it does not affect
         :meth:`fit`, which only stores the data). None keeps numba's current
         setting (``numba.get_num_threads()``, by default every core), -1 uses
         all ``NUMBA_NUM_THREADS`` threads and -2 all but one. The setting is
@@ -124,6 +96,7 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
     sklearn.neighbors.KNeighborsClassifier : The scikit-learn classifier this
         one reproduces, with tree-based searches and sparse input.
     sklearn.neighbors.NearestNeighbors : Unsupervised neighbor searches.
+    fmnist.BlockKNNTransformer : The same search as a sparse neighbors graph.
     fmnist.ConvNetClassifier : Convolutional network for the same images.
 
     Notes
@@ -188,20 +161,8 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "metric": [StrOptions(set(METRIC_ALIASES))],
-        "p": [Interval(Real, 1, None, closed="left"), Options(Real, {np.inf})],
+        **SEARCH_PARAMETER_CONSTRAINTS,
         "weights": [StrOptions({"uniform", "distance"}), callable, None],
-        "block_size": [
-            Interval(Integral, 1, None, closed="left"),
-            _BlockSizePair(),
-            None,
-        ],
-        "n_jobs": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Integral, None, -1, closed="right"),
-            None,
-        ],
     }
 
     def __init__(
@@ -239,44 +200,12 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
         self : BlockKNNClassifier
             The fitted classifier.
         """
-        X, y = validate_data(
-            self,
-            flatten_image_stack(X)[0],
-            y,
-            dtype="numeric",
-            order="C",
-            accept_sparse=False,
-        )
+        X, y = self._validate_training(X, y)
         check_classification_targets(y)
-        self._fit_X = training_array(X)
+        self._store_training(X)
         self.classes_, self._y = np.unique(y, return_inverse=True)
         self._y = self._y.astype(np.intp, copy=False)
-        self.n_samples_fit_ = self._fit_X.shape[0]
-        self._search_spec = self._build_spec()
-        self.effective_metric_ = self._search_spec.effective_metric
         return self
-
-    def _spec_params(self):
-        return (self.metric, self.p, self.block_size, self.n_jobs)
-
-    def _build_spec(self):
-        spec = SearchSpec.build(
-            self.metric,
-            self.p,
-            self._fit_X.dtype,
-            block_size=self.block_size,
-            n_jobs=self.n_jobs,
-        )
-        self._search_spec_params = self._spec_params()
-        return spec
-
-    def _spec(self):
-        """The fitted search spec; rebuilt (and re-validated) only when
-        ``set_params`` changed a search parameter after ``fit``."""
-        if self._search_spec_params != self._spec_params():
-            self._validate_params()
-            self._search_spec = self._build_spec()
-        return self._search_spec
 
     def search_index(self):
         """The fitted search: its specification, training rows and labels.
@@ -295,74 +224,6 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
         return SearchIndex(
             self._spec(), self._fit_X, self._y, self.classes_, self.weights
         )
-
-    def _validate_query(self, X):
-        X = validate_data(
-            self,
-            flatten_image_stack(X)[0],
-            reset=False,
-            dtype="numeric",
-            order="C",
-            accept_sparse=False,
-        )
-        return self._spec().query_array(X)
-
-    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
-        """Find the k nearest training samples of each query.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_queries, n_features) or \
-(n_queries, height, width), default=None
-            The queries. If None, the neighbors of every training sample are
-            returned, a sample never being its own neighbor (a duplicate of it
-            can be).
-
-        n_neighbors : int, default=None
-            Number of neighbors; the ``n_neighbors`` parameter when None.
-
-        return_distance : bool, default=True
-            Whether to return the distances.
-
-        Returns
-        -------
-        neigh_dist : ndarray of shape (n_queries, n_neighbors)
-            Distances to the neighbors, ascending (float64). Only present if
-            ``return_distance=True``.
-
-        neigh_ind : ndarray of shape (n_queries, n_neighbors)
-            Indices of the neighbors in the training data. At equal distance
-            the lower index comes first.
-        """
-        check_is_fitted(self)
-        if n_neighbors is None:
-            n_neighbors = self.n_neighbors
-        elif isinstance(n_neighbors, bool) or not isinstance(n_neighbors, Integral):
-            raise TypeError(
-                f"n_neighbors does not take {type(n_neighbors)} value, enter "
-                "integer value"
-            )
-        elif n_neighbors <= 0:
-            raise ValueError(f"Expected n_neighbors > 0. Got {n_neighbors}")
-
-        query_is_train = X is None
-        if query_is_train:
-            X = self._fit_X
-            n_max, inequality = self.n_samples_fit_ - 1, "n_neighbors < n_samples_fit"
-        else:
-            X = self._validate_query(X)
-            n_max, inequality = self.n_samples_fit_, "n_neighbors <= n_samples_fit"
-        if n_neighbors > n_max:
-            raise ValueError(
-                f"Expected {inequality}, but n_neighbors = {n_neighbors}, "
-                f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}"
-            )
-        neigh_dist, neigh_ind = _search.kneighbors(
-            self._spec(), X, self._fit_X, int(n_neighbors), exclude_self=query_is_train
-        )
-        if return_distance:
-            return neigh_dist, neigh_ind
-        return neigh_ind
 
     def _votes(self, X):
         """Summed neighbor weights per class, shape (n_queries, n_classes)."""
@@ -434,18 +295,3 @@ class BlockKNNClassifier(ClassifierMixin, BaseEstimator):
             Mean accuracy of ``self.predict(X)`` with respect to `y`.
         """
         return super().score(X, y, sample_weight)
-
-    def __getstate__(self):
-        # A copy: ``object.__getstate__`` may return the live ``__dict__``.
-        # The search spec is derived state, rebuilt on load, so pickles hold
-        # only arrays and plain values.
-        state = stamp_version(super().__getstate__())
-        state.pop("_search_spec", None)
-        state.pop("_search_spec_params", None)
-        return state
-
-    def __setstate__(self, state):
-        state = warn_if_other_version(self, state)
-        super().__setstate__(state)
-        if "_fit_X" in state:
-            self._search_spec = self._build_spec()

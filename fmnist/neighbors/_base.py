@@ -1,0 +1,264 @@
+"""The fitted search the kNN estimators share.
+
+:class:`KNeighborsSearchMixin` owns what every estimator over the exact search
+does the same way: the search parameters' constraints, the validation of the
+training data and of queries, the stored training rows, the
+:class:`~fmnist.neighbors.SearchSpec` built at ``fit`` (rebuilt only when
+``set_params`` changed a search parameter), ``kneighbors``,
+``kneighbors_graph`` and pickling. The estimators add only what is theirs
+(labels and the vote; the graph as a transform).
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn import get_config
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._compat import Interval, Options, StrOptions
+from .._images import flatten_image_stack
+from .._persistence import stamp_version, warn_if_other_version
+from . import _search
+from ._metrics import METRIC_ALIASES
+from ._spec import SearchSpec, training_array
+
+__all__ = ["SEARCH_PARAMETER_CONSTRAINTS", "KNeighborsSearchMixin", "neighbors_graph"]
+
+
+class _BlockSizePair(Options):
+    """Constraint: a pair ``(query_rows, training_rows)`` of positive ints.
+
+    An ``Options`` subclass only because scikit-learn's parameter validation
+    accepts its own constraint classes alone.
+    """
+
+    def __init__(self):
+        super().__init__(tuple, set())
+
+    def is_satisfied_by(self, val):
+        return (
+            isinstance(val, tuple)
+            and len(val) == 2
+            and all(
+                isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+                for v in val
+            )
+        )
+
+    def __str__(self):
+        return "a pair (query_rows, training_rows) of ints >= 1"
+
+
+SEARCH_PARAMETER_CONSTRAINTS = {
+    "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+    "metric": [StrOptions(set(METRIC_ALIASES))],
+    "p": [Interval(Real, 1, None, closed="left"), Options(Real, {np.inf})],
+    "block_size": [Interval(Integral, 1, None, closed="left"), _BlockSizePair(), None],
+    "n_jobs": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Integral, None, -1, closed="right"),
+        None,
+    ],
+}
+
+GRAPH_MODES = ("connectivity", "distance")
+
+
+def neighbors_graph(neigh_dist, neigh_ind, n_samples_fit, mode):
+    """The CSR graph of a kNN result, as scikit-learn's ``kneighbors_graph``.
+
+    Row ``i`` holds its neighbours in the order found (nearest first, so the
+    column indices are not sorted), with the distance (an explicit 0 for a
+    sample at distance zero) or 1.0 as value, in float64, with intp indices.
+    The sparse container (``csr_matrix`` or ``csr_array``) follows
+    scikit-learn's ``sparse_interface`` setting.
+    """
+    n_queries, n_neighbors = neigh_ind.shape
+    if mode == "connectivity":
+        data = np.ones(n_queries * n_neighbors)
+    else:
+        data = np.ravel(neigh_dist)
+    indptr = np.arange(0, n_queries * n_neighbors + 1, n_neighbors)
+    graph = sparse.csr_array(
+        (data, neigh_ind.ravel(), indptr), shape=(n_queries, n_samples_fit)
+    )
+    # Converted as scikit-learn converts it, keeping the intp indices.
+    if get_config().get("sparse_interface", "spmatrix") == "spmatrix":
+        graph = sparse.csr_matrix(graph)
+    return graph
+
+
+class KNeighborsSearchMixin:
+    """Training rows, search spec, queries and neighbours of a kNN estimator.
+
+    The estimator declares ``n_neighbors``, ``metric``, ``p``, ``block_size``
+    and ``n_jobs`` (constraints in :data:`SEARCH_PARAMETER_CONSTRAINTS`),
+    calls :meth:`_validate_training` then :meth:`_store_training` in ``fit``
+    and searches with :meth:`kneighbors`. It goes left of ``BaseEstimator``.
+    """
+
+    def _validate_training(self, X, y="no_validation"):
+        """``validate_data`` of ``fit``: image stacks flattened, dense, C order."""
+        return validate_data(
+            self,
+            flatten_image_stack(X)[0],
+            y,
+            dtype="numeric",
+            order="C",
+            accept_sparse=False,
+        )
+
+    def _store_training(self, X):
+        """Store validated training rows in their kernel dtype; build the spec."""
+        self._fit_X = training_array(X)
+        self.n_samples_fit_ = self._fit_X.shape[0]
+        self._search_spec = self._build_spec()
+        self.effective_metric_ = self._search_spec.effective_metric
+
+    def _spec_params(self):
+        return (self.metric, self.p, self.block_size, self.n_jobs)
+
+    def _build_spec(self):
+        spec = SearchSpec.build(
+            self.metric,
+            self.p,
+            self._fit_X.dtype,
+            block_size=self.block_size,
+            n_jobs=self.n_jobs,
+        )
+        self._search_spec_params = self._spec_params()
+        return spec
+
+    def _spec(self):
+        """The fitted search spec; rebuilt (and re-validated) only when
+        ``set_params`` changed a search parameter after ``fit``."""
+        if self._search_spec_params != self._spec_params():
+            self._validate_params()
+            self._search_spec = self._build_spec()
+        return self._search_spec
+
+    def _validate_query(self, X):
+        X = validate_data(
+            self,
+            flatten_image_stack(X)[0],
+            reset=False,
+            dtype="numeric",
+            order="C",
+            accept_sparse=False,
+        )
+        return self._spec().query_array(X)
+
+    def _search(self, X, n_neighbors, exclude_self):
+        """Neighbours of validated queries ``X`` (the training rows when
+        ``exclude_self``), after checking ``n_neighbors`` against the fit."""
+        if exclude_self:
+            n_max, inequality = self.n_samples_fit_ - 1, "n_neighbors < n_samples_fit"
+        else:
+            n_max, inequality = self.n_samples_fit_, "n_neighbors <= n_samples_fit"
+        if n_neighbors > n_max:
+            raise ValueError(
+                f"Expected {inequality}, but n_neighbors = {n_neighbors}, "
+                f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}"
+            )
+        return _search.kneighbors(
+            self._spec(), X, self._fit_X, int(n_neighbors), exclude_self=exclude_self
+        )
+
+    def _neighbors_of(self, X, n_neighbors):
+        """``kneighbors`` with its arguments checked: ``X`` None means the
+        training samples, each without itself."""
+        check_is_fitted(self)
+        if n_neighbors is None:
+            n_neighbors = self.n_neighbors
+        elif isinstance(n_neighbors, bool) or not isinstance(n_neighbors, Integral):
+            raise TypeError(
+                f"n_neighbors does not take {type(n_neighbors)} value, enter "
+                "integer value"
+            )
+        elif n_neighbors <= 0:
+            raise ValueError(f"Expected n_neighbors > 0. Got {n_neighbors}")
+        if X is None:
+            return self._search(self._fit_X, n_neighbors, exclude_self=True)
+        return self._search(self._validate_query(X), n_neighbors, exclude_self=False)
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """Find the k nearest training samples of each query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features) or \
+(n_queries, height, width), default=None
+            The queries. If None, the neighbors of every training sample are
+            returned, a sample never being its own neighbor (a duplicate of it
+            can be).
+
+        n_neighbors : int, default=None
+            Number of neighbors; the ``n_neighbors`` parameter when None.
+
+        return_distance : bool, default=True
+            Whether to return the distances.
+
+        Returns
+        -------
+        neigh_dist : ndarray of shape (n_queries, n_neighbors)
+            Distances to the neighbors, ascending (float64). Only present if
+            ``return_distance=True``.
+
+        neigh_ind : ndarray of shape (n_queries, n_neighbors)
+            Indices of the neighbors in the training data. At equal distance
+            the lower index comes first.
+        """
+        neigh_dist, neigh_ind = self._neighbors_of(X, n_neighbors)
+        if return_distance:
+            return neigh_dist, neigh_ind
+        return neigh_ind
+
+    def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
+        """Compute the (weighted) graph of k-neighbors of each query.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features) or \
+(n_queries, height, width), default=None
+            The queries. If None, the neighbors of every training sample,
+            a sample never being its own neighbor.
+
+        n_neighbors : int, default=None
+            Number of neighbors of each query; the ``n_neighbors`` parameter
+            when None.
+
+        mode : {'connectivity', 'distance'}, default='connectivity'
+            'connectivity' gives the edges weight 1, 'distance' the distance
+            between the samples.
+
+        Returns
+        -------
+        A : sparse matrix of shape (n_queries, n_samples_fit)
+            CSR matrix (float64) with ``n_neighbors`` stored entries per row,
+            nearest first: ``A[i, j]`` is the weight of the edge from query
+            ``i`` to training sample ``j``. A neighbor at distance 0 is an
+            explicit zero in 'distance' mode.
+        """
+        if mode not in GRAPH_MODES:
+            raise ValueError(
+                'Unsupported mode, must be one of "connectivity", '
+                f'or "distance" but got "{mode}" instead'
+            )
+        neigh_dist, neigh_ind = self._neighbors_of(X, n_neighbors)
+        return neighbors_graph(neigh_dist, neigh_ind, self.n_samples_fit_, mode)
+
+    def __getstate__(self):
+        # A copy: ``object.__getstate__`` may return the live ``__dict__``.
+        # The search spec is derived state, rebuilt on load, so pickles hold
+        # only arrays and plain values.
+        state = stamp_version(super().__getstate__())
+        state.pop("_search_spec", None)
+        state.pop("_search_spec_params", None)
+        return state
+
+    def __setstate__(self, state):
+        state = warn_if_other_version(self, state)
+        super().__setstate__(state)
+        if "_fit_X" in state:
+            self._search_spec = self._build_spec()
