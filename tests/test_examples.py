@@ -165,6 +165,8 @@ def test_figures_default_folder_and_display(
     shown = []
     monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(True))
     monkeypatch.setattr(plt, "get_backend", lambda: "QtAgg")
+    # A plain script run: the docs build may have imported sphinx-gallery here.
+    monkeypatch.delitem(sys.modules, "sphinx_gallery", raising=False)
     monkeypatch.delenv("FMNIST_FIGURES_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     plt.subplots()

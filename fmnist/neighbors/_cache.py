@@ -35,7 +35,8 @@ MIN_NEIGHBORS = 16
 def _digest(array):
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{array.dtype.str}{array.shape}".encode())
-    h.update(memoryview(array).cast("B"))
+    if array.size:  # a C-contiguous array, hashed without a copy
+        h.update(memoryview(array).cast("B"))
     return h.digest()
 
 
