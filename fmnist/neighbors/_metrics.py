@@ -43,20 +43,25 @@ class Metric:
     floating: tuple
     finish: str = "none"
 
-    def route(self, query_dtype, train_dtype):
+    def route(self, query_dtype, train_dtype, n_features=0):
         """``(tile, key)`` for queries of ``query_dtype`` against training
-        rows of ``train_dtype``."""
+        rows of ``train_dtype`` with ``n_features`` columns."""
         if query_dtype == np.uint8 and train_dtype == np.uint8:
-            return self.uint8
+            tile, key = self.uint8
+            if tile == c.TILE_DOT_U8 and n_features > c.WIDE_BYTES:
+                return c.TILE_DOT_U8_WIDE, key
+            return tile, key
         if query_dtype.kind in "iu" and train_dtype.kind in "iu":
             return self.integer
         return self.floating
 
     def key_dtype(self, query_dtype, train_dtype):
-        """int64 where the keys are exact integers, float64 otherwise."""
+        """int64 for the raw integer keys (int32 data can exceed 2**53),
+        float64 otherwise (uint8 squared distances from dots stay exact in
+        float64 below 1.3e11 features)."""
         tile, key = self.route(query_dtype, train_dtype)
         integer = query_dtype.kind in "iu" and train_dtype.kind in "iu"
-        exact = key in (c.KEY_RAW, c.KEY_SQL2_FROM_DOT) and tile != c.TILE_LP
+        exact = key in (c.KEY_RAW,) and tile != c.TILE_LP
         return np.dtype(np.int64 if integer and exact else np.float64)
 
     def distances(self, keys, p):

@@ -239,7 +239,7 @@ def search_without_reuse(spec, X, Y, n_neighbors, exclude_self=False):
 def _search(spec, X, Y, n_neighbors, exclude_self):
     """Plan, run and finish one search (arrays already validated)."""
     metric = spec.metric
-    route = metric.route(X.dtype, Y.dtype)
+    route = metric.route(X.dtype, Y.dtype, X.shape[1])
     aux_kind = _codes.KEY_AUX[route[1]]
     aux_y = _row_values(aux_kind, Y)
     aux_x = aux_y if exclude_self else _row_values(aux_kind, X)

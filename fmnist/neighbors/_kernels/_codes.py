@@ -15,6 +15,11 @@ TILE_DOT = 4  # sum a * b
 TILE_LINF = 5  # max |a - b|
 TILE_LP = 6  # sum |a - b|**p
 TILE_CHORD = 7  # sum (a / |x| - b / |y|)**2, floats
+TILE_DOT_U8_WIDE = 8  # TILE_DOT_U8 for rows longer than WIDE_BYTES
+
+# The one-round dot tile serves rows up to this many bytes: 512 steps of the
+# narrowest vector (8 bytes), within which 32-bit lanes cannot overflow.
+WIDE_BYTES = 4096
 
 # Keys: how the heap key of one pair is made from its tile value.
 KEY_RAW = 0  # the tile value itself

@@ -18,9 +18,12 @@ produce from a plain loop:
   used and the bias is 0.
 
 Exactness at any width: a 32-bit lane gains at most 4 * 255 * 128 (VNNI) or
-2 * 255 * 255 (``pmaddwd``) per step, so the dot tiles accumulate at most
-``_FLUSH_STEPS`` steps in 32-bit lanes, sum the lanes (still below 2**31) and
-add that sum into 64-bit totals. The 64-bit ``psadbw`` lanes cannot overflow below 2**55
+2 * 255 * 255 (``pmaddwd``) per step, so a dot tile may accumulate at most
+``_FLUSH_STEPS`` steps in 32-bit lanes before it sums the lanes (still below
+2**31) into 64-bit totals. :func:`dot_tile_4x4` does one such round and serves
+rows of up to ``WIDE_BYTES`` bytes (4 KiB; Fashion-MNIST's 784 among them);
+:func:`wide_dot_tile_4x4` repeats rounds for longer rows. The search picks the
+tile from the row length. The 64-bit ``psadbw`` lanes cannot overflow below 2**55
 bytes. Results are therefore the same exact integers for any vector width and
 any row length.
 
@@ -37,11 +40,14 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._codes import WIDE_BYTES
+
 _TILE = 4
 # A 32-bit dot lane gains at most 130,560 (< 2**17) per step: over 512 steps
 # the 16 lanes of a vector add up to less than 2**30, so the lanes are summed
 # in 32 bits and only the sum is widened.
 _FLUSH_STEPS = 512
+assert WIDE_BYTES <= 8 * _FLUSH_STEPS  # one round of the narrowest dot vector
 
 _I8 = ir.IntType(8)
 _I16 = ir.IntType(16)
@@ -175,7 +181,7 @@ def _emit_tile(kind, context, builder, sig, args):
         context, builder, yty, Y, list(args[2 + _TILE : 2 + 2 * _TILE])
     )
     n_bytes = args[2 + 2 * _TILE]
-    widths, bias = plan(_target_features(context), kind)
+    widths, bias = plan(_target_features(context), "sad" if kind == "sad" else "dot")
 
     totals = [
         cgutils.alloca_once_value(builder, ir.Constant(_I64, 0))
@@ -212,26 +218,20 @@ def _emit_tile(kind, context, builder, sig, args):
                 builder.store(builder.add(builder.load(total), value), total)
 
         zero = ir.Constant(_I64, 0)
-        if kind == "sad":  # 64-bit lanes cannot overflow: one round
+        if kind != "dot_wide":  # psadbw's 64-bit lanes, or rows <= WIDE_BYTES
             accumulate(zero, n_steps)
         else:
             flush = ir.Constant(_I64, _FLUSH_STEPS)
-            short = builder.icmp_unsigned("<=", n_steps, flush)
-            with builder.if_else(short, likely=True) as (one_round, rounds):
-                with one_round:  # rows up to 32 KiB: the common case
-                    accumulate(zero, n_steps)
-                with rounds:
-                    n_rounds = builder.udiv(
-                        builder.add(n_steps, ir.Constant(_I64, _FLUSH_STEPS - 1)),
-                        flush,
-                    )
-                    with cgutils.for_range(builder, n_rounds) as loop:
-                        first = builder.mul(loop.index, flush)
-                        left = builder.sub(n_steps, first)
-                        count = builder.select(
-                            builder.icmp_unsigned("<", left, flush), left, flush
-                        )
-                        accumulate(first, count)
+            n_rounds = builder.udiv(
+                builder.add(n_steps, ir.Constant(_I64, _FLUSH_STEPS - 1)), flush
+            )
+            with cgutils.for_range(builder, n_rounds) as loop:
+                first = builder.mul(loop.index, flush)
+                left = builder.sub(n_steps, first)
+                count = builder.select(
+                    builder.icmp_unsigned("<", left, flush), left, flush
+                )
+                accumulate(first, count)
         done = builder.mul(n_steps, w)
         offset = builder.add(offset, done)
         remaining = builder.sub(remaining, done)
@@ -273,7 +273,12 @@ sad_tile_4x4 = _tile_intrinsic(
 dot_tile_4x4 = _tile_intrinsic(
     "dot",
     "16 dots ``X[i].Y[j] - bias * sum(X[i])`` over ``handled`` bytes, then "
-    "``handled``.",
+    "``handled``; rows of at most ``WIDE_BYTES`` bytes.",
+)
+wide_dot_tile_4x4 = _tile_intrinsic(
+    "dot_wide",
+    "As :func:`dot_tile_4x4`, for rows of any length (flushed every "
+    "``_FLUSH_STEPS`` steps).",
 )
 
 

@@ -37,6 +37,7 @@ from ._codes import (
     TILE_CHORD,
     TILE_DOT,
     TILE_DOT_U8,
+    TILE_DOT_U8_WIDE,
     TILE_L1,
     TILE_LINF,
     TILE_LP,
@@ -44,7 +45,7 @@ from ._codes import (
     TILE_SQL2,
 )
 from ._jit import njit
-from ._simd import dot_plan, dot_tile_4x4, sad_tile_4x4
+from ._simd import dot_plan, dot_tile_4x4, sad_tile_4x4, wide_dot_tile_4x4
 
 _ARITH = {"reassoc", "contract"}
 _SMALLEST = np.nextafter(0.0, 1.0)
@@ -209,6 +210,8 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
         return _simd_tile(sad_tile_4x4)
     if code == TILE_DOT_U8:
         return _simd_tile(dot_tile_4x4)
+    if code == TILE_DOT_U8_WIDE:
+        return _simd_tile(wide_dot_tile_4x4)
     integer = _is_integer(X) and _is_integer(Y)
     if code == TILE_L1:
         return _plain_tile(_op_l1, _add, integer)
@@ -228,7 +231,7 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
 @overload(tile_tail, inline="always", jit_options={"nogil": True})
 def _tile_tail(tile, X, Y, i, j, start):
     code = _literal(tile)
-    if code in (TILE_SAD_U8, TILE_DOT_U8):
+    if code in (TILE_SAD_U8, TILE_DOT_U8, TILE_DOT_U8_WIDE):
         op = _op_l1 if code == TILE_SAD_U8 else _op_dot
 
         def simd_tail(tile, X, Y, i, j, start):
@@ -250,7 +253,7 @@ def _tile_tail(tile, X, Y, i, j, start):
 @overload(tile_offsets, inline="always", jit_options={"nogil": True})
 def _tile_offsets(tile, X, i0, i1, i2, i3):
     code = _literal(tile)
-    if code == TILE_DOT_U8:
+    if code in (TILE_DOT_U8, TILE_DOT_U8_WIDE):
 
         def bias_offsets(tile, X, i0, i1, i2, i3):
             handled, bias = dot_plan(X.shape[1])
