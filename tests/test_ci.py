@@ -37,6 +37,7 @@ def _run_pytest(tmp_path, **flags):
     )
 
 
+@pytest.mark.slow
 def test_missing_dependency_is_a_skip_locally(tmp_path):
     result = _run_pytest(tmp_path)
     # Exit status 5: no test ran (the only module was skipped).
@@ -44,6 +45,7 @@ def test_missing_dependency_is_a_skip_locally(tmp_path):
     assert "1 skipped" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag", ["FMNIST_REQUIRE_DATA", "CI"])
 def test_missing_dependency_fails_under_ci(tmp_path, flag):
     result = _run_pytest(tmp_path, **{flag: "1" if flag != "CI" else "true"})

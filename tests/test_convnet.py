@@ -295,6 +295,7 @@ def test_calibrated_classifier_cv(small_digits):
 
 
 # ---------------------------------------------- validation and early stopping
+@pytest.mark.slow
 def test_early_stopping_uses_training_data_and_restores_best(digits):
     X, y = digits
     X, y = X[:500], y[:500]

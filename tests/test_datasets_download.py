@@ -259,6 +259,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_fill_the_same_empty_cache(tmp_path, server):
     arrays = helpers.tiny_arrays(seed=0, n_train=2000, n_test=500)
     base = server.serve_dataset(arrays)

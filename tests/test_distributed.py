@@ -131,6 +131,7 @@ def test_shard_bounds_cover_rows_once(n_samples):
 # Optional dependency and thread settings.
 
 
+@pytest.mark.slow
 def test_missing_dask_raises_clear_import_error():
     result = run_python(
         """
@@ -179,6 +180,7 @@ def _thread_settings():
     )
 
 
+@pytest.mark.slow
 def test_workers_are_capped_to_one_thread(client):
     settings = client.run(_thread_settings)
     assert len(settings) == 2
@@ -559,6 +561,7 @@ def test_predict_blocks_convnet_equals_local(client, digits):
     np.testing.assert_allclose(proba.compute(), clf.predict_proba(X_query), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_dask_ml_parallel_post_fit_with_both_estimators(client, digits):
     require("skorch")
     wrappers = require("dask_ml.wrappers")

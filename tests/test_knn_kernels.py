@@ -204,6 +204,7 @@ def test_int32_large_values_do_not_overflow():
     assert dist[0, 2] == 3 * (2**32 - 1)
 
 
+@pytest.mark.slow
 def test_read_only_inputs_are_not_copied_or_written(tmp_path):
     rng = np.random.default_rng(0)
     X, Y = _data(rng, 20, 3000, 784, np.uint8, high=256)
@@ -594,6 +595,7 @@ _WORKQUEUE_CHILD = """
 """
 
 
+@pytest.mark.slow
 def test_concurrent_threads_with_workqueue_layer():
     # The workqueue layer aborts the process on concurrent parallel regions.
     env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
@@ -601,6 +603,7 @@ def test_concurrent_threads_with_workqueue_layer():
     assert out.stdout.split()[-1] == "workqueue"
 
 
+@pytest.mark.slow
 def test_import_compiles_nothing():
     out = run_python(
         """

@@ -699,6 +699,7 @@ def test_pickle_round_trip():
     np.testing.assert_array_equal(loaded.classes_, est.classes_)
 
 
+@pytest.mark.slow
 def test_pickle_loads_in_a_fresh_process(tmp_path):
     import pickle
 

@@ -93,6 +93,7 @@ def test_integer_results_identical_for_any_threads_and_blocks(metric):
 # imports and compilation
 
 
+@pytest.mark.slow
 def test_import_compiles_nothing_and_does_not_import_numba():
     out = run_python(
         """
@@ -192,6 +193,7 @@ def test_read_only_package_directory(tmp_path):
     assert out.stdout.split() == ["True"]
 
 
+@pytest.mark.slow
 def test_home_unset():
     env = {k: v for k, v in os.environ.items() if k != "HOME"}
     env["PYTHONPATH"] = str(REPO_ROOT)
@@ -264,6 +266,7 @@ _CONCURRENCY_SCRIPT = """
 """
 
 
+@pytest.mark.slow
 def test_concurrent_predict_gives_the_single_threaded_answer():
     out = run_python(_CONCURRENCY_SCRIPT, cwd=REPO_ROOT, timeout=400)
     for name in ("thread pool", "joblib threading", "dask threads", "loky", "fork"):
