@@ -324,7 +324,7 @@ def points_same_way(dot, X, Y, q, t):
     )
 
 
-@njit(nogil=True, inline="always")
+@njit(nogil=True)
 def cosine_from_integers(dot, inv_x, inv_y):
     """Cosine distance from an exact integer dot product and inverse norms.
 
