@@ -8,6 +8,7 @@ included.
 """
 
 import numbers
+from dataclasses import replace
 
 import numpy as np
 from sklearn.utils import check_array
@@ -34,9 +35,7 @@ def _worker_threads():
 def _search_shard(shard, X_query, offset, n_neighbors, spec):
     """Exact top-k of ``X_query`` in one shard, with global training indices."""
     if spec.n_jobs is None:
-        spec = SearchSpec(
-            spec.metric, spec.p, spec.train_dtype, spec.block_size, _worker_threads()
-        )
+        spec = replace(spec, n_jobs=_worker_threads())
     k = min(n_neighbors, shard.shape[0])
     dist, ind = spine.kneighbors(spec, X_query, shard, k)
     return dist, ind + offset
@@ -290,13 +289,7 @@ def sharded_predict(
     index = estimator.search_index()
     fit_X = index.data
     # Threads on the workers follow each worker's nthreads.
-    spec = SearchSpec(
-        index.spec.metric,
-        index.spec.p,
-        index.spec.train_dtype,
-        index.spec.block_size,
-        None,
-    )
+    spec = replace(index.spec, n_jobs=None)
     X = check_array(flatten_image_stack(X)[0], dtype="numeric", accept_sparse=False)
     X_query = spec.query_array(X)
     n_neighbors = estimator.n_neighbors

@@ -74,7 +74,7 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
     """
     import numpy as np
 
-    from ._search import search_without_reuse
+    from ._search import kneighbors
 
     for dtype in dtypes:
         A = np.ones((5, 3), dtype=dtype)
@@ -84,4 +84,4 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
                 spec = SearchSpec.build(
                     metric, 2, A.dtype, block_size=(1, 4), n_jobs=n_jobs
                 )
-                search_without_reuse(spec, A, A, 1)
+                kneighbors(spec, A, A, 1, reuse=False)  # run, never reuse

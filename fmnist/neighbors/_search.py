@@ -183,7 +183,7 @@ def _run(route, X, Y, args, q_block, t_block, n_threads):
         serial(X, Y, 0, X.shape[0], *args, q_block, t_block)
 
 
-def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):
+def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True):
     """Exact ``n_neighbors`` nearest rows of ``Y`` for every row of ``X``.
 
     Parameters
@@ -200,6 +200,9 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):
         ``exclude_self``).
     exclude_self : bool, default=False
         ``X`` is ``Y``: row ``i`` never gets itself as a neighbour.
+    reuse : bool, default=True
+        Answer from, and store into, :data:`~._cache.search_cache`; False
+        always runs the search (warm-up).
 
     Returns
     -------
@@ -211,7 +214,7 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):
     _validate(X, Y, n_neighbors, exclude_self)
     X = np.ascontiguousarray(X)
     Y = np.ascontiguousarray(Y)
-    key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self)
+    key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self) if reuse else None
     if key is None:  # reuse turned off
         return _search(spec, X, Y, int(n_neighbors), exclude_self)
     cached = search_cache.get(key, n_neighbors)
@@ -222,18 +225,6 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False):
     dist, idx = _search(spec, X, Y, k_search, exclude_self)
     search_cache.put(key, dist, idx)
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
-
-
-def search_without_reuse(spec, X, Y, n_neighbors, exclude_self=False):
-    """:func:`kneighbors` that always runs the search (for warm-up)."""
-    _validate(X, Y, n_neighbors, exclude_self)
-    return _search(
-        spec,
-        np.ascontiguousarray(X),
-        np.ascontiguousarray(Y),
-        n_neighbors,
-        exclude_self,
-    )
 
 
 def _search(spec, X, Y, n_neighbors, exclude_self):
