@@ -54,6 +54,7 @@ SEARCH_PARAMETER_CONSTRAINTS = {
     "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     "metric": [StrOptions(set(METRIC_ALIASES))],
     "p": [Interval(Real, 1, None, closed="left"), Options(Real, {np.inf})],
+    "algorithm": [StrOptions({"auto", "brute", "pruned"})],
     "block_size": [Interval(Integral, 1, None, closed="left"), _BlockSizePair(), None],
     "n_jobs": [
         Interval(Integral, 1, None, closed="left"),
@@ -117,7 +118,7 @@ class KNeighborsSearchMixin:
         self.effective_metric_ = self._search_spec.effective_metric
 
     def _spec_params(self):
-        return (self.metric, self.p, self.block_size, self.n_jobs)
+        return (self.metric, self.p, self.algorithm, self.block_size, self.n_jobs)
 
     def _build_spec(self):
         spec = SearchSpec.build(
@@ -126,6 +127,7 @@ class KNeighborsSearchMixin:
             self._fit_X.dtype,
             block_size=self.block_size,
             n_jobs=self.n_jobs,
+            algorithm=self.algorithm,
         )
         self._search_spec_params = self._spec_params()
         return spec

@@ -55,6 +55,16 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
           (n_queries, n_neighbors), and returning weights of the same shape.
           A query whose weights are all zero raises a ValueError.
 
+    algorithm : {'auto', 'brute', 'pruned'}, default='auto'
+        How the exact neighbours are found; results never depend on it.
+        'brute' computes every distance. 'pruned' first rules out most
+        training rows with integer lower bounds of the distance (sums over
+        groups of pixels, see :ref:`pruned-search`) and computes full
+        distances for the rest only; it serves manhattan, euclidean and
+        squared euclidean searches of uint8 rows (64 to 4096 features) and
+        falls back to 'brute' elsewhere. 'auto' prunes where it measured
+        faster: manhattan on uint8 rows with at least 2048 training rows.
+
     block_size : int or (int, int), default=None
         Rows per block of the search: an int sets both the number of queries
         processed together and the number of training rows compared with them
@@ -172,6 +182,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         metric="euclidean",
         p=2,
         weights="uniform",
+        algorithm="auto",
         block_size=None,
         n_jobs=None,
     ):
@@ -179,6 +190,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         self.metric = metric
         self.p = p
         self.weights = weights
+        self.algorithm = algorithm
         self.block_size = block_size
         self.n_jobs = n_jobs
 

@@ -28,6 +28,7 @@ import threading
 
 import numpy as np
 
+from . import _pruning
 from ._cache import MIN_NEIGHBORS, search_cache
 from ._kernels import _codes
 from ._spec import KERNEL_DTYPES, integer_limit
@@ -164,23 +165,23 @@ def _row_values(kind, A):
 # run and finish
 
 
-def _run(route, X, Y, args, q_block, t_block, n_threads):
+def _run(serial, parallel, n_queries, q_block, n_threads):
+    """Call ``parallel(q_block)`` under the process-wide lock, or
+    ``serial(q_block)`` when the lock is taken, in a forked child, or when
+    one thread or one block does."""
     import numba
 
-    from ._kernels import _driver
-
-    serial, parallel = _driver.entry_points(*route)
-    use_threads = n_threads > 1 and X.shape[0] > q_block and not _STATE["forked"]
+    use_threads = n_threads > 1 and n_queries > q_block and not _STATE["forked"]
     if use_threads and _PARALLEL_LOCK.acquire(blocking=False):
         previous = numba.get_num_threads()
         try:
             numba.set_num_threads(n_threads)
-            parallel(X, Y, *args, q_block, t_block)
+            parallel(q_block)
         finally:
             numba.set_num_threads(previous)
             _PARALLEL_LOCK.release()
     else:
-        serial(X, Y, 0, X.shape[0], *args, q_block, t_block)
+        serial(q_block)
 
 
 def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True):
@@ -227,6 +228,19 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True):
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
 
 
+def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
+                 t_block, n_threads):
+    from ._kernels import _driver
+
+    serial, parallel = _driver.entry_points(*route)
+    args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
+    _run(
+        lambda q_block: serial(X, Y, 0, X.shape[0], *args, q_block, t_block),
+        lambda q_block: parallel(X, Y, *args, q_block, t_block),
+        X.shape[0], q_block, n_threads,
+    )
+
+
 def _search(spec, X, Y, n_neighbors, exclude_self):
     """Plan, run and finish one search (arrays already validated)."""
     metric = spec.metric
@@ -243,8 +257,17 @@ def _search(spec, X, Y, n_neighbors, exclude_self):
         n_threads = resolve_threads(spec.n_jobs)
         row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)
         q_block, t_block = plan_blocks(spec.block_size, n_queries, row_bytes, n_threads)
-        args = (bool(exclude_self), float(spec.p), aux_x, aux_y, keys, idx)
-        _run(route, X, Y, args, q_block, t_block, n_threads)
+        if _pruning.applies(spec, X, Y):
+            tables = _pruning.bound_tables(Y)
+            _pruning.search(
+                spec, route, X, Y, tables, exclude_self, aux_x, aux_y, keys, idx,
+                lambda serial, parallel: _run(
+                    serial, parallel, n_queries, q_block, n_threads
+                ),
+            )
+        else:
+            _brute_force(route, X, Y, exclude_self, spec.p, aux_x, aux_y, keys, idx,
+                         q_block, t_block, n_threads)
         if route[1] == _codes.KEY_COSINE_INT:
             from ._kernels import _cosine
 

@@ -118,6 +118,10 @@ class SearchSpec:
     n_jobs : int or None
         Numba threads per call (None: numba's current setting; negative:
         counted back from all threads).
+    algorithm : {'auto', 'brute', 'pruned'}
+        'brute' compares every pair; 'pruned' rules most pairs out with
+        exact lower bounds where the metric and data allow it
+        (:mod:`._pruning`); 'auto' prunes where it pays.
     """
 
     metric: Metric
@@ -125,9 +129,12 @@ class SearchSpec:
     train_dtype: np.dtype
     block_size: tuple = None
     n_jobs: int = None
+    algorithm: str = "auto"
 
     @classmethod
-    def build(cls, metric, p, train_dtype, *, block_size=None, n_jobs=None):
+    def build(
+        cls, metric, p, train_dtype, *, block_size=None, n_jobs=None, algorithm="auto"
+    ):
         """A spec from parameter values (metric names and aliases as the
         estimator takes them; ``block_size`` an int or a pair)."""
         record, p = resolve_metric(metric, p)
@@ -137,7 +144,15 @@ class SearchSpec:
                 f"train_dtype must be one of {[str(d) for d in KERNEL_DTYPES]}. "
                 f"Got {train_dtype}."
             )
-        return cls(record, p, train_dtype, _normalise_block_size(block_size), n_jobs)
+        if algorithm not in ("auto", "brute", "pruned"):
+            raise ValueError(
+                "algorithm must be 'auto', 'brute' or 'pruned'. "
+                f"Got {algorithm!r} instead."
+            )
+        return cls(
+            record, p, train_dtype, _normalise_block_size(block_size), n_jobs,
+            algorithm,
+        )
 
     @property
     def effective_metric(self):

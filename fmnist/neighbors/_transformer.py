@@ -30,9 +30,9 @@ class BlockKNNTransformer(
     :class:`~sklearn.neighbors.KNeighborsClassifier`) or
     ``affinity="precomputed_nearest_neighbors"``
     (:class:`~sklearn.cluster.SpectralClustering`), typically in a
-    :class:`~sklearn.pipeline.Pipeline`. It does not take ``algorithm``,
-    ``leaf_size`` or ``metric_params``, other metrics, callables as metric or
-    sparse input.
+    :class:`~sklearn.pipeline.Pipeline`. Its ``algorithm`` is 'auto',
+    'brute' or 'pruned' (no trees); it does not take ``leaf_size`` or
+    ``metric_params``, other metrics, callables as metric or sparse input.
 
     Parameters
     ----------
@@ -54,6 +54,16 @@ class BlockKNNTransformer(
     p : float, default=2
         Power of the Minkowski metric, ``p >= 1`` or ``numpy.inf``; only used
         when ``metric='minkowski'``.
+
+    algorithm : {'auto', 'brute', 'pruned'}, default='auto'
+        How the exact neighbours are found; results never depend on it.
+        'brute' computes every distance. 'pruned' first rules out most
+        training rows with integer lower bounds of the distance (sums over
+        groups of pixels, see :ref:`pruned-search`) and computes full
+        distances for the rest only; it serves manhattan, euclidean and
+        squared euclidean searches of uint8 rows (64 to 4096 features) and
+        falls back to 'brute' elsewhere. 'auto' prunes where it measured
+        faster: manhattan on uint8 rows with at least 2048 training rows.
 
     block_size : int or (int, int), default=None
         Rows per block of the search: an int for both queries and training
@@ -140,6 +150,7 @@ class BlockKNNTransformer(
         n_neighbors=5,
         metric="euclidean",
         p=2,
+        algorithm="auto",
         block_size=None,
         n_jobs=None,
     ):
@@ -147,6 +158,7 @@ class BlockKNNTransformer(
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.p = p
+        self.algorithm = algorithm
         self.block_size = block_size
         self.n_jobs = n_jobs
 

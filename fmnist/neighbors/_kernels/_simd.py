@@ -298,3 +298,34 @@ def dot_plan(typingctx, n_bytes):
         return context.make_tuple(builder, sig.return_type, values)
 
     return sig, codegen
+
+
+@intrinsic
+def prefetch_row(typingctx, A, row, n_bytes):
+    """Hint the CPU to fetch the first ``n_bytes`` of row ``row`` of the 2-D
+    array ``A`` into the cache (``llvm.prefetch``; no effect on results, and
+    a hint never faults, whatever the address)."""
+    sig = types.void(A, row, n_bytes)
+
+    def codegen(context, builder, sig, args):
+        (ptr,) = _row_pointers(context, builder, sig.args[0], args[0], [args[1]])
+        fnty = ir.FunctionType(ir.VoidType(), [_I8.as_pointer(), _I32, _I32, _I32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        lines = builder.udiv(
+            builder.add(args[2], ir.Constant(args[2].type, 63)),
+            ir.Constant(args[2].type, 64),
+        )
+        with cgutils.for_range(builder, lines) as loop:
+            offset = builder.mul(loop.index, ir.Constant(loop.index.type, 64))
+            builder.call(
+                fn,
+                [
+                    builder.gep(ptr, [offset]),
+                    ir.Constant(_I32, 0),
+                    ir.Constant(_I32, 3),
+                    ir.Constant(_I32, 1),
+                ],
+            )
+        return context.get_dummy_value()
+
+    return sig, codegen

@@ -1,0 +1,164 @@
+"""Exact search with lower-bound pruning: the tables and when it pays.
+
+:mod:`._kernels._bounds` walks the training rows in order of their sums and
+rules most of them out with integer lower bounds from sums over groups of
+features, before any full distance. This module builds what it walks (the
+*bound tables* of a training set) and decides where it applies:
+
+* manhattan, euclidean and squared euclidean (Minkowski ``p`` of 1 and 2
+  included), where sums over groups give exact integer bounds;
+* uint8 queries against uint8 training rows of at most
+  :data:`~._kernels._codes.WIDE_BYTES` features (group sums fit in int16);
+* with ``algorithm='auto'``, only the metrics of :data:`AUTO_METRICS` and
+  training sets of at least :data:`MIN_TRAIN_ROWS` rows, where it measured
+  faster than brute force.
+
+Groups are squares of 7x7, 4x4 and 2x2 pixels when the number of features is
+a square (a square image; neighbouring pixels bound best), else runs of 49,
+16 and 4 consecutive features. Either way the bounds are exact; the grouping
+only changes how many rows they rule out.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._kernels import _codes
+
+__all__ = ["BoundTables", "MIN_TRAIN_ROWS", "applies", "bound_tables"]
+
+#: ``algorithm='auto'`` prunes from this many training rows.
+MIN_TRAIN_ROWS = 2048
+#: The metrics ``algorithm='auto'`` prunes: where pruning measured faster.
+AUTO_METRICS = ("manhattan",)
+#: Fewest features for which the bounds are worth their cost.
+MIN_FEATURES = 64
+#: Group sides (square images) or sizes (runs), coarse to fine.
+_SIDES = (7, 4, 2)
+_METRICS = {"manhattan": False, "euclidean": True, "sqeuclidean": True}
+
+
+def applies(spec, X, Y):
+    """Whether the pruned search serves this search (else brute force)."""
+    if spec.algorithm == "brute" or spec.metric.name not in _METRICS:
+        return False
+    if X.dtype != np.uint8 or Y.dtype != np.uint8:
+        return False
+    n_features = Y.shape[1]
+    if not MIN_FEATURES <= n_features <= _codes.WIDE_BYTES:
+        return False
+    if spec.algorithm == "pruned":
+        return True
+    return spec.metric.name in AUTO_METRICS and Y.shape[0] >= MIN_TRAIN_ROWS
+
+
+def _group_map(n_features, side):
+    """Group of each feature and the largest group size."""
+    edge = math.isqrt(n_features)
+    if edge * edge == n_features:
+        rows, cols = np.divmod(np.arange(n_features), edge)
+        per_row = -(-edge // side)
+        groups = (rows // side) * per_row + cols // side
+        size = side * side
+    else:
+        size = side * side
+        groups = np.arange(n_features) // size
+    return groups.astype(np.intp), size
+
+
+def _padded(n_groups):
+    return -(-n_groups // 16) * 16
+
+
+def _sums_table(A, groups, n_groups):
+    from ._kernels import _bounds
+
+    out = np.zeros((A.shape[0], _padded(n_groups)), dtype=np.int16)
+    _bounds.group_sums(A, groups, out)
+    return out
+
+
+@dataclass(frozen=True)
+class BoundTables:
+    """The bound tables of one uint8 training set, in order of row sums.
+
+    Attributes
+    ----------
+    order : ndarray of shape (n_train,), intp
+        Training row at each sorted position.
+    sums : ndarray of shape (n_train,), int64
+        Row sums, ascending.
+    groups : tuple of (ndarray, int, int)
+        For each level, coarse to fine: the group of each feature, the
+        largest group size and the number of groups.
+    coarse_t : ndarray of shape (n_groups_padded, n_train), int16
+        Coarsest group sums, group-major.
+    fine1, fine2 : ndarray of shape (n_train, n_groups_padded), int16
+        Finer group sums, row-major.
+    """
+
+    order: np.ndarray
+    sums: np.ndarray
+    groups: tuple
+    coarse_t: np.ndarray
+    fine1: np.ndarray
+    fine2: np.ndarray
+
+    def query_tables(self, X):
+        """``(sums, coarse, fine1, fine2)`` of the query rows ``X``."""
+        from ._kernels import _bounds
+
+        sums = np.empty(X.shape[0], dtype=np.int64)
+        _bounds.row_sums(X, sums)
+        tables = [_sums_table(X, groups, n) for groups, _, n in self.groups]
+        return (sums, *tables)
+
+
+def bound_tables(Y):
+    """The :class:`BoundTables` of uint8 training rows ``Y``."""
+    from ._kernels import _bounds
+
+    sums = np.empty(Y.shape[0], dtype=np.int64)
+    _bounds.row_sums(Y, sums)
+    order = np.argsort(sums, kind="stable")
+    levels = []
+    tables = []
+    for side in _SIDES:
+        groups, size = _group_map(Y.shape[1], side)
+        n_groups = int(groups.max()) + 1
+        levels.append((groups, size, n_groups))
+        tables.append(_sums_table(Y, groups, n_groups)[order])
+    return BoundTables(
+        order=order,
+        sums=sums[order],
+        groups=tuple(levels),
+        coarse_t=np.ascontiguousarray(tables[0].T),
+        fine1=tables[1],
+        fine2=tables[2],
+    )
+
+
+def search(spec, route, X, Y, tables, exclude_self, aux_x, aux_y, keys, idx, run):
+    """Fill the heaps ``keys``/``idx`` of every query by the pruned search.
+
+    ``run(serial, parallel, serial_args, parallel_args)`` runs one of the two
+    kernels (the spine's thread and lock rules).
+    """
+    from ._kernels import _bounds
+
+    tile, key = route
+    squared = _METRICS[spec.metric.name]
+    q_sums, q_coarse, q_fine1, q_fine2 = tables.query_tables(X)
+    (_, m0, _), (_, m1, _), (_, m2, _) = tables.groups
+    common = (
+        bool(exclude_self), float(spec.p), aux_x, aux_y, keys, idx,
+        tables.order, tables.sums, q_sums, tables.coarse_t, q_coarse,
+        float(m0), tables.fine1, q_fine1, float(m1), tables.fine2, q_fine2,
+        float(m2),
+    )  # fmt: skip
+    serial, parallel = _bounds.entry_points(tile, key)
+    run(
+        lambda q_block: serial(squared, X, Y, 0, X.shape[0], *common),
+        lambda q_block: parallel(squared, X, Y, *common, q_block),
+    )

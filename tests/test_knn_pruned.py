@@ -1,0 +1,133 @@
+"""The pruned search returns exactly what brute force returns.
+
+Lower bounds only decide which distances are computed; every returned
+distance comes from the same kernels and the same tie rule as brute force,
+so the results must be bit-identical, ties included, on any data.
+"""
+
+import numpy as np
+import pytest
+
+from fmnist import BlockKNNClassifier
+from fmnist.neighbors import _pruning
+from fmnist.neighbors._search import kneighbors
+from fmnist.neighbors._spec import SearchSpec
+
+METRICS = ["manhattan", "euclidean", "sqeuclidean"]
+
+
+def _search(metric, algorithm, X, Y, k, n_jobs=1, exclude_self=False):
+    spec = SearchSpec.build(metric, 2, np.uint8, algorithm=algorithm, n_jobs=n_jobs)
+    return kneighbors(spec, X, Y, k, exclude_self=exclude_self, reuse=False)
+
+
+def _images(n, side, seed, levels=256):
+    """Smooth, image-like uint8 rows (blobs), so that the bounds prune."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side]
+    centres = rng.uniform(0, side, (n, 2, 1, 1))
+    width = rng.uniform(2, side / 2, (n, 1, 1))
+    img = np.exp(-((yy - centres[:, 0]) ** 2 + (xx - centres[:, 1]) ** 2) / width**2)
+    img = img * rng.uniform(0.2, 1.0, (n, 1, 1)) * (levels - 1)
+    return np.round(img).astype(np.uint8).reshape(n, -1)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("side", [8, 28, 30])
+def test_pruned_matches_brute_on_images(metric, n_jobs, side):
+    Y = _images(3000, side, 0)
+    X = _images(97, side, 1)
+    for k in (1, 5, 16):
+        d_b, i_b = _search(metric, "brute", X, Y, k, n_jobs)
+        d_p, i_p = _search(metric, "pruned", X, Y, k, n_jobs)
+        np.testing.assert_array_equal(d_p, d_b)
+        np.testing.assert_array_equal(i_p, i_b)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_pruned_keeps_the_tie_rule(metric):
+    # Few grey levels and many duplicate rows: most distances tie, and at
+    # equal distance the lower training index must come first.
+    rng = np.random.default_rng(3)
+    base = _images(300, 12, 2, levels=3)
+    Y = base[rng.integers(0, 300, 2500)]
+    X = np.concatenate([Y[:40], _images(40, 12, 4, levels=3)])
+    d_b, i_b = _search(metric, "brute", X, Y, 9)
+    d_p, i_p = _search(metric, "pruned", X, Y, 9)
+    np.testing.assert_array_equal(d_p, d_b)
+    np.testing.assert_array_equal(i_p, i_b)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_pruned_on_noise_and_extremes(metric):
+    # Bounds that prune nothing (noise), rows of 0 and 255, k = n_train.
+    rng = np.random.default_rng(5)
+    Y = rng.integers(0, 256, (600, 100), dtype=np.uint8)
+    Y[:3] = 0
+    Y[3:6] = 255
+    X = np.concatenate([Y[:6], rng.integers(0, 256, (20, 100), dtype=np.uint8)])
+    for rows, k in ((600, 1), (600, 7), (600, 600), (20, 3), (1, 1)):
+        d_b, i_b = _search(metric, "brute", X, Y[:rows], k)
+        d_p, i_p = _search(metric, "pruned", X, Y[:rows], k)
+        np.testing.assert_array_equal(d_p, d_b)
+        np.testing.assert_array_equal(i_p, i_b)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_pruned_excludes_self(metric):
+    Y = _images(2500, 28, 6)
+    d_b, i_b = _search(metric, "brute", Y, Y, 5, n_jobs=2, exclude_self=True)
+    d_p, i_p = _search(metric, "pruned", Y, Y, 5, n_jobs=2, exclude_self=True)
+    np.testing.assert_array_equal(d_p, d_b)
+    np.testing.assert_array_equal(i_p, i_b)
+    assert not (i_p == np.arange(len(Y))[:, None]).any()
+
+
+def test_which_searches_are_pruned():
+    Y = np.zeros((3000, 784), dtype=np.uint8)
+    small = Y[:100]
+
+    def applies(metric, algorithm, X=Y, T=Y):
+        spec = SearchSpec.build(metric, 2, T.dtype, algorithm=algorithm)
+        return _pruning.applies(spec, X, T)
+
+    assert applies("manhattan", "auto")
+    assert not applies("manhattan", "auto", small, small)
+    assert applies("manhattan", "pruned", small, small)
+    assert applies("euclidean", "pruned") and applies("sqeuclidean", "pruned")
+    assert not applies("manhattan", "brute")
+    assert not applies("cosine", "pruned") and not applies("chebyshev", "pruned")
+    floats = Y.astype(np.float32)
+    assert not applies("manhattan", "pruned", floats, floats)
+    narrow = np.zeros((3000, 32), dtype=np.uint8)
+    assert not applies("manhattan", "pruned", narrow, narrow)
+
+
+def test_estimator_algorithms_agree():
+    Y = _images(2500, 28, 7)
+    y = np.arange(len(Y)) % 10
+    X = _images(200, 28, 8)
+    results = {}
+    for algorithm in ("brute", "pruned", "auto"):
+        clf = BlockKNNClassifier(metric="manhattan", algorithm=algorithm).fit(Y, y)
+        results[algorithm] = clf.kneighbors(X), clf.predict_proba(X)
+    for algorithm in ("pruned", "auto"):
+        for got, want in zip(results[algorithm][0], results["brute"][0]):
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(results[algorithm][1], results["brute"][1])
+
+
+def test_bad_algorithm_is_refused():
+    with pytest.raises(ValueError, match="algorithm"):
+        BlockKNNClassifier(algorithm="kd_tree").fit(np.zeros((3, 2)), [0, 1, 1])
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_pruned_matches_brute_on_fashion_mnist(fashion_mnist_split, metric):
+    X_train, X_test = fashion_mnist_split[:2]
+    queries = X_test[::50]  # 200 test images against all 60,000
+    d_b, i_b = _search(metric, "brute", queries, X_train, 16, n_jobs=2)
+    d_p, i_p = _search(metric, "pruned", queries, X_train, 16, n_jobs=2)
+    np.testing.assert_array_equal(d_p, d_b)
+    np.testing.assert_array_equal(i_p, i_b)
