@@ -94,6 +94,9 @@ def test_which_searches_are_pruned():
 
     assert applies("manhattan", "auto")
     assert not applies("manhattan", "auto", small, small)
+    limit = _pruning.AUTO_SQUARED_MAX_QUERIES
+    assert applies("euclidean", "auto", Y[:limit])
+    assert not applies("euclidean", "auto", Y[: limit + 1])
     assert applies("manhattan", "pruned", small, small)
     assert applies("euclidean", "pruned") and applies("sqeuclidean", "pruned")
     assert not applies("manhattan", "brute")

@@ -63,7 +63,8 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         distances for the rest only; it serves manhattan, euclidean and
         squared euclidean searches of uint8 rows (64 to 4096 features) and
         falls back to 'brute' elsewhere. 'auto' prunes where it measured
-        faster: manhattan on uint8 rows with at least 2048 training rows.
+        faster, from 2048 training rows: manhattan searches, and euclidean
+        ones of at most 32 queries.
 
     block_size : int or (int, int), default=None
         Rows per block of the search: an int sets both the number of queries

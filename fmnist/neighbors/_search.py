@@ -184,7 +184,9 @@ def _run(serial, parallel, n_queries, q_block, n_threads):
         serial(q_block)
 
 
-def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True):
+def kneighbors(
+    spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, bound_tables=None
+):
     """Exact ``n_neighbors`` nearest rows of ``Y`` for every row of ``X``.
 
     Parameters
@@ -204,6 +206,10 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True):
     reuse : bool, default=True
         Answer from, and store into, :data:`~._cache.search_cache`; False
         always runs the search (warm-up).
+    bound_tables : callable or None, default=None
+        Returns the :class:`~._pruning.BoundTables` of ``Y`` when the pruned
+        search needs them (the estimator keeps them from one call to the
+        next); None builds them for this call.
 
     Returns
     -------
@@ -217,13 +223,13 @@ def kneighbors(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True):
     Y = np.ascontiguousarray(Y)
     key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self) if reuse else None
     if key is None:  # reuse turned off
-        return _search(spec, X, Y, int(n_neighbors), exclude_self)
+        return _search(spec, X, Y, int(n_neighbors), exclude_self, bound_tables)
     cached = search_cache.get(key, n_neighbors)
     if cached is not None:
         return cached
     n_max = Y.shape[0] - 1 if exclude_self else Y.shape[0]
     k_search = min(max(int(n_neighbors), MIN_NEIGHBORS), n_max)
-    dist, idx = _search(spec, X, Y, k_search, exclude_self)
+    dist, idx = _search(spec, X, Y, k_search, exclude_self, bound_tables)
     search_cache.put(key, dist, idx)
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
 
@@ -241,7 +247,7 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
     )
 
 
-def _search(spec, X, Y, n_neighbors, exclude_self):
+def _search(spec, X, Y, n_neighbors, exclude_self, bound_tables=None):
     """Plan, run and finish one search (arrays already validated)."""
     metric = spec.metric
     route = metric.route(X.dtype, Y.dtype, X.shape[1])
@@ -258,9 +264,9 @@ def _search(spec, X, Y, n_neighbors, exclude_self):
         row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)
         q_block, t_block = plan_blocks(spec.block_size, n_queries, row_bytes, n_threads)
         if _pruning.applies(spec, X, Y):
-            tables = _pruning.bound_tables(Y)
+            tables = bound_tables() if bound_tables else _pruning.bound_tables(Y)
             _pruning.search(
-                spec, route, X, Y, tables, exclude_self, aux_x, aux_y, keys, idx,
+                spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx,
                 lambda serial, parallel: _run(
                     serial, parallel, n_queries, q_block, n_threads
                 ),

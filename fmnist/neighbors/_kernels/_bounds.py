@@ -31,7 +31,7 @@ from numba import literally
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
 from ._simd import prefetch_row
-from ._tiles import pair_key, tile_4x4, tile_offsets, tile_tail
+from ._tiles import pair_key, tile_1x4, tile_offsets, tile_tail
 
 #: Training rows per chunk of the walk.
 CHUNK_ROWS = 512
@@ -106,21 +106,22 @@ def _coarse_bounds(squared, qrow, coarse_t, c0, c1, out):
 
 
 @njit(nogil=True)
-def _flush(tile, key, X, Y, q, cand, n_cand, p, aux_x, aux_y, offset, keys, idx):
-    """Exact keys of the buffered candidates (up to 4) of query ``q``."""
+def _flush(tile, key, X, Y, q, cand, n_cand, order, aux_x, aux_y, offset, keys, idx):
+    """Exact keys of the buffered candidates (up to 4 sorted positions) of
+    query ``q``, offered to its heap under their training indices."""
     d = Y.shape[1]
     last = cand[n_cand - 1]
     j0 = cand[0]
     j1 = cand[1] if n_cand > 1 else last
     j2 = cand[2] if n_cand > 2 else last
     j3 = cand[3] if n_cand > 3 else last
-    values, done = tile_4x4(tile, X, Y, q, q, q, q, j0, j1, j2, j3, p, aux_x, aux_y)
+    values, done = tile_1x4(tile, X, Y, q, j0, j1, j2, j3)
     for c in range(n_cand):
-        t = cand[c]
+        j = cand[c]
         v = values[c] + offset
         if done < d:
-            v += tile_tail(tile, X, Y, q, t, done)
-        heap_push(keys, idx, q, pair_key(key, v, X, Y, q, t, aux_x, aux_y), t)
+            v += tile_tail(tile, X, Y, q, j, done)
+        heap_push(keys, idx, q, pair_key(key, v, X, Y, q, j, aux_x, aux_y), order[j])
 
 
 @njit(nogil=True)
@@ -161,16 +162,16 @@ def _visit(
             continue
         if _fine_bound(squared, qf2, fine2[j]) > limit2:
             continue
-        prefetch_row(Y, t, Y.shape[1])
-        cand[n_cand] = t
+        prefetch_row(Y, j, Y.shape[1])
+        cand[n_cand] = j
         n_cand += 1
         if n_cand == 4:
-            _flush(tile, key, X, Y, q, cand, 4, p, aux_x, aux_y, offset, keys, idx)
+            _flush(tile, key, X, Y, q, cand, 4, order, aux_x, aux_y, offset, keys, idx)
             n_cand = 0
             limit1 = _limit(squared, m1, keys[q, 0])
             limit2 = _limit(squared, m2, keys[q, 0])
     if n_cand:
-        _flush(tile, key, X, Y, q, cand, n_cand, p, aux_x, aux_y, offset, keys, idx)
+        _flush(tile, key, X, Y, q, cand, n_cand, order, aux_x, aux_y, offset, keys, idx)
 
 
 @njit(nogil=True)
@@ -198,16 +199,20 @@ def _sum_above(squared, delta, n_features, thr):
 
 @njit(nogil=True)
 def pruned_rows(
-    tile, key, squared, X, Y, q_start, q_stop, exclude_self, p, aux_x, aux_y,
-    keys, idx, order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1,
-    fine2, q_fine2, m2,
+    tile, key, squared, X, Y, q_order, q_start, q_stop, exclude_self, p, aux_x,
+    aux_y, keys, idx, order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1,
+    m1, fine2, q_fine2, m2,
 ):  # fmt: skip
-    """Search queries ``[q_start, q_stop)`` of ``X`` in ``Y`` through the
-    bound cascade; ``keys``/``idx`` hold initialised heaps, sorted at the end.
+    """Search queries ``q_order[q_start:q_stop]`` of ``X`` through the bound
+    cascade; ``keys``/``idx`` hold initialised heaps, sorted at the end.
+    Queries visited in order of their sums walk nearly the same rows one
+    after the other, which then come from the cache.
 
-    ``order`` maps sorted positions to rows of ``Y``, ``sums`` are the sorted
-    row sums; the ``coarse_t`` table is feature-group-major (groups, n_train)
-    and the ``fine`` tables row-major, all in sorted order.
+    The training rows ``Y``, their per-row values ``aux_y`` and sums ``sums``
+    are in ascending order of the sums, and ``order`` maps each sorted
+    position to the training index the heaps record. The ``coarse_t`` table
+    is feature-group-major (groups, n_train), the ``fine`` tables row-major,
+    all in sorted order.
     """
     literally(tile)
     literally(key)
@@ -217,7 +222,8 @@ def pruned_rows(
     coarse = np.empty(chunk, dtype=np.int64)
     visit = np.empty(chunk, dtype=np.int64)
     cand = np.empty(4, dtype=np.int64)
-    for q in range(q_start, q_stop):
+    for position in range(q_start, q_stop):
+        q = q_order[position]
         offset = tile_offsets(tile, X, q, q, q, q)[0]
         s = q_sums[q]
         qc = q_coarse[q]
@@ -260,14 +266,14 @@ def pruned_rows(
                     keys, idx, offset, order, c0, c1, qc, coarse_t, m0, coarse,
                     visit, qf1, fine1, m1, qf2, fine2, m2, cand,
                 )  # fmt: skip
-    heap_sort_rows(keys, idx, q_start, q_stop)
+        heap_sort_rows(keys, idx, q, q + 1)
 
 
 @njit(nogil=True, parallel=True)
 def pruned_rows_parallel(
-    tile, key, squared, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, order,
-    sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1, fine2, q_fine2, m2,
-    q_block,
+    tile, key, squared, X, Y, q_order, exclude_self, p, aux_x, aux_y, keys, idx,
+    order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1, fine2,
+    q_fine2, m2, q_block,
 ):  # fmt: skip
     """:func:`pruned_rows` over blocks of ``q_block`` queries (``prange``)."""
     literally(tile)
@@ -278,7 +284,7 @@ def pruned_rows_parallel(
         b0 = b * q_block
         b1 = min(b0 + q_block, n_q)
         pruned_rows(
-            tile, key, squared, X, Y, b0, b1, exclude_self, p, aux_x, aux_y, keys,
+            tile, key, squared, X, Y, q_order, b0, b1, exclude_self, p, aux_x, aux_y, keys,
             idx, order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1,
             fine2, q_fine2, m2,
         )  # fmt: skip
@@ -300,24 +306,24 @@ def entry_points(tile, key):
 def _make_entry_points(tile, key):
     @njit(nogil=True)
     def serial(
-        squared, X, Y, q_start, q_stop, exclude_self, p, aux_x, aux_y, keys, idx,
-        order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1, fine2,
-        q_fine2, m2,
+        squared, X, Y, q_order, q_start, q_stop, exclude_self, p, aux_x, aux_y,
+        keys, idx, order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1,
+        fine2, q_fine2, m2,
     ):  # fmt: skip
         pruned_rows(
-            tile, key, squared, X, Y, q_start, q_stop, exclude_self, p, aux_x,
+            tile, key, squared, X, Y, q_order, q_start, q_stop, exclude_self, p, aux_x,
             aux_y, keys, idx, order, sums, q_sums, coarse_t, q_coarse, m0, fine1,
             q_fine1, m1, fine2, q_fine2, m2,
         )  # fmt: skip
 
     @njit(nogil=True)
     def parallel(
-        squared, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, order, sums,
-        q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1, fine2, q_fine2, m2,
-        q_block,
+        squared, X, Y, q_order, exclude_self, p, aux_x, aux_y, keys, idx, order,
+        sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1, fine2, q_fine2,
+        m2, q_block,
     ):  # fmt: skip
         pruned_rows_parallel(
-            tile, key, squared, X, Y, exclude_self, p, aux_x, aux_y, keys, idx,
+            tile, key, squared, X, Y, q_order, exclude_self, p, aux_x, aux_y, keys, idx,
             order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1,
             fine2, q_fine2, m2, q_block,
         )  # fmt: skip

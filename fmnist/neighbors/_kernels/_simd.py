@@ -173,19 +173,19 @@ def _steps(kind, builder, width, bias):
     return _pmaddwd_step(builder, width)
 
 
-def _emit_tile(kind, context, builder, sig, args):
+def _emit_tile(kind, context, builder, sig, args, n_x=_TILE):
     xty, yty = sig.args[0], sig.args[1]
     X, Y = args[0], args[1]
-    xptr = _row_pointers(context, builder, xty, X, list(args[2 : 2 + _TILE]))
+    xptr = _row_pointers(context, builder, xty, X, list(args[2 : 2 + n_x]))
     yptr = _row_pointers(
-        context, builder, yty, Y, list(args[2 + _TILE : 2 + 2 * _TILE])
+        context, builder, yty, Y, list(args[2 + n_x : 2 + n_x + _TILE])
     )
-    n_bytes = args[2 + 2 * _TILE]
+    n_bytes = args[2 + n_x + _TILE]
     widths, bias = plan(_target_features(context), "sad" if kind == "sad" else "dot")
 
     totals = [
         cgutils.alloca_once_value(builder, ir.Constant(_I64, 0))
-        for _ in range(_TILE * _TILE)
+        for _ in range(n_x * _TILE)
     ]
     offset = ir.Constant(_I64, 0)
     remaining = n_bytes
@@ -195,7 +195,7 @@ def _emit_tile(kind, context, builder, sig, args):
         n_steps = builder.udiv(remaining, w)
         accs = [
             cgutils.alloca_once_value(builder, ir.Constant(acc_ty, None))
-            for _ in range(_TILE * _TILE)
+            for _ in range(n_x * _TILE)
         ]
 
         def accumulate(first, count, accs=accs, start=offset, w=w, step=step,
@@ -209,7 +209,7 @@ def _emit_tile(kind, context, builder, sig, args):
                 off = builder.add(base, builder.mul(loop.index, w))
                 xs = [_load(builder, p, off, in_ty) for p in xptr]
                 ys = [prep_y(_load(builder, p, off, in_ty)) for p in yptr]
-                for r in range(_TILE):
+                for r in range(n_x):
                     for c in range(_TILE):
                         ptr = accs[r * _TILE + c]
                         builder.store(step(builder.load(ptr), xs[r], ys[c]), ptr)
@@ -239,15 +239,15 @@ def _emit_tile(kind, context, builder, sig, args):
     return context.make_tuple(builder, sig.return_type, results)
 
 
-def _tile_signature(X, Y):
+def _tile_signature(X, Y, n_x=_TILE):
     if not (isinstance(X, types.Array) and isinstance(Y, types.Array)):
         return None
     if X.dtype != types.uint8 or Y.dtype != types.uint8:
         return None
     if X.ndim != 2 or Y.ndim != 2 or X.layout != "C" or Y.layout != "C":
         return None
-    ints = [types.intp] * (2 * _TILE + 1)
-    return types.UniTuple(types.int64, _TILE * _TILE + 1)(X, Y, *ints)
+    ints = [types.intp] * (n_x + _TILE + 1)
+    return types.UniTuple(types.int64, n_x * _TILE + 1)(X, Y, *ints)
 
 
 def _tile_intrinsic(kind, doc):
@@ -279,6 +279,30 @@ wide_dot_tile_4x4 = _tile_intrinsic(
     "dot_wide",
     "As :func:`dot_tile_4x4`, for rows of any length (flushed every "
     "``_FLUSH_STEPS`` steps).",
+)
+
+
+def _row_tile_intrinsic(kind, doc):
+    def tile(typingctx, X, Y, i, j0, j1, j2, j3, n_bytes):
+        sig = _tile_signature(X, Y, n_x=1)
+        if sig is None:
+            return None
+
+        def codegen(context, builder, sig, args):
+            return _emit_tile(kind, context, builder, sig, args, n_x=1)
+
+        return sig, codegen
+
+    tile.__name__ = tile.__qualname__ = f"{kind}_tile_1x4"
+    tile.__doc__ = doc
+    return intrinsic(tile)
+
+
+sad_tile_1x4 = _row_tile_intrinsic(
+    "sad", "As :func:`sad_tile_4x4` for one query row: 4 sums, then ``handled``."
+)
+dot_tile_1x4 = _row_tile_intrinsic(
+    "dot", "As :func:`dot_tile_4x4` for one query row: 4 dots, then ``handled``."
 )
 
 

@@ -45,7 +45,14 @@ from ._codes import (
     TILE_SQL2,
 )
 from ._jit import njit
-from ._simd import dot_plan, dot_tile_4x4, sad_tile_4x4, wide_dot_tile_4x4
+from ._simd import (
+    dot_plan,
+    dot_tile_1x4,
+    dot_tile_4x4,
+    sad_tile_1x4,
+    sad_tile_4x4,
+    wide_dot_tile_4x4,
+)
 
 _ARITH = {"reassoc", "contract"}
 _SMALLEST = np.nextafter(0.0, 1.0)
@@ -54,6 +61,12 @@ _SMALLEST = np.nextafter(0.0, 1.0)
 def tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
     """``(values, done)``: the 16 values of rows ``i*`` of X against rows
     ``j*`` of Y over their first ``done`` features (compiled code only)."""
+    raise NotImplementedError
+
+
+def tile_1x4(tile, X, Y, i, j0, j1, j2, j3):
+    """``(values, done)``: 4 values of row ``i`` of X against rows ``j*`` of
+    Y, for the uint8 SIMD tiles only (compiled code only)."""
     raise NotImplementedError
 
 
@@ -226,6 +239,20 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
     if code == TILE_CHORD:
         return _plain_tile(_op_sql2, _add, False, unit_rows=True)
     return None
+
+
+@overload(tile_1x4, inline="always", jit_options={"nogil": True})
+def _tile_1x4(tile, X, Y, i, j0, j1, j2, j3):
+    code = _literal(tile)
+    intrinsic = {TILE_SAD_U8: sad_tile_1x4, TILE_DOT_U8: dot_tile_1x4}.get(code)
+    if intrinsic is None:
+        return None
+
+    def impl(tile, X, Y, i, j0, j1, j2, j3):
+        result = intrinsic(X, Y, i, j0, j1, j2, j3, X.shape[1])
+        return result[0:4], result[4]
+
+    return impl
 
 
 @overload(tile_tail, inline="always", jit_options={"nogil": True})
