@@ -8,10 +8,15 @@ Usage::
 
 Workload: the 60,000 Fashion-MNIST training images (uint8, 784 features) as
 the index, the first ``--queries`` test images as queries, ``k = 5``. fmnist
-is timed through the public path, ``BlockKNNClassifier(5, metric=...)
-.fit(X_train, y_train).kneighbors(X_test)`` (the ``kneighbors`` call; ``fit``
-only stores the data), searching the uint8 pixels directly. The SIMD code
-path (``NUMBA_CPU_NAME`` and the tile widths) is recorded with the results.
+is timed through the public path, ``BlockKNNClassifier(5, metric=...,
+algorithm=...).fit(X_train, y_train).kneighbors(X_test)`` (the
+``kneighbors`` call; ``fit`` only stores the data), searching the uint8
+pixels directly, with ``algorithm="auto"`` (the default, whose choice is
+recorded) and ``"brute"``. The bound tables of the pruned search are built at
+the first search and timed apart. Small batches (1, 16 and 256 queries, the
+median of ``--batch-repeats`` calls on different queries) are timed for both
+algorithms. The SIMD code path (``NUMBA_CPU_NAME`` and the tile widths) is
+recorded with the results.
 Peers, in the same process on the same data, each given float32 as they
 expect:
 
@@ -144,6 +149,7 @@ def main(argv=None):
         help="MiB for sklearn's distance chunks (its default, 1024 MiB, alone "
         "takes the process past 1 GB)",
     )
+    parser.add_argument("--batch-repeats", type=int, default=50)
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--json", default=None, help="write the rows as JSON")
     parser.add_argument("--markdown", default=None, help="write a Markdown table")
@@ -176,13 +182,50 @@ def main(argv=None):
             }
         )
 
+    from fmnist.neighbors import _pruning
+
+    start = time.perf_counter()
+    _pruning.bound_tables(X_train)
+    tables_seconds = time.perf_counter() - start
+
     ours = {}
+    batches = []
     for metric in args.metrics:
-        est = BlockKNNClassifier(K, metric=metric).fit(X_train, y_train)
-        est.kneighbors(X_test[:64])  # compile, or load from numba's cache
-        seconds, (_, ind) = median_time(partial(est.kneighbors, X_test), args.repeats)
-        ours[metric] = seconds
-        add(metric, "BlockKNNClassifier.kneighbors (uint8)", n_q, seconds, y_train[ind])
+        for algorithm in ("auto", "brute"):
+            est = BlockKNNClassifier(K, metric=metric, algorithm=algorithm)
+            est.fit(X_train, y_train)
+            est.kneighbors(X_test[:64])  # compile or load kernels, build tables
+            seconds, (_, ind) = median_time(
+                partial(est.kneighbors, X_test), args.repeats
+            )
+            spec = est.search_index().spec
+            chosen = algorithm
+            if algorithm == "auto":
+                ours[metric] = seconds
+                pruned = _pruning.applies(spec, X_test, X_train)
+                chosen = f"auto: {'pruned' if pruned else 'brute'}"
+            engine = f"BlockKNNClassifier.kneighbors (uint8, {chosen})"
+            add(metric, engine, n_q, seconds, y_train[ind])
+            for size in (1, 16, 256):
+                times = []
+                for r in range(args.batch_repeats if size < 256 else 5):
+                    first = (r * size) % max(1, n_q - size)
+                    queries = X_test[first : first + size]
+                    start = time.perf_counter()
+                    est.kneighbors(queries)
+                    times.append(time.perf_counter() - start)
+                pruned = _pruning.applies(spec, X_test[:size], X_train)
+                batches.append(
+                    {
+                        "metric": metric,
+                        "algorithm": algorithm,
+                        "pruned": bool(pruned),
+                        "queries": size,
+                        "median_ms": 1e3 * float(np.median(times)),
+                        "calls": len(times),
+                    }
+                )
+            del est
     rss_ours = _peak_rss_mb()
 
     import sklearn
@@ -246,6 +289,8 @@ def main(argv=None):
         "train": n_train,
         "repeats": args.repeats,
         "peak_rss_mb_after_fmnist": rss_ours,
+        "bound_tables_seconds": tables_seconds,
+        "small_batches": batches,
         "peak_rss_mb_end": _peak_rss_mb(),
         "first_call_latency_s": {
             m: {"cold": c, "warm": w} for m, (c, w) in latency.items()
@@ -286,6 +331,20 @@ def _markdown(rows, info):
         f"Peak RSS: {info['peak_rss_mb_after_fmnist']:.0f} MB after fmnist's runs, "
         f"{info['peak_rss_mb_end']:.0f} MB at the end (peers included)."
     )
+    lines.append(
+        "Bound tables of the pruned search: built in "
+        f"{info['bound_tables_seconds']:.2f} s."
+    )
+    lines.append("")
+    lines.append("| metric | algorithm | queries | median ms |")
+    lines.append("|---|---|---:|---:|")
+    for b in info["small_batches"]:
+        used = "pruned" if b["pruned"] else "brute"
+        name = b["algorithm"] if b["algorithm"] == "brute" else f"auto ({used})"
+        lines.append(
+            f"| {b['metric']} | {name} | {b['queries']} | {b['median_ms']:.2f} |"
+        )
+    lines.append("")
     for metric, lat in info["first_call_latency_s"].items():
         lines.append(
             f"First call ({metric}, import + compile or cache load): "

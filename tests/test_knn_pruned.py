@@ -134,3 +134,31 @@ def test_pruned_matches_brute_on_fashion_mnist(fashion_mnist_split, metric):
     d_p, i_p = _search(metric, "pruned", queries, X_train, 16, n_jobs=2)
     np.testing.assert_array_equal(d_p, d_b)
     np.testing.assert_array_equal(i_p, i_b)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean", "chebyshev", "manhattan"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_small_batches_split_the_training_rows_exactly(metric, dtype, monkeypatch):
+    # Few queries: the threads split the training rows and merge their
+    # heaps; the result must be the single-thread search, ties included.
+    from fmnist.neighbors import _search
+
+    calls = []
+    split = _search._split_training
+    monkeypatch.setattr(
+        _search, "_split_training", lambda *a: calls.append(1) or split(*a)
+    )
+    rng = np.random.default_rng(9)
+    Y = rng.integers(0, 4, (5000, 20)).astype(dtype)  # many exact ties
+    X = np.concatenate([Y[:3], rng.integers(0, 4, (5, 20)).astype(dtype)])
+    for k in (1, 16, 5000):
+        one = SearchSpec.build(metric, 2, Y.dtype, algorithm="brute", n_jobs=1)
+        two = SearchSpec.build(metric, 2, Y.dtype, algorithm="brute", n_jobs=2)
+        d1, i1 = kneighbors(one, X, Y, k, reuse=False)
+        d2, i2 = kneighbors(two, X, Y, k, reuse=False)
+        np.testing.assert_array_equal(d2, d1)
+        np.testing.assert_array_equal(i2, i1)
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        assert len(calls) == 3  # the two-thread searches split the rows

@@ -16,6 +16,7 @@ from sklearn.utils import check_array
 from .._images import flatten_image_stack
 from ..neighbors import BlockKNNClassifier, SearchSpec
 from ..neighbors import _search as spine
+from ..neighbors._search import merge_topk
 from ._cluster import require_distributed
 from ._shards import TrainingShards, as_kernel_array, scatter_shards
 
@@ -39,25 +40,6 @@ def _search_shard(shard, X_query, offset, n_neighbors, spec):
     k = min(n_neighbors, shard.shape[0])
     dist, ind = spine.kneighbors(spec, X_query, shard, k)
     return dist, ind + offset
-
-
-def merge_topk(first, second, n_neighbors):
-    """Merge two top-k lists of the same queries into one.
-
-    Each argument is ``(distances, indices)`` with one row per query, sorted
-    by distance then index. The result keeps the ``n_neighbors`` smallest
-    pairs of each row in the order (distance, index), which is the order the
-    single-machine search returns: ties go to the lower training index.
-    """
-    dist = np.concatenate([first[0], second[0]], axis=1)
-    ind = np.concatenate([first[1], second[1]], axis=1)
-    k = min(n_neighbors, dist.shape[1])
-    # lexsort sorts by the last key first: distance, then the global index.
-    order = np.lexsort((ind, dist), axis=1)[:, :k]
-    return (
-        np.take_along_axis(dist, order, axis=1),
-        np.take_along_axis(ind, order, axis=1),
-    )
 
 
 def _reduce_pairwise(submit, parts, n_neighbors):

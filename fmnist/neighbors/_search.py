@@ -33,7 +33,13 @@ from ._cache import MIN_NEIGHBORS, search_cache
 from ._kernels import _codes
 from ._spec import KERNEL_DTYPES, integer_limit
 
-__all__ = ["kneighbors"]
+__all__ = ["kneighbors", "merge_topk"]
+
+#: Up to this many queries, threads split the training rows between them
+#: instead of the queries: a few queries are too few blocks to share out.
+SPLIT_TRAINING_MAX_QUERIES = 256
+#: ... and when each thread gets at least this many training rows.
+SPLIT_TRAINING_MIN_ROWS = 1024
 
 _PARALLEL_LOCK = threading.Lock()
 _STATE = {"forked": False}
@@ -234,17 +240,76 @@ def kneighbors(
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
 
 
+def merge_topk(first, second, n_neighbors):
+    """Merge two top-k lists of the same queries into one.
+
+    Each argument is ``(keys, indices)`` (or distances) with one row per
+    query, sorted by key then index. The result keeps the ``n_neighbors``
+    smallest pairs of each row in the order (key, index), the order of a
+    single search: ties go to the lower training index.
+    """
+    keys = np.concatenate([first[0], second[0]], axis=1)
+    ind = np.concatenate([first[1], second[1]], axis=1)
+    k = min(n_neighbors, keys.shape[1])
+    # lexsort sorts by the last key first: the key, then the global index.
+    order = np.lexsort((ind, keys), axis=1)[:, :k]
+    return (
+        np.take_along_axis(keys, order, axis=1),
+        np.take_along_axis(ind, order, axis=1),
+    )
+
+
 def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
-                 t_block, n_threads):
+                 t_block, n_threads):  # fmt: skip
     from ._kernels import _driver
 
     serial, parallel = _driver.entry_points(*route)
+    n_queries, n_train = X.shape[0], Y.shape[0]
+    if (
+        n_threads > 1
+        and not exclude_self
+        and n_queries <= SPLIT_TRAINING_MAX_QUERIES
+        and n_train >= SPLIT_TRAINING_MIN_ROWS * n_threads
+        and not _STATE["forked"]
+    ):
+        _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, q_block,
+                        t_block, n_threads)  # fmt: skip
+        return
     args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
     _run(
-        lambda q_block: serial(X, Y, 0, X.shape[0], *args, q_block, t_block),
+        lambda q_block: serial(X, Y, 0, n_queries, *args, q_block, t_block),
         lambda q_block: parallel(X, Y, *args, q_block, t_block),
-        X.shape[0], q_block, n_threads,
-    )
+        n_queries, q_block, n_threads,
+    )  # fmt: skip
+
+
+def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, q_block, t_block,
+                    n_threads):  # fmt: skip
+    """Each of ``n_threads`` Python threads searches all queries in its own
+    slice of the training rows (the serial kernel releases the GIL); the
+    per-slice heaps are merged exactly into ``keys``/``idx``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, Y.shape[0], n_threads + 1).astype(np.intp)
+    slices = list(zip(bounds[:-1], bounds[1:]))
+
+    def search(start, stop):
+        part_keys = np.full_like(keys, keys.flat[0])
+        part_idx = np.full_like(idx, stop - start)
+        part_aux = aux_y[start:stop] if aux_y.size else aux_y
+        serial(X, Y[start:stop], 0, X.shape[0], False, float(p), aux_x, part_aux,
+               part_keys, part_idx, X.shape[0], t_block)  # fmt: skip
+        # Unfilled slots (k beyond the slice) keep the global sentinel index.
+        unfilled = part_idx == stop - start
+        return part_keys, np.where(unfilled, Y.shape[0], part_idx + start)
+
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        parts = list(pool.map(lambda s: search(*s), slices))
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merge_topk(merged, part, keys.shape[1])
+    keys[...] = merged[0]
+    idx[...] = merged[1]
 
 
 def _search(spec, X, Y, n_neighbors, exclude_self, bound_tables=None):

@@ -284,9 +284,9 @@ def pruned_rows_parallel(
         b0 = b * q_block
         b1 = min(b0 + q_block, n_q)
         pruned_rows(
-            tile, key, squared, X, Y, q_order, b0, b1, exclude_self, p, aux_x, aux_y, keys,
-            idx, order, sums, q_sums, coarse_t, q_coarse, m0, fine1, q_fine1, m1,
-            fine2, q_fine2, m2,
+            tile, key, squared, X, Y, q_order, b0, b1, exclude_self, p, aux_x,
+            aux_y, keys, idx, order, sums, q_sums, coarse_t, q_coarse, m0, fine1,
+            q_fine1, m1, fine2, q_fine2, m2,
         )  # fmt: skip
 
 
