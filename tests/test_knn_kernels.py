@@ -394,6 +394,16 @@ _BOUNDS = """
                 for bs in (None, 1, (2, 3)):
                     kneighbors_search(X, Y, n_y, metric=metric, block_size=bs)
             kneighbors_search(Y, Y, n_y - 1 or 1, exclude_self=n_y > 1)
+    # The pruned search (uint8 rows of 64 to 4096 features).
+    for n_x, n_y, d in [(1, 1, 64), (5, 3, 64), (9, 600, 100), (2, 700, 784)]:
+        X = rng.integers(0, 255, (n_x, d)).astype(np.uint8)
+        Y = rng.integers(0, 255, (n_y, d)).astype(np.uint8)
+        for metric in ("manhattan", "euclidean", "sqeuclidean"):
+            spec = SearchSpec.build(metric, 2, Y.dtype, algorithm="pruned")
+            for k in {1, min(5, n_y), n_y}:
+                kneighbors(spec, X, Y, k, reuse=False)
+            if n_y > 1:
+                kneighbors(spec, Y, Y, n_y - 1, exclude_self=True, reuse=False)
     print("ok")
 """
 

@@ -5,8 +5,11 @@ distance comes from the same kernels and the same tie rule as brute force,
 so the results must be bit-identical, ties included, on any data.
 """
 
+import os
+
 import numpy as np
 import pytest
+from _subprocess_helpers import run_python
 
 from fmnist import BlockKNNClassifier
 from fmnist.neighbors import _pruning
@@ -162,3 +165,50 @@ def test_small_batches_split_the_training_rows_exactly(metric, dtype, monkeypatc
 
     if numba.config.NUMBA_NUM_THREADS >= 2:
         assert len(calls) == 3  # the two-thread searches split the rows
+
+
+_SIMD_CHILD = """
+    import numpy as np
+    from fmnist.neighbors._search import kneighbors
+    from fmnist.neighbors._spec import SearchSpec
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:28, :28]
+    def images(n):
+        c = rng.uniform(0, 28, (n, 2, 1, 1))
+        w = rng.uniform(2, 14, (n, 1, 1))
+        img = np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / w**2) * 255
+        return np.round(img).astype(np.uint8).reshape(n, -1)
+    Y, X = images(3000), images(60)
+    for metric in ("manhattan", "euclidean", "sqeuclidean"):
+        for n_jobs in (1, 2):
+            results = []
+            for algorithm in ("brute", "pruned"):
+                spec = SearchSpec.build(
+                    metric, 2, np.uint8, algorithm=algorithm, n_jobs=n_jobs
+                )
+                results.append(kneighbors(spec, X, Y, 7, reuse=False))
+            for got, want in zip(results[1], results[0]):
+                assert (got == want).all(), (metric, n_jobs)
+    print("ok")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "target", ["x86-64", "haswell", "skylake-avx512", "cascadelake"]
+)
+def test_pruned_matches_brute_on_every_simd_path(target, tmp_path):
+    from test_knn_exactness import _TARGETS, _host_flags
+
+    missing = _TARGETS[target] - _host_flags()
+    if missing:
+        pytest.skip(f"this CPU cannot run {target} code (no {sorted(missing)})")
+    env = dict(
+        os.environ,
+        NUMBA_CPU_NAME=target,
+        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+        NUMBA_NUM_THREADS="2",
+    )
+    out = run_python(_SIMD_CHILD, env=env, timeout=600)
+    assert out.stdout.split()[-1] == "ok"

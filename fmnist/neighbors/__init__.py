@@ -79,9 +79,14 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
     for dtype in dtypes:
         A = np.ones((5, 3), dtype=dtype)
         A[0] = 0
+        # Wide enough for the pruned search, which serves uint8 rows only.
+        W = np.ones((5, 64), dtype=dtype)
+        W[0] = 0
         for metric in metrics:
             for n_jobs in (1, 2):
-                spec = SearchSpec.build(
-                    metric, 2, A.dtype, block_size=(1, 4), n_jobs=n_jobs
-                )
-                kneighbors(spec, A, A, 1, reuse=False)  # run, never reuse
+                for algorithm, rows in (("brute", A), ("pruned", W)):
+                    spec = SearchSpec.build(
+                        metric, 2, rows.dtype, block_size=(1, 4), n_jobs=n_jobs,
+                        algorithm=algorithm,
+                    )  # fmt: skip
+                    kneighbors(spec, rows, rows, 1, reuse=False)  # never reuse
