@@ -5,9 +5,45 @@ interpreter that may abort (numba's workqueue layer), fresh imports, another
 environment or a cold cache, and unpickling where nothing was imported yet.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
+
+import pytest
+
+#: The numba targets of every SIMD code path, and the CPU flags each needs.
+SIMD_TARGETS = {
+    "x86-64": set(),  # SSE2 only: 16-byte psadbw, 8-byte pmaddwd
+    "haswell": {"avx2"},  # 32-byte psadbw, pmaddwd on 16 bytes
+    "skylake-avx512": {"avx512bw"},  # 64-byte psadbw, 512-bit pmaddwd
+    "cascadelake": {"avx512bw", "avx512_vnni"},  # vpdpbusd
+}
+
+
+def _host_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def simd_target_env(target, cache_dir):
+    """The environment of a child compiled for ``target`` (its own numba
+    cache, 2 threads); skips the test when this CPU cannot run that code."""
+    missing = SIMD_TARGETS[target] - _host_flags()
+    if missing:
+        pytest.skip(f"this CPU cannot run {target} code (no {sorted(missing)})")
+    return dict(
+        os.environ,
+        NUMBA_CPU_NAME=target,
+        NUMBA_CACHE_DIR=str(cache_dir),
+        NUMBA_NUM_THREADS="2",
+    )
 
 
 def run_python(code, *args, env=None, cwd=None, timeout=None):

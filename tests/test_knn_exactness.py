@@ -2,38 +2,17 @@
 cosine of parallel rows, Minkowski with p = inf, and queries the fitted dtype
 cannot hold."""
 
-import os
 import tracemalloc
 
 import numpy as np
 import pytest
-from _subprocess_helpers import run_python
+from _subprocess_helpers import SIMD_TARGETS, run_python, simd_target_env
 from sklearn.neighbors import KNeighborsClassifier
 
 from fmnist import BlockKNNClassifier
 
 # --------------------------------------------------------------------------
 # wide uint8 rows, every SIMD code path
-
-# numba target -> CPU flags it needs to run here.
-_TARGETS = {
-    "x86-64": set(),  # SSE2 only: 16-byte psadbw, 8-byte pmaddwd
-    "haswell": {"avx2"},  # 32-byte psadbw, pmaddwd on 16 bytes
-    "skylake-avx512": {"avx512bw"},  # 64-byte psadbw, 512-bit pmaddwd
-    "cascadelake": {"avx512bw", "avx512_vnni"},  # vpdpbusd
-}
-
-
-def _host_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
 
 _WIDE_CHILD = """
     import sys
@@ -91,17 +70,9 @@ WIDTHS = [784, 34_000, 66_000, 150_000]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target", list(_TARGETS))
+@pytest.mark.parametrize("target", list(SIMD_TARGETS))
 def test_wide_uint8_rows_are_exact_on_every_simd_path(target, tmp_path):
-    missing = _TARGETS[target] - _host_flags()
-    if missing:
-        pytest.skip(f"this CPU cannot run {target} code (no {sorted(missing)})")
-    env = dict(
-        os.environ,
-        NUMBA_CPU_NAME=target,
-        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
-        NUMBA_NUM_THREADS="2",
-    )
+    env = simd_target_env(target, tmp_path / "cache")
     out = run_python(_WIDE_CHILD, *WIDTHS, env=env, timeout=600)
     assert out.stdout.split()[-1] == "ok"
 

@@ -5,11 +5,9 @@ distance comes from the same kernels and the same tie rule as brute force,
 so the results must be bit-identical, ties included, on any data.
 """
 
-import os
-
 import numpy as np
 import pytest
-from _subprocess_helpers import run_python
+from _subprocess_helpers import SIMD_TARGETS, run_python, simd_target_env
 
 from fmnist import BlockKNNClassifier
 from fmnist.neighbors import _pruning
@@ -195,20 +193,8 @@ _SIMD_CHILD = """
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "target", ["x86-64", "haswell", "skylake-avx512", "cascadelake"]
-)
+@pytest.mark.parametrize("target", list(SIMD_TARGETS))
 def test_pruned_matches_brute_on_every_simd_path(target, tmp_path):
-    from test_knn_exactness import _TARGETS, _host_flags
-
-    missing = _TARGETS[target] - _host_flags()
-    if missing:
-        pytest.skip(f"this CPU cannot run {target} code (no {sorted(missing)})")
-    env = dict(
-        os.environ,
-        NUMBA_CPU_NAME=target,
-        NUMBA_CACHE_DIR=str(tmp_path / "cache"),
-        NUMBA_NUM_THREADS="2",
-    )
+    env = simd_target_env(target, tmp_path / "cache")
     out = run_python(_SIMD_CHILD, env=env, timeout=600)
     assert out.stdout.split()[-1] == "ok"

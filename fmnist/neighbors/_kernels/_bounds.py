@@ -24,6 +24,8 @@ Nothing here validates its input: :mod:`fmnist.neighbors._pruning` checks
 what memory safety depends on before a kernel is reached.
 """
 
+import functools
+
 import numba
 import numpy as np
 from numba import literally
@@ -250,17 +252,15 @@ def pruned_rows(
             left = lo > 0 and not _sum_above(squared, s - sums[lo - 1], n_features, thr)
             if not (left or right):
                 break
-            if right:
-                c0, c1 = hi, min(n, hi + chunk)
-                hi = c1
-                _walk_chunk(
-                    tile, key, squared, X, Y, q, exclude_self, p, aux_x, aux_y,
-                    keys, idx, offset, order, c0, c1, qc, coarse_t, m0, coarse,
-                    visit, qf1, fine1, m1, qf2, fine2, m2, cand,
-                )  # fmt: skip
-            if left:
-                c0, c1 = max(0, lo - chunk), lo
-                lo = c0
+            for side in range(2):
+                if side == 0 and right:
+                    c0, c1 = hi, min(n, hi + chunk)
+                    hi = c1
+                elif side == 1 and left:
+                    c0, c1 = max(0, lo - chunk), lo
+                    lo = c0
+                else:
+                    continue
                 _walk_chunk(
                     tile, key, squared, X, Y, q, exclude_self, p, aux_x, aux_y,
                     keys, idx, offset, order, c0, c1, qc, coarse_t, m0, coarse,
@@ -290,20 +290,12 @@ def pruned_rows_parallel(
         )  # fmt: skip
 
 
-_ENTRIES = {}
-
-
+@functools.cache
 def entry_points(tile, key):
     """``(serial, parallel)`` pruned kernels of one route, each a small
     cached function with ``tile`` and ``key`` as compile-time constants (no
     literal re-typing per call, as in :func:`._driver.entry_points`)."""
-    route = (int(tile), int(key))
-    if route not in _ENTRIES:
-        _ENTRIES[route] = _make_entry_points(*route)
-    return _ENTRIES[route]
 
-
-def _make_entry_points(tile, key):
     @njit(nogil=True)
     def serial(
         squared, X, Y, q_order, q_start, q_stop, exclude_self, p, aux_x, aux_y,

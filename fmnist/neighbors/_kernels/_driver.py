@@ -19,6 +19,8 @@ Nothing here validates its input: :mod:`fmnist.neighbors._search` checks what
 memory safety depends on before a kernel is reached.
 """
 
+import functools
+
 import numba
 from numba import literally
 
@@ -120,9 +122,7 @@ def search_rows_parallel(
         )
 
 
-_ENTRIES = {}
-
-
+@functools.cache
 def entry_points(tile, key):
     """``(serial, parallel)`` kernels of one route, compiled for it.
 
@@ -130,13 +130,7 @@ def entry_points(tile, key):
     ``key`` as compile-time constants, so a call from Python dispatches on
     the array types alone (no literal re-typing per call).
     """
-    route = (int(tile), int(key))
-    if route not in _ENTRIES:
-        _ENTRIES[route] = _make_entry_points(*route)
-    return _ENTRIES[route]
 
-
-def _make_entry_points(tile, key):
     @njit(nogil=True)
     def serial(
         X,
