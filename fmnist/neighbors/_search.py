@@ -10,11 +10,17 @@ sharded search all call it.
 * **plan** takes the route ``(tile, key)`` from the metric record, the
   per-row values the key needs, the key dtype, the block sizes (from the L2
   cache unless the spec fixes them) and the thread count.
-* **run** calls the parallel kernel under a process-wide lock and the serial
-  one when the lock is taken or in a forked child: numba's ``workqueue``
-  threading layer aborts the process when two Python threads enter parallel
-  code at once, and GNU OpenMP is not fork-safe. The serial kernel releases
-  the GIL, so concurrent calls still run side by side.
+* **run** takes one of two searches. The pruned search
+  (:mod:`._pruning`, where ``algorithm`` and the data allow it) rules out
+  most training rows with exact lower bounds first; brute force compares
+  every pair. Either calls its parallel kernel under a process-wide lock and
+  its serial one when the lock is taken or in a forked child: numba's
+  ``workqueue`` threading layer aborts the process when two Python threads
+  enter parallel code at once, and GNU OpenMP is not fork-safe. The serial
+  kernels release the GIL, so concurrent calls still run side by side. Brute
+  force on a few queries (up to :data:`SPLIT_TRAINING_MAX_QUERIES`) splits the
+  training rows between Python threads running the serial kernel instead, and
+  merges their heaps exactly (:func:`merge_topk`).
 * **reuse**: results are kept in :data:`~._cache.search_cache`, keyed by the
   contents of both arrays and the distance, so a search repeated with the same
   or a smaller ``k`` (a grid over ``n_neighbors`` and ``weights``) is not run

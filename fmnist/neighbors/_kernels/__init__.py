@@ -22,6 +22,9 @@ Modules, one concern each
     numba tiles for every dtype pair that is not uint8 x uint8.
 ``_driver``
     The blocked search loop and its parallel twin.
+``_bounds``
+    The pruned search: group sums, the walk in order of row sums, the cascade
+    of lower bounds, and its parallel twin.
 
 fastmath is only applied to the distance accumulation, with the flags
 ``{"reassoc", "contract"}``: comparisons against the infinite sentinels of
