@@ -4,6 +4,7 @@ Usage::
 
     PYTHONPATH=<checkout> python benchmarks/time_kneighbors.py \\
         [--queries 10000] [--metrics manhattan euclidean cosine] [--repeats 3]
+        [--algorithm brute]
 
 Only the public API is used, so the same script times any checkout of fmnist:
 for a before/after comparison, run it alternately in two checkouts (for
@@ -11,7 +12,9 @@ example ``git worktree add /tmp/fmnist-before <commit>``), each with
 ``PYTHONPATH`` set to that checkout, on the same machine. Fit on the 60,000
 training images, then the median of ``--repeats`` calls of
 ``kneighbors(X_test[:queries])`` with k=5, search reuse off where the version
-has it. Prints one JSON line: metric -> [median s, fastest s].
+has it. ``--algorithm`` is passed on only when given (versions before the
+pruned search have no such parameter: compare their engine with
+``--algorithm brute``). Prints one JSON line: metric -> [median s, fastest s].
 """
 
 import argparse
@@ -30,6 +33,7 @@ def main(argv=None):
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--algorithm", default=None)
     args = parser.parse_args(argv)
 
     import fmnist
@@ -46,7 +50,8 @@ def main(argv=None):
     queries = np.ascontiguousarray(X_test[: args.queries])
     out = {"fmnist": fmnist.__file__}
     for metric in args.metrics:
-        est = BlockKNNClassifier(5, metric=metric, n_jobs=args.n_jobs)
+        extra = {"algorithm": args.algorithm} if args.algorithm else {}
+        est = BlockKNNClassifier(5, metric=metric, n_jobs=args.n_jobs, **extra)
         est.fit(X_train, y_train).kneighbors(queries[:64])  # compile or load
         times = []
         for _ in range(args.repeats):
