@@ -18,7 +18,8 @@ heap is ever skipped (a bound equal to the threshold is not skipped), so the
 results, ties included, are those of the brute-force search.
 
 The first chunk is visited in order of its coarse bound, so the heap fills
-with good candidates and the threshold is tight from the start.
+with good candidates and the threshold is tight from the start; the visit
+stops at the first row whose coarse bound exceeds the threshold.
 
 Nothing here validates its input: :mod:`fmnist.neighbors._pruning` checks
 what memory safety depends on before a kernel is reached.
@@ -39,6 +40,8 @@ from ._tiles import pair_key, tile_1x4, tile_offsets, tile_tail
 CHUNK_ROWS = 512
 #: How many survivors ahead their bound rows are prefetched.
 _AHEAD = 8
+#: Rows of the first chunk visited between two looks at the threshold.
+_FIRST_STEP = 32
 
 
 @njit(nogil=True)
@@ -238,12 +241,25 @@ def pruned_rows(
         # good candidates.
         _coarse_bounds(squared, qc, coarse_t, lo, hi, coarse)
         ranked = np.argsort(coarse[:chunk])
-        for v in range(chunk):
-            visit[v] = lo + ranked[v]
-        _visit(
-            tile, key, squared, X, Y, q, exclude_self, p, aux_x, aux_y, keys,
-            idx, offset, order, visit, chunk, qf1, fine1, m1, qf2, fine2, m2, cand,
-        )  # fmt: skip
+        first = 0
+        while first < chunk:
+            # Ranked rows beyond the threshold are ruled out, and so are all
+            # after them: stop there.
+            limit = _limit(squared, m0, keys[q, 0])
+            n_visit = 0
+            for v in range(first, min(chunk, first + _FIRST_STEP)):
+                if coarse[ranked[v]] > limit:
+                    break
+                visit[n_visit] = lo + ranked[v]
+                n_visit += 1
+            _visit(
+                tile, key, squared, X, Y, q, exclude_self, p, aux_x, aux_y, keys,
+                idx, offset, order, visit, n_visit, qf1, fine1, m1, qf2, fine2, m2,
+                cand,
+            )  # fmt: skip
+            if n_visit < _FIRST_STEP:
+                break
+            first += _FIRST_STEP
         # Then outward, one chunk each side at a time, while the sum bound
         # lets rows in.
         while True:
