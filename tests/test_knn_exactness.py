@@ -63,6 +63,28 @@ _WIDE_CHILD = """
                     assert (dist <= 2).all()
                 one = est.set_params(n_neighbors=1)
                 assert (one.predict(Q[:2]) == [1, 2]).all(), (width, metric)
+
+    # The pruned search on this code path: image-like rows, against brute force.
+    from fmnist.neighbors._search import kneighbors
+    from fmnist.neighbors._spec import SearchSpec
+
+    yy, xx = np.mgrid[:28, :28]
+    def images(n):
+        c = rng.uniform(0, 28, (n, 2, 1, 1))
+        w = rng.uniform(2, 14, (n, 1, 1))
+        img = np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / w**2) * 255
+        return np.round(img).astype(np.uint8).reshape(n, -1)
+    Y, X = images(3000), images(60)
+    for metric in ("manhattan", "euclidean", "sqeuclidean"):
+        for n_jobs in (1, 2):
+            results = []
+            for algorithm in ("brute", "pruned"):
+                spec = SearchSpec.build(
+                    metric, 2, np.uint8, algorithm=algorithm, n_jobs=n_jobs
+                )
+                results.append(kneighbors(spec, X, Y, 7, reuse=False))
+            for got, want in zip(results[1], results[0]):
+                assert (got == want).all(), ("pruned", metric, n_jobs)
     print("ok")
 """
 
@@ -71,7 +93,7 @@ WIDTHS = [784, 34_000, 66_000, 150_000]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", list(SIMD_TARGETS))
-def test_wide_uint8_rows_are_exact_on_every_simd_path(target, tmp_path):
+def test_uint8_searches_are_exact_on_every_simd_path(target, tmp_path):
     env = simd_target_env(target, tmp_path / "cache")
     out = run_python(_WIDE_CHILD, *WIDTHS, env=env, timeout=600)
     assert out.stdout.split()[-1] == "ok"

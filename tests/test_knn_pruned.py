@@ -7,7 +7,6 @@ so the results must be bit-identical, ties included, on any data.
 
 import numpy as np
 import pytest
-from _subprocess_helpers import SIMD_TARGETS, run_python, simd_target_env
 
 from fmnist import BlockKNNClassifier
 from fmnist.neighbors import _pruning
@@ -163,38 +162,3 @@ def test_small_batches_split_the_training_rows_exactly(metric, dtype, monkeypatc
 
     if numba.config.NUMBA_NUM_THREADS >= 2:
         assert len(calls) == 3  # the two-thread searches split the rows
-
-
-_SIMD_CHILD = """
-    import numpy as np
-    from fmnist.neighbors._search import kneighbors
-    from fmnist.neighbors._spec import SearchSpec
-
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:28, :28]
-    def images(n):
-        c = rng.uniform(0, 28, (n, 2, 1, 1))
-        w = rng.uniform(2, 14, (n, 1, 1))
-        img = np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / w**2) * 255
-        return np.round(img).astype(np.uint8).reshape(n, -1)
-    Y, X = images(3000), images(60)
-    for metric in ("manhattan", "euclidean", "sqeuclidean"):
-        for n_jobs in (1, 2):
-            results = []
-            for algorithm in ("brute", "pruned"):
-                spec = SearchSpec.build(
-                    metric, 2, np.uint8, algorithm=algorithm, n_jobs=n_jobs
-                )
-                results.append(kneighbors(spec, X, Y, 7, reuse=False))
-            for got, want in zip(results[1], results[0]):
-                assert (got == want).all(), (metric, n_jobs)
-    print("ok")
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("target", list(SIMD_TARGETS))
-def test_pruned_matches_brute_on_every_simd_path(target, tmp_path):
-    env = simd_target_env(target, tmp_path / "cache")
-    out = run_python(_SIMD_CHILD, env=env, timeout=600)
-    assert out.stdout.split()[-1] == "ok"
