@@ -445,3 +445,57 @@ def test_augmenter_translation_and_flip_are_exact():
     flipped = BatchAugmenter(shift=0, flip=True, erase=0.0, seed=0)(x)
     for image, out_image in zip(x, flipped):
         assert torch.equal(out_image, image) or torch.equal(out_image, image.flip(-1))
+
+
+# ------------------------------------------------------ weight averaging
+def test_weight_average_follows_the_decay_with_warm_up():
+    from types import SimpleNamespace
+
+    from fmnist.convnet._training import WeightAverage
+
+    module = torch.nn.Linear(1, 1, bias=False)
+    net = SimpleNamespace(module_=module)
+    with torch.no_grad():
+        module.weight.fill_(0.0)
+    callback = WeightAverage(decay=0.5).initialize()
+    callback.on_train_begin(net)
+    expected = 0.0
+    for t, value in enumerate([1.0, 2.0, 4.0, 8.0], start=1):
+        with torch.no_grad():
+            module.weight.fill_(value)
+        callback.on_batch_end(net, training=True)
+        callback.on_batch_end(net, training=False)  # validation: no step
+        decay = min(0.5, (1 + t) / (10 + t))
+        expected = decay * expected + (1 - decay) * value
+    assert callback.n_steps_ == 4
+    assert callback.average_["weight"].item() == pytest.approx(expected)
+    callback.on_train_end(net)
+    assert module.weight.item() == pytest.approx(expected)
+    assert callback.trained_state_["weight"].item() == 8.0
+
+
+def test_predict_uses_the_averaged_weights(small_digits):
+    X, y = small_digits
+    clf = ConvNetClassifier(**dict(FAST, ema_decay=0.9)).fit(X, y)
+    callback = dict(clf.net_.callbacks_)["weight_average"]
+    state = clf.net_.module_.state_dict()
+    for key, average in callback.average_.items():
+        assert torch.equal(state[key], average), key
+    averaged_proba = clf.predict_proba(X)
+    clf.net_.module_.load_state_dict(callback.trained_state_, strict=False)
+    assert not np.allclose(clf.predict_proba(X), averaged_proba)
+
+
+def test_no_weight_average_without_ema_decay_or_with_early_stopping(digits):
+    X, y = digits
+    plain = ConvNetClassifier(**dict(FAST, ema_decay=None)).fit(X[:200], y[:200])
+    assert "weight_average" not in dict(plain.net_.callbacks_)
+    stopped = ConvNetClassifier(**dict(FAST, ema_decay=0.9, early_stopping=True))
+    stopped.fit(X, y)
+    assert "weight_average" not in dict(stopped.net_.callbacks_)
+
+
+def test_bad_ema_decay_raises(small_digits):
+    with pytest.raises(ValueError, match="ema_decay"):
+        ConvNetClassifier(**dict(FAST, ema_decay=1.0)).fit(*small_digits)
+

@@ -91,6 +91,15 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         ``n_iter_no_change`` epochs and restore the weights of the best epoch.
     n_iter_no_change : int, default=5
         Patience of early stopping, in epochs.
+    ema_decay : float or None, default=None
+        Decay, per optimizer step, of an exponential moving average of the
+        weights and batch-norm statistics (with a warm-up that lets the
+        first steps fade quickly); when training ends the average replaces
+        the trained weights and is what :meth:`predict` uses (the trained
+        ones stay in the ``weight_average`` callback of ``net_``). 0.999
+        averages over about the last 1,000 steps (four epochs of 60,000
+        images in batches of 256). None keeps the trained weights. Not used
+        with ``early_stopping=True``, which restores the best epoch's weights.
     tta : bool, default=True
         Test-time augmentation: average the probabilities of each image and
         of its mirror image in :meth:`predict_proba` and :meth:`predict`.
@@ -248,6 +257,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         ],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
         "tta": ["boolean"],
         "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "device": [str, torch.device],
@@ -277,6 +287,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction=None,
         early_stopping=False,
         n_iter_no_change=5,
+        ema_decay=None,
         tta=True,
         precision="auto",
         device="auto",
@@ -302,6 +313,7 @@ class ConvNetClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.ema_decay = ema_decay
         self.tta = tta
         self.precision = precision
         self.device = device

@@ -19,7 +19,13 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
 from ._networks import ResidualCNN
-from ._training import AugmentedNet, BatchLoader, OneCycleLR, n_train_batches
+from ._training import (
+    AugmentedNet,
+    BatchLoader,
+    OneCycleLR,
+    WeightAverage,
+    n_train_batches,
+)
 
 __all__ = [
     "AUTO_AUGMENT_MIN_EPOCHS",
@@ -129,6 +135,8 @@ def build_net(estimator, n_train, seeds, valid_dataset=None):
     batch_size = estimator.batch_size_
     total_steps = estimator.max_epochs * n_train_batches(n_train, batch_size)
     callbacks = [("one_cycle", OneCycleLR(estimator.lr, total_steps))]
+    if estimator.ema_decay is not None and not estimator.early_stopping:
+        callbacks.append(("weight_average", WeightAverage(estimator.ema_decay)))
     if estimator.early_stopping:
         early_stopping = EarlyStopping(
             monitor="valid_loss",

@@ -7,6 +7,8 @@
   augments training batches, runs the module in channels-last layout and,
   optionally, under bfloat16 autocast.
 * :class:`OneCycleLR` sets the learning rate before every training batch.
+* :class:`WeightAverage` keeps an exponential moving average of the weights
+  and puts it into the module when training ends.
 * :func:`torch_threads` scopes torch's thread count.
 """
 
@@ -23,6 +25,7 @@ __all__ = [
     "AugmentedNet",
     "BatchLoader",
     "OneCycleLR",
+    "WeightAverage",
     "n_train_batches",
     "torch_threads",
 ]
@@ -193,6 +196,65 @@ class OneCycleLR(Callback):
             group["lr"] = lr
         net.history.record_batch("lr", lr)
         self.step_ += 1
+
+
+class WeightAverage(Callback):
+    """Exponential moving average of the weights, used once training ends.
+
+    After every training batch the average moves towards the module's
+    current floating-point state (weights and batch-norm statistics):
+    ``average += (1 - d) * (current - average)``, with
+    ``d = min(decay, (1 + t) / (10 + t))`` at the ``t``-th batch, so that
+    the first batches, far from the end point, fade quickly. When training
+    ends the average replaces the module's floating-point state; integer
+    buffers (batch-norm's batch counter) keep their trained values. The
+    trained weights stay available as ``trained_state_``.
+
+    Parameters
+    ----------
+    decay : float
+        Largest weight of the old average per batch, in [0, 1); ``1 / (1 -
+        decay)`` batches is the span it averages over.
+    """
+
+    def __init__(self, decay):
+        self.decay = decay
+
+    def initialize(self):
+        self.n_steps_ = 0
+        return self
+
+    def _float_state(self, net):
+        state = net.module_.state_dict()
+        return {k: v for k, v in state.items() if v.dtype.is_floating_point}
+
+    def on_train_begin(self, net, **kwargs):
+        self.n_steps_ = 0
+        self.average_ = {
+            k: v.detach().clone() for k, v in self._float_state(net).items()
+        }
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        if not training:
+            return
+        self.n_steps_ += 1
+        t = self.n_steps_
+        decay = min(float(self.decay), (1.0 + t) / (10.0 + t))
+        current = self._float_state(net)
+        keys = list(self.average_)
+        torch._foreach_lerp_(
+            [self.average_[k] for k in keys],
+            [current[k].detach() for k in keys],
+            1.0 - decay,
+        )
+
+    def on_train_end(self, net, **kwargs):
+        self.trained_state_ = {
+            k: v.detach().clone() for k, v in self._float_state(net).items()
+        }
+        with torch.no_grad():
+            for key, value in self._float_state(net).items():
+                value.copy_(self.average_[key])
 
 
 @contextlib.contextmanager
