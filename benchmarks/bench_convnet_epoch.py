@@ -1,6 +1,25 @@
-"""Seconds per training epoch of the default ConvNet on the first N training images."""
-import argparse, json, time
-import numpy as np, torch
+"""Seconds per training epoch of the default ConvNet on the first N training images.
+
+A short fit (batches of 256, full augmentation, as in the full-data recipe)
+whose median epoch time, scaled to 60,000 images, estimates the epoch time of
+the default fit on this CPU. Printed as one JSON line, with the instruction
+set torch dispatches to (``cpu_capability``), so that runs with
+``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`` show an AVX2-only CPU.
+
+Usage::
+
+    python benchmarks/bench_convnet_epoch.py --threads 1 --n-train 10000 --epochs 2
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \\
+        python benchmarks/bench_convnet_epoch.py --precision float32
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--n-train", type=int, default=20000)
 ap.add_argument("--epochs", type=int, default=2)
@@ -8,14 +27,19 @@ ap.add_argument("--precision", default="auto")
 ap.add_argument("--threads", type=int, default=2)
 a = ap.parse_args()
 torch.set_num_threads(a.threads)
-from fmnist import ConvNetClassifier
-from fmnist.datasets import load_train_test
+from fmnist import ConvNetClassifier  # noqa: E402
+from fmnist.datasets import load_train_test  # noqa: E402
+
 X, _, y, _ = load_train_test()
 clf = ConvNetClassifier(max_epochs=a.epochs, batch_size=256, augment="full",
-                        precision=a.precision, n_threads=a.threads, random_state=0, verbose=1)
-t = time.perf_counter(); clf.fit(X[:a.n_train], y[:a.n_train]); fit = time.perf_counter() - t
+                        precision=a.precision, n_threads=a.threads, random_state=0,
+                        verbose=1)
+t = time.perf_counter()
+clf.fit(X[:a.n_train], y[:a.n_train])
+fit = time.perf_counter() - t
 durs = [r["dur"] for r in clf.net_.history]
-out = {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "precision": clf.precision_,
+out = {"cpu_capability": torch.backends.cpu.get_cpu_capability(),
+       "precision": clf.precision_,
        "n_train": a.n_train, "epoch_s": durs, "fit_s": fit,
        "s_per_60k_epoch": float(np.median(durs)) * 60000 / a.n_train}
 print(json.dumps(out))
