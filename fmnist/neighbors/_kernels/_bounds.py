@@ -25,14 +25,12 @@ Nothing here validates its input: :mod:`fmnist.neighbors._pruning` checks
 what memory safety depends on before a kernel is reached.
 """
 
-import functools
-
 import numba
 import numpy as np
 from numba import literally
 
 from ._heap import heap_push, heap_sort_rows
-from ._jit import njit
+from ._jit import njit, per_route
 from ._simd import prefetch_row
 from ._tiles import pair_key, tile_1x4, tile_offsets, tile_tail
 
@@ -306,7 +304,7 @@ def pruned_rows_parallel(
         )  # fmt: skip
 
 
-@functools.cache
+@per_route
 def entry_points(tile, key):
     """``(serial, parallel)`` pruned kernels of one route, each a small
     cached function with ``tile`` and ``key`` as compile-time constants (no

@@ -19,13 +19,11 @@ Nothing here validates its input: :mod:`fmnist.neighbors._search` checks what
 memory safety depends on before a kernel is reached.
 """
 
-import functools
-
 import numba
 from numba import literally
 
 from ._heap import heap_push, heap_sort_rows
-from ._jit import njit
+from ._jit import njit, per_route
 from ._tiles import pair_key, tile_4x4, tile_offsets, tile_tail
 
 
@@ -122,7 +120,7 @@ def search_rows_parallel(
         )
 
 
-@functools.cache
+@per_route
 def entry_points(tile, key):
     """``(serial, parallel)`` kernels of one route, compiled for it.
 

@@ -6,6 +6,7 @@ after that sibling changes. Each kernel's cache index key therefore also holds
 a digest of all the source files of this package, computed at import.
 """
 
+import functools
 import hashlib
 import pathlib
 import warnings
@@ -54,3 +55,19 @@ def njit(**options):
         return dispatcher
 
     return decorate
+
+
+def per_route(factory):
+    """Cache ``factory(tile, key)`` per route; ``.built`` maps each route
+    made so far to its result."""
+    built = {}
+
+    @functools.wraps(factory)
+    def entry_points(tile, key):
+        route = (int(tile), int(key))
+        if route not in built:
+            built[route] = factory(*route)
+        return built[route]
+
+    entry_points.built = built
+    return entry_points
