@@ -40,12 +40,18 @@ AUTO_SQUARED_MAX_QUERIES = 32
 MIN_FEATURES = 64
 #: Group sides (square images) or sizes (runs), coarse to fine.
 _SIDES = (7, 4, 2)
-_METRICS = {"manhattan": False, "euclidean": True, "sqeuclidean": True}
+#: The uint8 routes of the metric registry that group sums bound, and whether
+#: their keys are squared distances (euclidean and squared euclidean) rather
+#: than sums of absolute differences (manhattan).
+_SQUARED_BY_ROUTE = {
+    (_codes.TILE_SAD_U8, _codes.KEY_RAW): False,
+    (_codes.TILE_DOT_U8, _codes.KEY_SQL2_FROM_DOT): True,
+}
 
 
 def applies(spec, X, Y):
     """Whether the pruned search serves this search (else brute force)."""
-    if spec.algorithm == "brute" or spec.metric.name not in _METRICS:
+    if spec.algorithm == "brute" or spec.metric.uint8 not in _SQUARED_BY_ROUTE:
         return False
     if X.dtype != np.uint8 or Y.dtype != np.uint8:
         return False
@@ -56,7 +62,8 @@ def applies(spec, X, Y):
         return True
     if Y.shape[0] < MIN_TRAIN_ROWS:
         return False
-    return not _METRICS[spec.metric.name] or X.shape[0] <= AUTO_SQUARED_MAX_QUERIES
+    squared = _SQUARED_BY_ROUTE[spec.metric.uint8]
+    return not squared or X.shape[0] <= AUTO_SQUARED_MAX_QUERIES
 
 
 def _group_map(n_features, side):
@@ -155,13 +162,14 @@ def bound_tables(Y):
 def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
     """Fill the heaps ``keys``/``idx`` of every query by the pruned search.
 
-    ``run(serial, parallel, serial_args, parallel_args)`` runs one of the two
-    kernels (the spine's thread and lock rules).
+    ``route`` is the uint8 route of the metric; ``run(serial, parallel)``
+    calls ``serial(q_block)`` or ``parallel(q_block)`` under the spine's
+    thread and lock rules.
     """
     from ._kernels import _bounds
 
     tile, key = route
-    squared = _METRICS[spec.metric.name]
+    squared = _SQUARED_BY_ROUTE[route]
     q_sums, q_coarse, q_fine1, q_fine2 = tables.query_tables(X)
     (_, m0, _), (_, m1, _), (_, m2, _) = tables.groups
     Y = tables.rows

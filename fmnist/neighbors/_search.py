@@ -278,8 +278,8 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
         and n_train >= SPLIT_TRAINING_MIN_ROWS * n_threads
         and not _STATE["forked"]
     ):
-        _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, q_block,
-                        t_block, n_threads)  # fmt: skip
+        _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
+                        n_threads)  # fmt: skip
         return
     args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
     _run(
@@ -289,7 +289,7 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
     )  # fmt: skip
 
 
-def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, q_block, t_block,
+def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
                     n_threads):  # fmt: skip
     """Each of ``n_threads`` Python threads searches all queries in its own
     slice of the training rows (the serial kernel releases the GIL); the
