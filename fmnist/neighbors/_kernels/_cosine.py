@@ -1,8 +1,8 @@
 """Exact cosine for integer rows: settling the pairs that may be parallel.
 
 The blocked search gives every pair of integer rows with
-``1 - x.y / (|x| |y|) < NEAR_PARALLEL`` the key 0 (:func:`._tiles.
-cosine_from_integers`), so these pairs rank first, among themselves by
+``1 - x.y / (|x| |y|) < NEAR_PARALLEL`` the key 0 (the ``KEY_COSINE_INT``
+rule of :func:`._tiles.pair_key`), so these pairs rank first, among themselves by
 training index, at no cost in the hot loop. This step then decides each of
 them exactly: 0 when the rows point the same way (128-bit integer test), the
 computed distance (at least the smallest positive double) otherwise; it

@@ -136,8 +136,8 @@ def _one(aux, i):
 
 
 @njit(nogil=True)
-def _norm_or_one(aux, i):
-    return aux[i] if aux[i] > 0.0 else 1.0
+def _inverse_norm_or_one(aux, i):
+    return 1.0 / aux[i] if aux[i] > 0.0 else 1.0
 
 
 @njit(nogil=True)
@@ -151,15 +151,16 @@ def _load_float(v, divisor):
 
 
 @njit(fastmath=_ARITH, nogil=True)
-def _load_unit(v, divisor):
-    return np.float64(v) / divisor
+def _load_unit(v, inverse_norm):
+    return np.float64(v) * inverse_norm
 
 
 def _plain_tile(op, combine, integer, unit_rows=False):
     """A plain tile: ``combine(s, op(a, b, p))`` over the features, with int64
     accumulators for ``integer`` pairs and float64 otherwise; ``unit_rows``
-    divides every row by its norm (``aux``) first."""
-    divisor = _norm_or_one if unit_rows else _one
+    scales every row by the inverse of its norm (``aux``) first, one division
+    per row of the tile rather than per element."""
+    divisor = _inverse_norm_or_one if unit_rows else _one
     load = _load_unit if unit_rows else (_load_int if integer else _load_float)
     zero = np.int64(0) if integer else np.float64(0.0)
 
@@ -351,19 +352,6 @@ def points_same_way(dot, X, Y, q, t):
     )
 
 
-@njit(nogil=True)
-def cosine_from_integers(dot, inv_x, inv_y):
-    """Cosine distance from an exact integer dot product and inverse norms.
-
-    1 when either row is all zeros; ``1 - dot / (|x| |y|)`` within
-    [smallest double, 2], except that a pair closer than ``NEAR_PARALLEL``
-    (one that may point the same way) gets exactly 0: such pairs rank first
-    among themselves by index and :mod:`._cosine` settles them exactly.
-    """
-    c = 1.0 - np.float64(dot) * (inv_x * inv_y)  # 1 for a zero row (inverse 0)
-    return 0.0 if c < NEAR_PARALLEL else min(c, 2.0)
-
-
 @overload(pair_key, inline="always", jit_options={"nogil": True})
 def _pair_key(key, value, X, Y, q, t, aux_x, aux_y):
     code = _literal(key)
@@ -381,8 +369,16 @@ def _pair_key(key, value, X, Y, q, t, aux_x, aux_y):
         return sql2
     if code == KEY_COSINE_INT:
 
+        # Cosine distance from the exact integer dot product and the inverse
+        # norms: 1 when either row is all zeros (inverse 0), else
+        # 1 - x.y / (|x| |y|) up to 2, except that a pair closer than
+        # NEAR_PARALLEL (one that may point the same way) gets exactly 0: such
+        # pairs rank first among themselves by index and ._cosine settles
+        # them exactly. Written out here, not called, so that it is inlined
+        # into the hot loop.
         def cosine(key, value, X, Y, q, t, aux_x, aux_y):
-            return cosine_from_integers(value, aux_x[q], aux_y[t])
+            c = 1.0 - np.float64(value) * (aux_x[q] * aux_y[t])
+            return 0.0 if c < NEAR_PARALLEL else min(c, 2.0)
 
         return cosine
     if code == KEY_CHORD:
