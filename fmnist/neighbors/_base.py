@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._compat import Interval, Options, StrOptions
 from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
-from . import _pruning, _search
+from . import _search
 from ._metrics import METRIC_ALIASES
 from ._spec import SearchSpec, training_array
 
@@ -113,7 +113,7 @@ class KNeighborsSearchMixin:
     def _store_training(self, X):
         """Store validated training rows in their kernel dtype; build the spec."""
         self._fit_X = training_array(X)
-        self._bound_tables = None
+        self._training_rows = None
         self.n_samples_fit_ = self._fit_X.shape[0]
         self._search_spec = self._build_spec()
         self.effective_metric_ = self._search_spec.effective_metric
@@ -170,15 +170,15 @@ class KNeighborsSearchMixin:
             self._fit_X,
             int(n_neighbors),
             exclude_self=exclude_self,
-            bound_tables=self._tables,
+            training=self._derived(),
         )
 
-    def _tables(self):
-        """The bound tables of the training rows for the pruned search, built
-        at its first use after ``fit`` (a snapshot, as a tree index is)."""
-        if getattr(self, "_bound_tables", None) is None:
-            self._bound_tables = _pruning.bound_tables(self._fit_X)
-        return self._bound_tables
+    def _derived(self):
+        """What the search derives from the training rows (norms, bound
+        tables), kept from one search to the next until ``fit``."""
+        if getattr(self, "_training_rows", None) is None:
+            self._training_rows = _search.TrainingRows(self._fit_X)
+        return self._training_rows
 
     def _neighbors_of(self, X, n_neighbors):
         """``kneighbors`` with its arguments checked: ``X`` None means the
@@ -270,7 +270,7 @@ class KNeighborsSearchMixin:
         state = stamp_version(super().__getstate__())
         state.pop("_search_spec", None)
         state.pop("_search_spec_params", None)
-        state.pop("_bound_tables", None)
+        state.pop("_training_rows", None)
         return state
 
     def __setstate__(self, state):

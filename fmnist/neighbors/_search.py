@@ -156,6 +156,36 @@ def plan_blocks(block_size, n_queries, row_bytes, n_threads):
     return max(1, min(q_block, per_thread)), t_block
 
 
+class TrainingRows:
+    """What the search derives from the training rows, made once and kept.
+
+    The per-row values a key rule needs (squared norms, inverse norms) and the
+    bound tables of the pruned search, each computed at its first use. An
+    estimator keeps one from ``fit`` to the next ``fit`` (a snapshot of its
+    training rows, as a tree index is), so a search of a few queries does
+    not pass over all the training rows again before it starts.
+    """
+
+    __slots__ = ("rows", "_values", "_tables")
+
+    def __init__(self, rows):
+        self.rows = rows
+        self._values = {}
+        self._tables = None
+
+    def row_values(self, kind):
+        """The values of :func:`_row_values` of kind ``kind`` for the rows."""
+        if kind not in self._values:
+            self._values[kind] = _row_values(kind, self.rows)
+        return self._values[kind]
+
+    def bound_tables(self):
+        """The :class:`~._pruning.BoundTables` of the rows."""
+        if self._tables is None:
+            self._tables = _pruning.bound_tables(self.rows)
+        return self._tables
+
+
 def _row_values(kind, A):
     from ._kernels import _tiles
 
@@ -197,7 +227,7 @@ def _run(serial, parallel, n_queries, q_block, n_threads):
 
 
 def kneighbors(
-    spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, bound_tables=None
+    spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, training=None
 ):
     """Exact ``n_neighbors`` nearest rows of ``Y`` for every row of ``X``.
 
@@ -218,10 +248,9 @@ def kneighbors(
     reuse : bool, default=True
         Answer from, and store into, :data:`~._cache.search_cache`; False
         always runs the search (warm-up).
-    bound_tables : callable or None, default=None
-        Returns the :class:`~._pruning.BoundTables` of ``Y`` when the pruned
-        search needs them (the estimator keeps them from one call to the
-        next); None builds them for this call.
+    training : TrainingRows or None, default=None
+        What is derived from ``Y`` and kept between calls (the estimator
+        keeps one per fit); None derives it for this call.
 
     Returns
     -------
@@ -235,13 +264,13 @@ def kneighbors(
     Y = np.ascontiguousarray(Y)
     key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self) if reuse else None
     if key is None:  # reuse turned off
-        return _search(spec, X, Y, int(n_neighbors), exclude_self, bound_tables)
+        return _search(spec, X, Y, int(n_neighbors), exclude_self, training)
     cached = search_cache.get(key, n_neighbors)
     if cached is not None:
         return cached
     n_max = Y.shape[0] - 1 if exclude_self else Y.shape[0]
     k_search = min(max(int(n_neighbors), MIN_NEIGHBORS), n_max)
-    dist, idx = _search(spec, X, Y, k_search, exclude_self, bound_tables)
+    dist, idx = _search(spec, X, Y, k_search, exclude_self, training)
     search_cache.put(key, dist, idx)
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
 
@@ -318,12 +347,14 @@ def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
     idx[...] = merged[1]
 
 
-def _search(spec, X, Y, n_neighbors, exclude_self, bound_tables=None):
+def _search(spec, X, Y, n_neighbors, exclude_self, training=None):
     """Plan, run and finish one search (arrays already validated)."""
+    if training is None or training.rows is not Y:
+        training = TrainingRows(Y)
     metric = spec.metric
     route = metric.route(X.dtype, Y.dtype, X.shape[1])
     aux_kind = _codes.KEY_AUX[route[1]]
-    aux_y = _row_values(aux_kind, Y)
+    aux_y = training.row_values(aux_kind)
     aux_x = aux_y if exclude_self else _row_values(aux_kind, X)
     key_dtype = metric.key_dtype(X.dtype, Y.dtype)
     sentinel = np.iinfo(np.int64).max if key_dtype == np.int64 else np.inf
@@ -335,7 +366,7 @@ def _search(spec, X, Y, n_neighbors, exclude_self, bound_tables=None):
         row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)
         q_block, t_block = plan_blocks(spec.block_size, n_queries, row_bytes, n_threads)
         if _pruning.applies(spec, X, Y):
-            tables = bound_tables() if bound_tables else _pruning.bound_tables(Y)
+            tables = training.bound_tables()
             _pruning.search(
                 spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx,
                 lambda serial, parallel: _run(
