@@ -16,7 +16,11 @@ recorded) and ``"brute"``. The bound tables of the pruned search are built at
 the first search and timed apart. Small batches (1, 16 and 256 queries, the
 median of ``--batch-repeats`` calls on different queries) are timed for both
 algorithms. The SIMD code path (``NUMBA_CPU_NAME`` and the tile widths) is
-recorded with the results.
+recorded with the results. To time another path, set both ``NUMBA_CPU_NAME``
+and ``NUMBA_CPU_FEATURES`` (numba keeps the host's features otherwise), e.g.
+for AVX2: ``NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES=+sse,+sse2,+sse3,
++ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+sahf,+avx,+avx2,+fma,+bmi,+bmi2,+lzcnt,
++movbe,+f16c`` (one string, no spaces).
 Peers, in the same process on the same data, each given float32 as they
 expect:
 

@@ -20,6 +20,18 @@ SIMD_TARGETS = {
     "cascadelake": {"avx512bw", "avx512_vnni"},  # vpdpbusd
 }
 
+# numba's JIT takes the *host's* features whatever NUMBA_CPU_NAME says, unless
+# NUMBA_CPU_FEATURES lists them: each target's LLVM features, written out.
+_SSE = "+sse,+sse2,+sse3,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+sahf"
+_AVX2 = f"{_SSE},+avx,+avx2,+fma,+bmi,+bmi2,+lzcnt,+movbe,+f16c"
+_AVX512 = f"{_AVX2},+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512cd"
+SIMD_FEATURES = {
+    "x86-64": "+sse,+sse2",
+    "haswell": _AVX2,
+    "skylake-avx512": _AVX512,
+    "cascadelake": f"{_AVX512},+avx512vnni",
+}
+
 
 def _host_flags():
     try:
@@ -41,6 +53,7 @@ def simd_target_env(target, cache_dir):
     return dict(
         os.environ,
         NUMBA_CPU_NAME=target,
+        NUMBA_CPU_FEATURES=SIMD_FEATURES[target],
         NUMBA_CACHE_DIR=str(cache_dir),
         NUMBA_NUM_THREADS="2",
     )

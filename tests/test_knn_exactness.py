@@ -91,6 +91,31 @@ _WIDE_CHILD = """
 WIDTHS = [784, 34_000, 66_000, 150_000]
 
 
+_PLAN_CHILD = """
+    from numba.core.registry import cpu_target
+    from fmnist.neighbors._kernels._simd import _target_features, plan
+    features = _target_features(cpu_target.target_context)
+    print(plan(features, "sad"), plan(features, "dot"))
+"""
+
+# (sad widths, bias), (dot widths, bias) of each target.
+EXPECTED_PLANS = {
+    "x86-64": "((16,), 0) ((8,), 0)",
+    "haswell": "((32, 16), 0) ((16, 8), 0)",
+    "skylake-avx512": "((64, 16), 0) ((32, 8), 0)",
+    "cascadelake": "((64, 16), 0) ((64, 16), 128)",
+}
+
+
+@pytest.mark.parametrize("target", list(SIMD_TARGETS))
+def test_each_simd_target_compiles_its_own_path(target, tmp_path):
+    # NUMBA_CPU_NAME alone keeps the host's features: the child must really
+    # compile the target's narrower code, not this machine's.
+    env = simd_target_env(target, tmp_path / "cache")
+    out = run_python(_PLAN_CHILD, env=env, timeout=120)
+    assert out.stdout.strip() == EXPECTED_PLANS[target]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("target", list(SIMD_TARGETS))
 def test_uint8_searches_are_exact_on_every_simd_path(target, tmp_path):
