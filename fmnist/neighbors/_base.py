@@ -113,7 +113,8 @@ class KNeighborsSearchMixin:
     def _store_training(self, X):
         """Store validated training rows in their kernel dtype; build the spec."""
         self._fit_X = training_array(X)
-        self._training_rows = None
+        # Norms and bound tables of the rows, each computed at its first use.
+        self._training_rows = _search.TrainingRows(self._fit_X)
         self.n_samples_fit_ = self._fit_X.shape[0]
         self._search_spec = self._build_spec()
         self.effective_metric_ = self._search_spec.effective_metric
@@ -170,15 +171,8 @@ class KNeighborsSearchMixin:
             self._fit_X,
             int(n_neighbors),
             exclude_self=exclude_self,
-            training=self._derived(),
+            training=self._training_rows,
         )
-
-    def _derived(self):
-        """What the search derives from the training rows (norms, bound
-        tables), kept from one search to the next until ``fit``."""
-        if getattr(self, "_training_rows", None) is None:
-            self._training_rows = _search.TrainingRows(self._fit_X)
-        return self._training_rows
 
     def _neighbors_of(self, X, n_neighbors):
         """``kneighbors`` with its arguments checked: ``X`` None means the
@@ -278,3 +272,4 @@ class KNeighborsSearchMixin:
         super().__setstate__(state)
         if "_fit_X" in state:
             self._search_spec = self._build_spec()
+            self._training_rows = _search.TrainingRows(self._fit_X)
