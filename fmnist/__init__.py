@@ -14,6 +14,7 @@ __all__ = [
     "ConvNetClassifier",
     "InconsistentVersionWarning",
     "datasets",
+    "load_pretrained_convnet",
     "warmup",
     "__version__",
 ]
@@ -23,17 +24,25 @@ _LAZY_ATTRIBUTES = {
     "BlockKNNTransformer": "fmnist.neighbors",
     "warmup": "fmnist.neighbors",
     "ConvNetClassifier": "fmnist.convnet",
+    "load_pretrained_convnet": "fmnist.convnet:load_pretrained",
     "InconsistentVersionWarning": "fmnist._persistence",
     "datasets": "fmnist.datasets",
 }
 
 
 def __getattr__(name):
-    module_name = _LAZY_ATTRIBUTES.get(name)
-    if module_name is None:
+    target = _LAZY_ATTRIBUTES.get(name)
+    if target is None:
         raise AttributeError(f"module 'fmnist' has no attribute {name!r}")
+    # "module" or "module:attribute" (the attribute defaults to ``name``).
+    module_name, _, attribute = target.partition(":")
     module = importlib.import_module(module_name)
-    value = module if module_name.endswith(name) else getattr(module, name)
+    if not attribute and module_name.endswith(name):
+        return _remember(name, module)
+    return _remember(name, getattr(module, attribute or name))
+
+
+def _remember(name, value):
     globals()[name] = value
     return value
 

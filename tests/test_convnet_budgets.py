@@ -23,9 +23,11 @@ def digits():
 
 
 def test_full_data_recipe_is_unchanged():
-    # 20 epochs on the 60,000 training images: batches of 256, full augmentation.
-    assert resolve_batch_size("auto", 60000, 20) == 256
-    assert resolve_augment("auto", 20) == "full"
+    # The default epochs on the 60,000 training images: batches of 256, full
+    # augmentation.
+    epochs = ConvNetClassifier().max_epochs
+    assert resolve_batch_size("auto", 60000, epochs) == 256
+    assert resolve_augment("auto", epochs) == "full"
     assert resolve_batch_size("auto", 60000, 1) == 256
 
 

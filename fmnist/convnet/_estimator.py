@@ -4,8 +4,9 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context
@@ -27,7 +28,13 @@ from ._weights import load_module_state, read_weights, weights_state
 __all__ = ["ConvNetClassifier"]
 
 
-class ConvNetClassifier(ClassifierMixin, BaseEstimator):
+class ConvNetClassifier(
+    ClassifierMixin,
+    TransformerMixin,
+    BaseEstimator,
+    # Keep transform as defined (set_output would need get_feature_names_out).
+    auto_wrap_output_keys=None,
+):
     """Residual convolutional network for square grey-scale images.
 
     A scikit-learn classifier around a skorch ``NeuralNetClassifier``
@@ -397,16 +404,24 @@ side) or (n_samples, 1, side, side)
         proba : ndarray of shape (n_samples, n_classes), dtype float64
             Probabilities in the order of ``classes_``; rows sum to one.
         """
+        proba = self._flip_averaged(
+            X, lambda batch: self.net_.predict_proba(batch).astype(np.float64)
+        )
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def _flip_averaged(self, X, run):
+        """``run`` on the validated images ``X``, averaged with its value on
+        their mirror images when ``tta`` is set."""
         check_is_fitted(self)
         images, _ = validate_images(self, X)
         X_tensor = self._to_tensor(images)
         with torch_threads(self.n_threads):
-            proba = self.net_.predict_proba(X_tensor).astype(np.float64)
+            out = run(X_tensor)
             if self.tta:
-                proba += self.net_.predict_proba(X_tensor.flip(-1))
-                proba /= 2.0
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+                out += run(X_tensor.flip(-1))
+                out /= 2
+        return out
 
     def predict(self, X):
         """Predicted class labels of the images ``X``.
@@ -424,6 +439,38 @@ side) or (n_samples, 1, side, side)
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def _module_embeds(self):
+        # transform needs a network with an ``embed`` method (ResidualCNN has).
+        module = getattr(self, "net_", None)
+        module = module.module_ if module is not None else self.module
+        return module is None or callable(getattr(module, "embed", None))
+
+    @available_if(_module_embeds)
+    def transform(self, X):
+        """Features of the images ``X`` from the network's penultimate layer.
+
+        The globally pooled features that the final linear layer reads, so a
+        fitted network serves as a feature extractor (for example as the
+        index of :class:`~fmnist.BlockKNNClassifier`, see
+        :ref:`convnet-embeddings`). With ``tta=True`` they are the mean of the
+        features of each image and of its mirror image, as the probabilities
+        of :meth:`predict_proba` are. Available when the network has an
+        ``embed`` method, as the default :class:`~fmnist.convnet.ResidualCNN`
+        has.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_) or image-shaped
+            Images, as in :meth:`fit`.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features), dtype float32
+            ``n_features`` is ``8 * width`` for the default network (128 for
+            the default width, 256 for the pretrained model).
+        """
+        return self._flip_averaged(X, self.net_.embed)
+
     # ------------------------------------------------------------ persistence
     def save_weights(self, path):
         """Save the network weights and what is needed to predict with them.
@@ -439,16 +486,21 @@ side) or (n_samples, 1, side, side)
         check_is_fitted(self)
         torch.save(weights_state(self), path)
 
-    def load_weights(self, path):
+    def load_weights(self, path, sha256=None):
         """Make this estimator predict with weights saved by :meth:`save_weights`.
 
         The estimator's parameters must describe the same network (``module``,
-        ``width``, ``depth``, ``module_params``) as the one saved.
+        ``width``, ``depth``, ``module_params``) as the one saved. The file is
+        read with ``torch.load(weights_only=True)``; a truncated or damaged
+        file raises ValueError.
 
         Parameters
         ----------
         path : str or path-like or file-like
             A file written by :meth:`save_weights`.
+        sha256 : str or None, default=None
+            Expected SHA-256 hex digest of the file; when given, it is checked
+            before the file is read (ValueError when it differs).
 
         Returns
         -------
@@ -456,7 +508,7 @@ side) or (n_samples, 1, side, side)
             The estimator, ready to predict.
         """
         self._validate_params()
-        module_state = read_weights(self, path)
+        module_state = read_weights(self, path, sha256)
         self.device_ = resolve_device(self.device)
         self.precision_ = resolve_precision(self.precision, self.device_)
         self.validation_indices_ = None
@@ -491,4 +543,6 @@ side) or (n_samples, 1, side, side)
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        # transform returns float32 features whatever the input dtype.
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

@@ -56,6 +56,9 @@ class ResidualCNN(nn.Module):
 
     Notes
     -----
+    :meth:`embed` returns the globally pooled features that the linear layer
+    reads; :meth:`~fmnist.ConvNetClassifier.transform` calls it.
+
     Each stage halves the resolution (``ceil_mode=True``, so any image side
     >= 1 works: 28 -> 14 -> 7 -> 4, and sklearn's 8x8 digits 8 -> 4 -> 2 -> 1).
     """
@@ -78,9 +81,12 @@ class ResidualCNN(nn.Module):
         self.classifier = nn.Linear(channels, n_classes)
         self.logit_scale = logit_scale
 
+    def embed(self, x):
+        """Features before the linear layer: shape (n, 8 * width)."""
+        return torch.flatten(self.pool(self.features(x)), 1)
+
     def forward(self, x):
-        x = self.pool(self.features(x))
-        logits = self.classifier(self.dropout(torch.flatten(x, 1)))
+        logits = self.classifier(self.dropout(self.embed(x)))
         return logits * self.logit_scale
 
 

@@ -5,7 +5,8 @@
   shuffles with a local generator.
 * :class:`AugmentedNet` is the ``NeuralNetClassifier`` built in ``fit``: it
   augments training batches, runs the module in channels-last layout and,
-  optionally, under bfloat16 autocast.
+  optionally, under bfloat16 autocast, for its logits or (``embed``) its
+  features.
 * :class:`OneCycleLR` sets the learning rate before every training batch.
 * :class:`WeightAverage` keeps an exponential moving average of the weights
   and puts it into the module when training ends.
@@ -127,15 +128,31 @@ class AugmentedNet(NeuralNetClassifier):
             Xi = self.augmenter(Xi)
         return super().train_step_single((Xi, yi), **fit_params)
 
-    def infer(self, x, **fit_params):
+    def _run(self, function, x, **fit_params):
+        """``function(x)`` on the device, in the layout and precision of ``fit``."""
         x = to_tensor(x, device=self.device)
         if self.channels_last and x.ndim == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         device_type = torch.device(self.device).type
         enabled = self.autocast_dtype is not None
         with torch.autocast(device_type, dtype=self.autocast_dtype, enabled=enabled):
-            out = self.module_(x, **fit_params)
+            out = function(x, **fit_params)
         return out.float()
+
+    def infer(self, x, **fit_params):
+        return self._run(self.module_, x, **fit_params)
+
+    def embed(self, X):
+        """The module's ``embed`` features of ``X``, batch by batch, as float32."""
+        self.check_is_fitted()
+        self._set_training(False)
+        iterator = self.get_iterator(self.get_dataset(X), training=False)
+        with torch.no_grad():
+            parts = [
+                self._run(self.module_.embed, unpack_data(batch)[0]).cpu()
+                for batch in iterator
+            ]
+        return torch.cat(parts).numpy()
 
 
 class OneCycleLR(Callback):

@@ -5,6 +5,9 @@ attributes needed to predict with them, as tensors, numbers, strings and
 lists only, so that it loads with ``torch.load(weights_only=True)``.
 """
 
+import hashlib
+import io
+import pickle
 import warnings
 
 import numpy as np
@@ -37,14 +40,41 @@ def weights_state(estimator):
     return state
 
 
-def read_weights(estimator, path):
+def _load(path, expected_sha256):
+    if expected_sha256 is None:
+        source = path
+    else:
+        with open(path, "rb") as f:
+            payload = f.read()
+        digest = hashlib.sha256(payload).hexdigest()
+        if digest != expected_sha256.lower():
+            raise ValueError(
+                f"The weights file {str(path)!r} has SHA-256 {digest}, expected "
+                f"{expected_sha256}: it is damaged or not the expected file."
+            )
+        source = io.BytesIO(payload)
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, ValueError) as err:
+        raise ValueError(
+            f"{path!r} is not a readable weights file (truncated, damaged, or not "
+            f"written by save_weights): {err}"
+        ) from err
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise ValueError(f"{path!r} is not a weights file written by save_weights.")
+    return state
+
+
+def read_weights(estimator, path, expected_sha256=None):
     """Read ``path``, set the fitted attributes it holds on ``estimator``.
 
-    Returns the network's state dict. Warns when the file comes from another
-    fmnist version.
+    Returns the network's state dict, in float32 (files may store float16).
+    With ``expected_sha256``, the file's digest is checked first (ValueError
+    when it differs). Warns when the file comes from another fmnist version,
+    unless its digest was checked: then it is the file that was asked for.
     """
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if state.get("fmnist_version") != __version__:
+    state = _load(path, expected_sha256)
+    if expected_sha256 is None and state.get("fmnist_version") != __version__:
         warnings.warn(
             f"Loading weights saved by fmnist {state.get('fmnist_version')} "
             f"with fmnist {__version__}; they may not be compatible.",
@@ -62,7 +92,10 @@ def read_weights(estimator, path):
     # Files written before the input scale was recorded held uint8 models.
     estimator.input_dtype_ = state.get("input_dtype", "uint8")
     estimator.input_range_ = tuple(state.get("input_range", (0.0, 255.0)))
-    return state["state_dict"]
+    return {
+        key: value.float() if value.is_floating_point() else value
+        for key, value in state["state_dict"].items()
+    }
 
 
 def load_module_state(net, state_dict, source="The fitted weights"):
