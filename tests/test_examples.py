@@ -33,6 +33,7 @@ EXPECTED = {
     "convnet_training.py": (4, "test accuracy"),
     "ensemble.py": (1, "ensemble of 3"),
     "mnist_generalisation.py": (1, "MNIST"),
+    "visual_search.py": (1, "ms per query"),
 }
 MNIST_UNAVAILABLE = "MNIST is not available here"
 

@@ -6,6 +6,7 @@ ORDER = [
     "knn_tsne.py",
     "convnet_training.py",
     "ensemble.py",
+    "visual_search.py",
     "mnist_generalisation.py",
 ]
 
