@@ -28,11 +28,11 @@ bytes. Results are therefore the same exact integers for any vector width and
 any row length.
 
 The vector widths follow the features of numba's target machine (the host's,
-or ``NUMBA_CPU_FEATURES``; ``NUMBA_CPU_NAME`` alone does not change them). The tiles cover ``handled = w * (n // w)``
-bytes, ``w`` being the narrowest width used (16 bytes for ``psadbw``; 16 for
-the VNNI dot, 8 for the ``pmaddwd`` dot on AVX2, SSE2 and AVX-512 without
-VNNI); ``handled`` is 0 on other targets. The caller adds the remaining bytes
-with scalar code.
+or ``NUMBA_CPU_FEATURES``; ``NUMBA_CPU_NAME`` alone does not change them).
+The tiles cover ``handled = w * (n // w)`` bytes, ``w`` being the narrowest
+width used (16 bytes for ``psadbw``; 16 for the VNNI dot, 8 for the
+``pmaddwd`` dot on AVX2, SSE2 and AVX-512 without VNNI); ``handled`` is 0 on
+other targets. The caller adds the remaining bytes with scalar code.
 """
 
 from llvmlite import ir
