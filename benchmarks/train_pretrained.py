@@ -79,8 +79,9 @@ def main(argv=None):
 def package(weights, out, record, record_path):
     """Write the 16-bit weights file, check it, print its digest."""
     from fmnist import ConvNetClassifier
-    from fmnist.convnet._pretrained import sha256, write_compact_weights
+    from fmnist.convnet._pretrained import write_compact_weights
     from fmnist.datasets import load_train_test
+    from fmnist.datasets._cache import sha256_file
 
     _, X_test, _, y_test = load_train_test()
     full = ConvNetClassifier(width=RECIPE["width"]).load_weights(weights)
@@ -91,7 +92,7 @@ def package(weights, out, record, record_path):
         "float32": float(np.mean(full.predict(X_test) == y_test)),
         "float16": float(np.mean(compact.predict(X_test) == y_test)),
     }
-    digest = sha256(compact_path)
+    digest = sha256_file(compact_path)
     record.update(
         test_accuracy=accuracy,
         sha256=digest,

@@ -13,11 +13,8 @@ from sklearn.datasets import load_digits  # noqa: E402
 
 import fmnist.convnet._pretrained as pretrained_module  # noqa: E402
 from fmnist import ConvNetClassifier, load_pretrained_convnet  # noqa: E402
-from fmnist.convnet._pretrained import (  # noqa: E402
-    PRETRAINED,
-    sha256,
-    write_compact_weights,
-)
+from fmnist.convnet._pretrained import PRETRAINED, write_compact_weights  # noqa: E402
+from fmnist.datasets._cache import sha256_file  # noqa: E402
 
 FAST = dict(width=4, max_epochs=2, random_state=0, n_threads=1, precision="float32")
 
@@ -102,12 +99,12 @@ def test_compact_weights_are_half_the_size_and_predict_alike(fitted, weights, di
         clf.predict_proba(X), fitted.predict_proba(X), atol=2e-2
     )
     assert np.mean(clf.predict(X) == fitted.predict(X)) > 0.97
-    assert not list(compact.parent.glob("*.part"))
+    assert not list(compact.parent.glob("*.tmp"))
 
 
 def test_load_weights_checks_the_digest(weights):
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
-    assert sha256(weights) == digest
+    assert sha256_file(weights) == digest
     ConvNetClassifier(width=FAST["width"]).load_weights(weights, sha256=digest)
     with pytest.raises(ValueError, match="SHA-256 .* expected"):
         ConvNetClassifier(width=FAST["width"]).load_weights(weights, sha256="0" * 64)
@@ -131,7 +128,7 @@ def test_load_pretrained_rejects_parameters_of_the_network():
 def test_load_pretrained_refuses_a_damaged_or_missing_file(monkeypatch, weights):
     monkeypatch.setattr(pretrained_module, "_weights_path", lambda: weights)
     monkeypatch.setitem(PRETRAINED, "params", {"width": FAST["width"]})
-    monkeypatch.setitem(PRETRAINED, "sha256", sha256(weights))
+    monkeypatch.setitem(PRETRAINED, "sha256", sha256_file(weights))
     assert load_pretrained_convnet(n_threads=1).n_features_in_ == 64
     monkeypatch.setitem(PRETRAINED, "sha256", "f" * 64)
     with pytest.raises(ValueError, match="damaged"):
@@ -144,7 +141,7 @@ def test_load_pretrained_refuses_a_damaged_or_missing_file(monkeypatch, weights)
 
 def test_the_shipped_file_matches_its_digest():
     path = pretrained_module._weights_path()
-    assert sha256(path) == PRETRAINED["sha256"]
+    assert sha256_file(path) == PRETRAINED["sha256"]
     assert path.stat().st_size < 10 * 2**20
     clf = load_pretrained_convnet(n_threads=1, tta=False)
     assert clf.n_features_in_ == 784 and clf.image_shape_ == (28, 28)

@@ -6,14 +6,15 @@ against the SHA-256 recorded here before it is read. The file is made by
 ``benchmarks/train_pretrained.py`` (see :doc:`/pretrained` for its model card).
 """
 
-import hashlib
+import io
 import os
-import tempfile
 from importlib import resources
 
 import torch
 
-__all__ = ["PRETRAINED", "load_pretrained", "sha256", "write_compact_weights"]
+from ..datasets._cache import atomic_write
+
+__all__ = ["PRETRAINED", "load_pretrained", "write_compact_weights"]
 
 # What the shipped file is: its name under fmnist/convnet/data, its digest,
 # the estimator parameters that describe its network and recipe, and its
@@ -29,44 +30,23 @@ PRETRAINED = {
 }
 
 
-def sha256(path):
-    """SHA-256 hex digest of the file at ``path``."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_compact_weights(source, destination):
     """Store a weights file with its floating-point tensors in float16.
 
     ``source`` is a file written by :meth:`~fmnist.ConvNetClassifier.save_weights`;
     :meth:`~fmnist.ConvNetClassifier.load_weights` reads the result back into
-    float32. The file is written next to ``destination`` and moved into place,
-    so an interrupted call leaves no partial file.
+    float32. It is written as the data cache's files are
+    (:func:`~fmnist.datasets._cache.atomic_write`), so an interrupted call
+    leaves no partial file.
     """
     state = torch.load(source, map_location="cpu", weights_only=True)
     state["state_dict"] = {
         key: value.half() if value.is_floating_point() else value
         for key, value in state["state_dict"].items()
     }
-    folder = os.path.dirname(os.path.abspath(destination))
-    handle, partial = tempfile.mkstemp(dir=folder, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            torch.save(state, f)
-        os.chmod(partial, 0o666 & ~_umask())  # as open() would have made it
-        os.replace(partial, destination)
-    except BaseException:
-        os.unlink(partial)
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(os.path.abspath(destination), buffer.getvalue())
 
 
 def _weights_path():
