@@ -29,10 +29,16 @@ any row length.
 
 The vector widths follow the features of numba's target machine (the host's,
 or ``NUMBA_CPU_FEATURES``; ``NUMBA_CPU_NAME`` alone does not change them).
-The tiles cover ``handled = w * (n // w)`` bytes, ``w`` being the narrowest
-width used (16 bytes for ``psadbw``; 16 for the VNNI dot, 8 for the
-``pmaddwd`` dot on AVX2, SSE2 and AVX-512 without VNNI); ``handled`` is 0 on
-other targets. The caller adds the remaining bytes with scalar code.
+With AVX-512BW a tile steps through the row in its widest vectors and reads
+the last, partial step with a masked load (:func:`masked_tail`), so it covers
+every byte: ``handled = n``. Elsewhere the tiles cover ``handled = w * (n //
+w)`` bytes, ``w`` being the narrowest width used (16 bytes for ``psadbw``, 8
+for the ``pmaddwd`` dot on AVX2 and SSE2), and ``handled`` is 0 on other
+targets; the caller adds the remaining bytes with scalar code.
+
+The 16 accumulators are reduced together (:func:`_reduce_all`), transposing
+while adding, which is where a tile spent most of its time beyond the
+arithmetic.
 """
 
 from llvmlite import ir
@@ -70,14 +76,14 @@ def plan(features, kind):
         return (), 0
     if kind == "sad":
         if "avx512bw" in features:
-            return (64, 16), 0
+            return (64,), 0
         if "avx2" in features:
             return (32, 16), 0
         return (16,), 0
     if {"avx512vnni", "avx512vl", "avx512bw"} <= features:
-        return (64, 16), 128
+        return (64,), 128
     if "avx512bw" in features:
-        return (32, 8), 0
+        return (32,), 0
     if "avx2" in features:
         return (16, 8), 0
     return (8,), 0
@@ -154,15 +160,64 @@ def _load(builder, ptr, offset, vec_ty):
     return builder.load(p, align=1)
 
 
-def _reduce(builder, vec):
-    """Sum of the lanes of ``vec`` as int64 (the lanes' own width cannot
-    overflow within one round of ``_FLUSH_STEPS``)."""
-    total = builder.extract_element(vec, ir.Constant(_I32, 0))
-    for lane in range(1, vec.type.count):
-        total = builder.add(
-            total, builder.extract_element(vec, ir.Constant(_I32, lane))
-        )
-    return total if total.type == _I64 else builder.sext(total, _I64)
+def masked_tail(features):
+    """Whether the last partial step of a row is read with a masked load.
+
+    AVX-512BW loads bytes under a mask, zeroing the masked-off lanes and
+    never touching their memory, so a tile can cover every byte in its widest
+    steps; the zeros add nothing to a sum of absolute differences (both
+    sides zero) or to a dot product (the query side zero)."""
+    return "avx512bw" in features
+
+
+def _pair_up(builder, a, b):
+    """Halve the groups of two vectors into one: ``a`` and ``b`` each hold
+    ``G`` groups of ``s`` lanes (each group the partial sums of one value);
+    the result holds ``2G`` groups of ``s / 2``, a's group ``g`` at ``2g`` and
+    b's at ``2g + 1``. Two shuffles and one add."""
+    (va, ga), (vb, gb) = a, b
+    n = va.type.count
+    size = n // len(ga)
+    half = size // 2
+    low, high = [], []
+    for g in range(len(ga)):
+        first = g * size
+        low += [first + k for k in range(half)]
+        low += [n + first + k for k in range(half)]
+        high += [first + half + k for k in range(half)]
+        high += [n + first + half + k for k in range(half)]
+    mask_ty = ir.VectorType(_I32, n)
+    lo = builder.shuffle_vector(va, vb, ir.Constant(mask_ty, low))
+    hi = builder.shuffle_vector(va, vb, ir.Constant(mask_ty, high))
+    groups = [value for pair in zip(ga, gb) for value in pair]
+    return builder.add(lo, hi), groups
+
+
+def _reduce_all(builder, vectors):
+    """The lane sums of each of ``vectors`` (same type), as int64 values in
+    the same order.
+
+    The vectors are reduced together, transposing as they are added
+    (:func:`_pair_up`), so that 16 vectors of 16 lanes take 15 adds and 30
+    shuffles instead of 15 adds and 15 extractions each. Lane sums stay in
+    the lanes' width: within one round of ``_FLUSH_STEPS`` they cannot
+    overflow."""
+    n = vectors[0].type.count
+    items = [(v, [i]) for i, v in enumerate(vectors)]
+    while len(items) > 1 and len(items[0][1]) < n:
+        paired = [_pair_up(builder, items[i], items[i + 1])
+                  for i in range(0, len(items) - 1, 2)]  # fmt: skip
+        items = paired + items[len(paired) * 2 :]
+    sums = [None] * len(vectors)
+    for vec, groups in items:
+        size = n // len(groups)
+        for g, which in enumerate(groups):
+            total = None
+            for lane in range(g * size, (g + 1) * size):
+                value = builder.extract_element(vec, ir.Constant(_I32, lane))
+                total = value if total is None else builder.add(total, value)
+            sums[which] = total if total.type == _I64 else builder.sext(total, _I64)
+    return sums
 
 
 def _steps(kind, builder, width, bias):
@@ -173,6 +228,26 @@ def _steps(kind, builder, width, bias):
     return _pmaddwd_step(builder, width)
 
 
+def _tail_mask(builder, rest, width):
+    """``<width x i1>`` mask of the first ``rest`` lanes (``rest < width``)."""
+    bits = builder.sub(builder.shl(ir.Constant(_I64, 1), rest), ir.Constant(_I64, 1))
+    int_ty = ir.IntType(width)
+    if width < 64:
+        bits = builder.trunc(bits, int_ty)
+    return builder.bitcast(bits, ir.VectorType(ir.IntType(1), width))
+
+
+def _masked_load(builder, ptr, offset, vec_ty, mask):
+    name = f"llvm.masked.load.v{vec_ty.count}i8.p0"
+    fn = cgutils.get_or_insert_function(
+        builder.module,
+        ir.FunctionType(vec_ty, [ptr.type, _I32, mask.type, vec_ty]),
+        name,
+    )
+    p = builder.gep(ptr, [offset])
+    return builder.call(fn, [p, ir.Constant(_I32, 1), mask, ir.Constant(vec_ty, None)])
+
+
 def _emit_tile(kind, context, builder, sig, args, n_x=_TILE):
     xty, yty = sig.args[0], sig.args[1]
     X, Y = args[0], args[1]
@@ -181,7 +256,9 @@ def _emit_tile(kind, context, builder, sig, args, n_x=_TILE):
         context, builder, yty, Y, list(args[2 + n_x : 2 + n_x + _TILE])
     )
     n_bytes = args[2 + n_x + _TILE]
-    widths, bias = plan(_target_features(context), "sad" if kind == "sad" else "dot")
+    features = _target_features(context)
+    widths, bias = plan(features, "sad" if kind == "sad" else "dot")
+    masked = masked_tail(features)
 
     totals = [
         cgutils.alloca_once_value(builder, ir.Constant(_I64, 0))
@@ -198,43 +275,60 @@ def _emit_tile(kind, context, builder, sig, args, n_x=_TILE):
             for _ in range(n_x * _TILE)
         ]
 
-        def accumulate(first, count, accs=accs, start=offset, w=w, step=step,
-                       in_ty=in_ty, acc_ty=acc_ty, prep_y=prep_y):  # fmt: skip
-            """Steps ``[first, first + count)`` into fresh accumulators, then
-            their lane sums into ``totals``."""
-            for ptr in accs:
+        def add_step(off, mask=None, accs=accs, step=step, in_ty=in_ty,
+                     prep_y=prep_y):  # fmt: skip
+            if mask is None:
+                xs = [_load(builder, p, off, in_ty) for p in xptr]
+                ys = [_load(builder, p, off, in_ty) for p in yptr]
+            else:
+                xs = [_masked_load(builder, p, off, in_ty, mask) for p in xptr]
+                ys = [_masked_load(builder, p, off, in_ty, mask) for p in yptr]
+            ys = [prep_y(v) for v in ys]
+            for r in range(n_x):
+                for c in range(_TILE):
+                    ptr = accs[r * _TILE + c]
+                    builder.store(step(builder.load(ptr), xs[r], ys[c]), ptr)
+
+        def flush(accs=accs, acc_ty=acc_ty):
+            """The lane sums of the accumulators into ``totals``; zero them."""
+            sums = _reduce_all(builder, [builder.load(p) for p in accs])
+            for total, value, ptr in zip(totals, sums, accs):
+                builder.store(builder.add(builder.load(total), value), total)
                 builder.store(ir.Constant(acc_ty, None), ptr)
+
+        def run_steps(first, count, start=offset, w=w, add_step=add_step):
             base = builder.add(start, builder.mul(first, w))
             with cgutils.for_range(builder, count) as loop:
-                off = builder.add(base, builder.mul(loop.index, w))
-                xs = [_load(builder, p, off, in_ty) for p in xptr]
-                ys = [prep_y(_load(builder, p, off, in_ty)) for p in yptr]
-                for r in range(n_x):
-                    for c in range(_TILE):
-                        ptr = accs[r * _TILE + c]
-                        builder.store(step(builder.load(ptr), xs[r], ys[c]), ptr)
-            for total, ptr in zip(totals, accs):
-                value = _reduce(builder, builder.load(ptr))
-                builder.store(builder.add(builder.load(total), value), total)
+                add_step(builder.add(base, builder.mul(loop.index, w)))
 
         zero = ir.Constant(_I64, 0)
         if kind != "dot_wide":  # psadbw's 64-bit lanes, or rows <= WIDE_BYTES
-            accumulate(zero, n_steps)
+            run_steps(zero, n_steps)
         else:
-            flush = ir.Constant(_I64, _FLUSH_STEPS)
+            flush_steps = ir.Constant(_I64, _FLUSH_STEPS)
             n_rounds = builder.udiv(
-                builder.add(n_steps, ir.Constant(_I64, _FLUSH_STEPS - 1)), flush
+                builder.add(n_steps, ir.Constant(_I64, _FLUSH_STEPS - 1)),
+                flush_steps,
             )
             with cgutils.for_range(builder, n_rounds) as loop:
-                first = builder.mul(loop.index, flush)
+                first = builder.mul(loop.index, flush_steps)
                 left = builder.sub(n_steps, first)
                 count = builder.select(
-                    builder.icmp_unsigned("<", left, flush), left, flush
+                    builder.icmp_unsigned("<", left, flush_steps), left, flush_steps
                 )
-                accumulate(first, count)
+                run_steps(first, count)
+                flush()
         done = builder.mul(n_steps, w)
+        if masked:  # one width: its last partial step under a mask
+            rest = builder.sub(remaining, done)
+            with builder.if_then(builder.icmp_unsigned("!=", rest, zero)):
+                add_step(builder.add(offset, done), _tail_mask(builder, rest, width))
+            done = remaining
+        flush()
         offset = builder.add(offset, done)
         remaining = builder.sub(remaining, done)
+        if masked:
+            break
     results = [builder.load(t) for t in totals] + [offset]
     return context.make_tuple(builder, sig.return_type, results)
 
@@ -312,8 +406,11 @@ def dot_plan(typingctx, n_bytes):
     sig = types.UniTuple(types.int64, 2)(types.intp)
 
     def codegen(context, builder, sig, args):
-        widths, bias = plan(_target_features(context), "dot")
-        if widths:
+        features = _target_features(context)
+        widths, bias = plan(features, "dot")
+        if widths and masked_tail(features):
+            handled = args[0]
+        elif widths:
             step = ir.Constant(_I64, min(widths))
             handled = builder.mul(builder.udiv(args[0], step), step)
         else:
