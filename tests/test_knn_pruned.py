@@ -60,6 +60,22 @@ def test_pruned_keeps_the_tie_rule(metric):
 
 
 @pytest.mark.parametrize("metric", METRICS)
+def test_pruned_with_more_equal_bounds_than_seeds(metric):
+    # Thousands of rows share the smallest coarse bound: the heap is seeded
+    # with only some of them, k is larger than the seeds, and the rest must
+    # still come in exactly once each.
+    rng = np.random.default_rng(8)
+    Y = _images(3000, 28, 9)
+    Y[rng.permutation(3000)[:2600]] = 0
+    X = np.concatenate([np.zeros((2, 784), np.uint8), _images(10, 28, 10)])
+    for k in (5, 200, 2700):
+        d_b, i_b = _search(metric, "brute", X, Y, k)
+        d_p, i_p = _search(metric, "pruned", X, Y, k)
+        np.testing.assert_array_equal(d_p, d_b)
+        np.testing.assert_array_equal(i_p, i_b)
+
+
+@pytest.mark.parametrize("metric", METRICS)
 def test_pruned_on_noise_and_extremes(metric):
     # Bounds that prune nothing (noise), rows of 0 and 255, k = n_train.
     rng = np.random.default_rng(5)

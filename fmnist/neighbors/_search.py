@@ -171,7 +171,7 @@ class TrainingRows:
     def __init__(self, rows):
         self.rows = rows
         self._values = {}
-        self._tables = None
+        self._tables = {}
 
     def row_values(self, kind):
         """The values of :func:`_row_values` of kind ``kind`` for the rows."""
@@ -179,11 +179,12 @@ class TrainingRows:
             self._values[kind] = _row_values(kind, self.rows)
         return self._values[kind]
 
-    def bound_tables(self):
-        """The :class:`~._pruning.BoundTables` of the rows."""
-        if self._tables is None:
-            self._tables = _pruning.bound_tables(self.rows)
-        return self._tables
+    def bound_tables(self, route):
+        """The :class:`~._pruning.BoundTables` of the rows for ``route``."""
+        means = _pruning.uses_means(route)
+        if means not in self._tables:
+            self._tables[means] = _pruning.bound_tables(self.rows, means)
+        return self._tables[means]
 
 
 def _row_values(kind, A):
@@ -366,7 +367,7 @@ def _search(spec, X, Y, n_neighbors, exclude_self, training=None):
         row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)
         q_block, t_block = plan_blocks(spec.block_size, n_queries, row_bytes, n_threads)
         if _pruning.applies(spec, X, Y):
-            tables = training.bound_tables()
+            tables = training.bound_tables(route)
             _pruning.search(
                 spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx,
                 lambda serial, parallel: _run(

@@ -23,8 +23,12 @@ Modules, one concern each
 ``_driver``
     The blocked search loop and its parallel twin.
 ``_bounds``
-    The pruned search: group sums, the walk in order of row sums, the cascade
-    of lower bounds, and its parallel twin.
+    What the pruned searches share: group sums, row sums, the walk's chunk.
+``_pruned_l1``
+    The pruned manhattan search: byte tables of group means, heap seeding,
+    the walk in order of row sums, ``psadbw`` bounds, and its parallel twin.
+``_pruned_sql2``
+    The pruned squared-euclidean search on group sums, and its parallel twin.
 
 fastmath is only applied to the distance accumulation, with the flags
 ``{"reassoc", "contract"}``: comparisons against the infinite sentinels of

@@ -1,0 +1,240 @@
+"""Pruned manhattan search on bytes: group means bounded with ``psadbw``.
+
+The group sums of :mod:`._bounds` are kept as bytes, ``A_g = S_g // m`` (a
+group mean, at most 255), so that the bounds run on ``psadbw`` like the
+distance itself: since ``m A_g <= S_g < m (A_g + 1)``,
+
+    m * sum_g |A_g(x) - A_g(y)| - G * (m - 1)  <=  sum_g |S_g(x) - S_g(y)|
+
+for ``G`` groups: a slightly looser bound at half the bytes of int16 sums.
+Two levels, 7x7 and 2x2 groups: the coarse one over every row the walk
+reaches (group-major, vectorised on bytes), the fine one for the rows that
+pass, four per ``psadbw`` tile, and the survivors go to the exact distance.
+
+Before the walk, the rows of a region around the query's sum with the
+smallest coarse bounds *seed* the heap (found with a histogram of the
+bounds, not a sort), so that the threshold is close to its final value
+before most rows are reached.
+"""
+
+import numba
+import numpy as np
+
+from ._bounds import AHEAD, CHUNK_ROWS, NO_LIMIT
+from ._codes import TILE_SAD_U8
+from ._heap import heap_push, heap_sort_rows
+from ._jit import njit
+from ._simd import prefetch_row
+from ._tiles import tile_1x4, tile_tail
+
+
+@njit(nogil=True)
+def _sad_limit(thr, m, b):
+    """Largest byte-table sum ``s`` whose bound ``m * s - b`` does not exceed
+    the threshold key ``thr``: rows above it are ruled out."""
+    if thr >= NO_LIMIT // 2:
+        return NO_LIMIT
+    return (thr + b) // m
+
+
+@njit(nogil=True, fastmath={"reassoc", "contract"})
+def _coarse_sad(qrow, coarse_t, c0, c1, out):
+    """Byte-table L1 of the query's coarsest means against sorted rows
+    ``[c0, c1)`` into ``out`` (uint16: at most 257 groups of 255)."""
+    n = c1 - c0
+    for jj in range(n):
+        out[jj] = 0
+    for g in range(coarse_t.shape[0]):
+        qg = qrow[g]
+        column = coarse_t[g, c0:c1]
+        for jj in range(n):
+            # Written on the bytes so that LLVM vectorises it on bytes.
+            t = column[jj]
+            out[jj] += (t - qg) if t > qg else (qg - t)
+
+
+@njit(nogil=True)
+def _sad_filter(QT, q, T, rows, n_rows, limit, out):
+    """Keep the sorted positions ``rows[:n_rows]`` whose byte-table L1
+    ``sum |QT[q] - T[j]|`` is at most ``limit``, in order, in ``out`` (which
+    may be ``rows``); returns their number. Four rows per ``psadbw`` tile."""
+    n_out = 0
+    last = n_rows - 1
+    width = T.shape[1]
+    for v in range(min(2 * AHEAD, n_rows)):
+        prefetch_row(T, rows[v], width)
+    for v in range(0, n_rows, 4):
+        for ahead in range(v + 2 * AHEAD, min(n_rows, v + 2 * AHEAD + 4)):
+            prefetch_row(T, rows[ahead], width)
+        j1 = rows[min(v + 1, last)]
+        j2 = rows[min(v + 2, last)]
+        j3 = rows[min(v + 3, last)]
+        values, done = tile_1x4(TILE_SAD_U8, QT, T, q, rows[v], j1, j2, j3)
+        for c in range(min(4, n_rows - v)):
+            j = rows[v + c]
+            total = values[c]
+            if done < width:
+                total += tile_tail(TILE_SAD_U8, QT, T, q, j, done)
+            out[n_out] = j
+            n_out += total <= limit
+    return n_out
+
+
+@njit(nogil=True)
+def _exact_l1(X, Y, q, rows, n_rows, order, keys, idx):
+    """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
+    ``q`` with their exact manhattan distances, four per tile."""
+    last = n_rows - 1
+    width = Y.shape[1]
+    for v in range(min(AHEAD, n_rows)):
+        prefetch_row(Y, rows[v], width)
+    for v in range(0, n_rows, 4):
+        for ahead in range(v + AHEAD, min(n_rows, v + AHEAD + 4)):
+            prefetch_row(Y, rows[ahead], width)
+        j1 = rows[min(v + 1, last)]
+        j2 = rows[min(v + 2, last)]
+        j3 = rows[min(v + 3, last)]
+        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, rows[v], j1, j2, j3)
+        for c in range(min(4, n_rows - v)):
+            j = rows[v + c]
+            total = values[c]
+            if done < width:
+                total += tile_tail(TILE_SAD_U8, X, Y, q, j, done)
+            heap_push(keys, idx, q, total, order[j])
+
+
+@njit(nogil=True)
+def _l1_cascade(X, Y, q, rows, n_rows, order, keys, idx, q_fine, fine, m1, b1):
+    """The rows that passed the coarse bound through the fine bound (against
+    the threshold as it stands) and then the exact distance."""
+    limit = _sad_limit(keys[q, 0], m1, b1)
+    n_rows = _sad_filter(q_fine, q, fine, rows, n_rows, limit, rows)
+    _exact_l1(X, Y, q, rows, n_rows, order, keys, idx)
+
+
+#: The first region walked: this many chunks around the query's sum.
+_SEED_CHUNKS = 4
+#: About this many rows of it with the smallest coarse bounds seed the heap.
+_SEED_ROWS = 32
+#: Histogram bins of the coarse bounds (shifted right by _SEED_SHIFT; the
+#: last bin takes all larger bounds).
+_SEED_BINS = 256
+_SEED_SHIFT = 4
+#: The coarse bound a seed is given once offered (above any real bound: at
+#: most 100 groups of 255 for rows of up to WIDE_BYTES features).
+_SEEN = 65535
+
+
+@njit(nogil=True)
+def _seeds(coarse, n, first, order, excluded, histogram, visit):
+    """About :data:`_SEED_ROWS` positions ``first + v`` with the smallest
+    coarse bounds ``coarse[v]`` (those of the first bins that hold that many,
+    at most four times as many) into ``visit``; their bounds become
+    :data:`_SEEN`. Returns their number."""
+    last = histogram.shape[0] - 1
+    histogram[:] = 0
+    for v in range(n):
+        histogram[min(np.int64(coarse[v]) >> _SEED_SHIFT, last)] += 1
+    cut = 0
+    total = histogram[0]
+    while total < _SEED_ROWS and cut < last:
+        cut += 1
+        total += histogram[cut]
+    n_seed = 0
+    for v in range(n):
+        if n_seed == 4 * _SEED_ROWS:  # many equal bounds: the rest come later
+            break
+        if (
+            min(np.int64(coarse[v]) >> _SEED_SHIFT, last) <= cut
+            and order[first + v] != excluded
+        ):
+            visit[n_seed] = first + v
+            n_seed += 1
+            coarse[v] = _SEEN
+    return n_seed
+
+
+@njit(nogil=True)
+def pruned_l1_rows(
+    X, Y, q_order, q_start, q_stop, exclude_self, keys, idx, order, sums, q_sums,
+    coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1,
+):  # fmt: skip
+    """Manhattan search of queries ``q_order[q_start:q_stop]`` of ``X``
+    through the byte-table cascade; ``keys``/``idx`` hold initialised heaps,
+    sorted at the end.
+
+    As :func:`._pruned_sql2.pruned_rows`, with byte tables of group means (``coarse_t``
+    group-major, ``fine`` row-major, both in sorted order) whose bound is
+    ``m0 * sad - b0`` and ``m1 * sad - b1``.
+    """
+    n = Y.shape[0]
+    chunk = min(CHUNK_ROWS, n)
+    region = min(_SEED_CHUNKS * CHUNK_ROWS, n)
+    coarse = np.empty(region, dtype=np.uint16)
+    visit = np.empty(region, dtype=np.int64)
+    histogram = np.empty(_SEED_BINS, dtype=np.int64)
+    for position in range(q_start, q_stop):
+        q = q_order[position]
+        excluded = q if exclude_self else -1
+        s = q_sums[q]
+        qc = q_coarse[q]
+        centre = np.searchsorted(sums, s)
+        lo = min(max(0, centre - region // 2), n - region)
+        hi = lo + region
+        # The rows of the region around the query's sum with the smallest
+        # coarse bounds fill the heap first, so that the threshold is close
+        # to its final value before the rest is walked.
+        _coarse_sad(qc, coarse_t, lo, hi, coarse)
+        n_visit = _seeds(coarse, region, lo, order, excluded, histogram, visit)
+        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1)
+        # The seeds' bounds are now _SEEN: no limit lets them in again.
+        limit = min(_sad_limit(keys[q, 0], m0, b0), _SEEN - 1)
+        n_visit = 0
+        for v in range(region):
+            visit[n_visit] = lo + v
+            n_visit += (coarse[v] <= limit) & (order[lo + v] != excluded)
+        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1)
+        # Then outward, one chunk each side at a time, while the sum bound
+        # lets rows in.
+        while True:
+            thr = keys[q, 0]
+            right = hi < n and sums[hi] - s <= thr
+            left = lo > 0 and s - sums[lo - 1] <= thr
+            if not (left or right):
+                break
+            for side in range(2):
+                if side == 0 and right:
+                    c0, c1 = hi, min(n, hi + chunk)
+                    hi = c1
+                elif side == 1 and left:
+                    c0, c1 = max(0, lo - chunk), lo
+                    lo = c0
+                else:
+                    continue
+                _coarse_sad(qc, coarse_t, c0, c1, coarse)
+                limit = _sad_limit(keys[q, 0], m0, b0)
+                n_visit = 0
+                for v in range(c1 - c0):
+                    visit[n_visit] = c0 + v
+                    n_visit += (coarse[v] <= limit) & (order[c0 + v] != excluded)
+                _l1_cascade(
+                    X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1
+                )
+        heap_sort_rows(keys, idx, q, q + 1)
+
+
+@njit(nogil=True, parallel=True)
+def pruned_l1_rows_parallel(
+    X, Y, q_order, exclude_self, keys, idx, order, sums, q_sums, coarse_t,
+    q_coarse, m0, b0, fine, q_fine, m1, b1, q_block,
+):  # fmt: skip
+    """:func:`pruned_l1_rows` over blocks of ``q_block`` queries (``prange``)."""
+    n_q = X.shape[0]
+    n_blocks = (n_q + q_block - 1) // q_block
+    for b in numba.prange(n_blocks):
+        b0_ = b * q_block
+        b1_ = min(b0_ + q_block, n_q)
+        pruned_l1_rows(
+            X, Y, q_order, b0_, b1_, exclude_self, keys, idx, order, sums, q_sums,
+            coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1,
+        )  # fmt: skip
