@@ -22,6 +22,7 @@ import numpy as np
 
 from ._bounds import AHEAD, CHUNK_ROWS, NO_LIMIT
 from ._codes import TILE_SAD_U8
+from ._coarse import coarse_mask_64, lowest_bit
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
 from ._simd import prefetch_row
@@ -51,6 +52,29 @@ def _coarse_sad(qrow, coarse_t, c0, c1, out):
             # Written on the bytes so that LLVM vectorises it on bytes.
             t = column[jj]
             out[jj] += (t - qg) if t > qg else (qg - t)
+
+
+@njit(nogil=True)
+def _coarse_survivors(qc, coarse_t, c0, c1, limit, order, excluded, coarse, visit):
+    """Sorted positions in ``[c0, c1)`` whose coarse bound is at most
+    ``limit`` (except the query itself, ``excluded``) into ``visit``, 64 rows
+    per bit mask; returns their number. ``coarse`` is scratch space."""
+    n_visit = 0
+    start = c0
+    while start + 64 <= c1:
+        mask = coarse_mask_64(qc, coarse_t, start, limit)
+        while mask:
+            j = start + lowest_bit(mask)
+            visit[n_visit] = j
+            n_visit += order[j] != excluded
+            mask &= mask - np.uint64(1)
+        start += 64
+    if start < c1:
+        _coarse_sad(qc, coarse_t, start, c1, coarse)
+        for v in range(c1 - start):
+            visit[n_visit] = start + v
+            n_visit += (coarse[v] <= limit) & (order[start + v] != excluded)
+    return n_visit
 
 
 @njit(nogil=True)
@@ -211,12 +235,10 @@ def pruned_l1_rows(
                     lo = c0
                 else:
                     continue
-                _coarse_sad(qc, coarse_t, c0, c1, coarse)
                 limit = _sad_limit(keys[q, 0], m0, b0)
-                n_visit = 0
-                for v in range(c1 - c0):
-                    visit[n_visit] = c0 + v
-                    n_visit += (coarse[v] <= limit) & (order[c0 + v] != excluded)
+                n_visit = _coarse_survivors(
+                    qc, coarse_t, c0, c1, limit, order, excluded, coarse, visit
+                )
                 _l1_cascade(
                     X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1
                 )
