@@ -77,8 +77,9 @@ def coarse_mask_64(typingctx, qrow, table, first, limit):
             larger = builder.select(above, column, q_vec)
             smaller = builder.select(above, q_vec, column)
             diff = builder.sub(larger, smaller)
-            builder.store(builder.add(builder.load(low), _half(builder, diff, 0)), low)
-            builder.store(builder.add(builder.load(high), _half(builder, diff, 32)), high)
+            for acc, start in ((low, 0), (high, 32)):
+                widened = _half(builder, diff, start)
+                builder.store(builder.add(builder.load(acc), widened), acc)
         # Limits beyond 16 bits let every row in.
         cap = ir.Constant(_I64, 0xFFFF)
         clipped = builder.select(builder.icmp_signed(">", limit, cap), cap, limit)

@@ -21,8 +21,8 @@ import numba
 import numpy as np
 
 from ._bounds import AHEAD, CHUNK_ROWS, NO_LIMIT
-from ._codes import TILE_SAD_U8
 from ._coarse import coarse_mask_64, lowest_bit
+from ._codes import TILE_SAD_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
 from ._simd import prefetch_row
