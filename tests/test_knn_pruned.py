@@ -75,6 +75,24 @@ def test_pruned_with_more_equal_bounds_than_seeds(metric):
         np.testing.assert_array_equal(i_p, i_b)
 
 
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_projection_bounds_equal_to_the_distance(metric):
+    # Rows that differ only along one pattern: the leading direction is that
+    # pattern, so the projection bound equals the distance, and whole groups
+    # of rows tie exactly at the k-th distance. Rounding of the projections
+    # must not rule any of them out.
+    rng = np.random.default_rng(11)
+    pattern = (rng.random(784) < 0.5).astype(np.uint8)
+    steps = rng.integers(0, 60, 3000)
+    Y = (steps[:, None] * 4 * pattern).astype(np.uint8)
+    X = (np.arange(0, 60, 3)[:, None] * 4 * pattern).astype(np.uint8)
+    for k in (1, 60, 200):
+        d_b, i_b = _search(metric, "brute", X, Y, k)
+        d_p, i_p = _search(metric, "pruned", X, Y, k)
+        np.testing.assert_array_equal(d_p, d_b)
+        np.testing.assert_array_equal(i_p, i_b)
+
+
 @pytest.mark.parametrize("metric", METRICS)
 def test_pruned_on_noise_and_extremes(metric):
     # Bounds that prune nothing (noise), rows of 0 and 255, k = n_train.
@@ -108,11 +126,9 @@ def test_which_searches_are_pruned():
         spec = SearchSpec.build(metric, 2, T.dtype, algorithm=algorithm)
         return _pruning.applies(spec, X, T)
 
-    assert applies("manhattan", "auto")
+    assert applies("manhattan", "auto") and applies("euclidean", "auto")
     assert not applies("manhattan", "auto", small, small)
-    limit = _pruning.AUTO_SQUARED_MAX_QUERIES
-    assert applies("euclidean", "auto", Y[:limit])
-    assert not applies("euclidean", "auto", Y[: limit + 1])
+    assert not applies("euclidean", "auto", small, small)
     assert applies("manhattan", "pruned", small, small)
     assert applies("euclidean", "pruned") and applies("sqeuclidean", "pruned")
     assert not applies("manhattan", "brute")
@@ -121,6 +137,10 @@ def test_which_searches_are_pruned():
     assert not applies("manhattan", "pruned", floats, floats)
     narrow = np.zeros((3000, 32), dtype=np.uint8)
     assert not applies("manhattan", "pruned", narrow, narrow)
+    # Euclidean directions come from a features x features matrix.
+    wide = np.zeros((3000, _pruning.MAX_PROJECTED_FEATURES + 1), dtype=np.uint8)
+    assert applies("manhattan", "pruned", wide, wide)
+    assert not applies("euclidean", "pruned", wide, wide)
 
 
 def test_estimator_algorithms_agree():

@@ -58,13 +58,13 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     algorithm : {'auto', 'brute', 'pruned'}, default='auto'
         How the exact neighbours are found; results never depend on it.
         'brute' computes every distance. 'pruned' first rules out most
-        training rows with integer lower bounds of the distance (sums over
-        groups of pixels, see :ref:`pruned-search`) and computes full
-        distances for the rest only; it serves manhattan, euclidean and
-        squared euclidean searches of uint8 rows (64 to 4096 features) and
-        falls back to 'brute' elsewhere. 'auto' prunes where it measured
-        faster, from 2048 training rows: manhattan searches, and euclidean
-        ones of at most 32 queries.
+        training rows with lower bounds of the distance (group means for
+        manhattan, projections on principal directions for euclidean, see
+        :ref:`pruned-search`) and computes full distances for the rest only;
+        it serves manhattan (64 to 4096 features), euclidean and squared
+        euclidean (64 to 1024) searches of uint8 rows and falls back to
+        'brute' elsewhere. 'auto' prunes these from 2048 training rows,
+        where it measured faster for any number of queries.
 
     block_size : int or (int, int), default=None
         Rows per block of the search: an int sets both the number of queries

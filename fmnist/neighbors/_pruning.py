@@ -1,26 +1,28 @@
 """Exact search with lower-bound pruning: the tables and when it pays.
 
-:mod:`._kernels._pruned_l1` and :mod:`._kernels._pruned_sql2` walk the
-training rows in order of their sums and rule most of them out with integer
-lower bounds from sums over groups of features, before any full distance.
-This module builds what they walk (the *bound tables* of a training set) and
+:mod:`._kernels._pruned_l1` (manhattan) and :mod:`._kernels._pruned_l2`
+(euclidean and squared euclidean) walk the training rows in a sorted order
+and rule most of them out with lower bounds, before any full distance. This
+module builds what they walk (the *bound tables* of a training set) and
 decides where it applies:
 
 * manhattan, euclidean and squared euclidean (Minkowski ``p`` of 1 and 2
-  included), where sums over groups give exact integer bounds;
-* uint8 queries against uint8 training rows of at most
-  :data:`~._kernels._codes.WIDE_BYTES` features (group sums fit in int16);
+  included);
+* uint8 queries against uint8 training rows of at least
+  :data:`MIN_FEATURES` features, and at most
+  :data:`~._kernels._codes.WIDE_BYTES` (manhattan: group sums fit in int16)
+  or :data:`MAX_PROJECTED_FEATURES` (euclidean: the directions come from an
+  eigendecomposition of a features x features matrix);
 * with ``algorithm='auto'``, training sets of at least
-  :data:`MIN_TRAIN_ROWS` rows, and for (squared) euclidean batches of at most
-  :data:`AUTO_SQUARED_MAX_QUERIES` queries: where it measured faster than
-  brute force.
+  :data:`MIN_TRAIN_ROWS` rows: where it measured faster than brute force.
 
-Groups are squares of 7x7, 4x4 and 2x2 pixels when the number of features is
-a square (a square image; neighbouring pixels bound best), else runs of 49,
-16 and 4 consecutive features. Either way the bounds are exact; the grouping
-only changes how many rows they rule out. Manhattan keeps each group as a
-byte, its sum divided by the group size (see :mod:`._kernels._pruned_l1`);
-squared euclidean keeps the sums (int16).
+Manhattan bounds with group means, one byte per group: squares of 7x7 and
+2x2 pixels when the number of features is a square (a square image;
+neighbouring pixels bound best), else runs of 49 and 4 consecutive features.
+Euclidean bounds with projections on principal directions of the training
+rows. Either way the bounds are exact (the euclidean ones within a margin for
+rounding); the grouping and the directions only change how many rows they
+rule out.
 """
 
 import math
@@ -30,48 +32,44 @@ import numpy as np
 
 from ._kernels import _codes
 
-__all__ = [
-    "BoundTables", "MIN_TRAIN_ROWS", "applies", "bound_tables", "uses_means"
-]
+__all__ = ["MIN_TRAIN_ROWS", "applies", "bound_tables"]
 
 #: ``algorithm='auto'`` prunes from this many training rows.
 MIN_TRAIN_ROWS = 2048
-#: ``algorithm='auto'`` prunes squared-euclidean searches of at most this
-#: many queries. Its bounds are looser than manhattan's: pruning measured
-#: 2.5-3x faster than brute force for 1-16 queries, even at 64 and slower
-#: from 256 (brute force reads each training row once per block of queries).
-AUTO_SQUARED_MAX_QUERIES = 32
 #: Fewest features for which the bounds are worth their cost.
 MIN_FEATURES = 64
-#: Group sides (square images) or sizes (runs), coarse to fine, of the group
-#: sums (squared euclidean) and of the group means (manhattan). A 4x4 level
-#: between 7x7 and 2x2 measured slower for manhattan, whose byte bounds are
-#: cheap enough that the 2x2 level alone does better after the coarse one.
-_SIDES = {False: (7, 4, 2), True: (7, 2)}
-#: The uint8 routes of the metric registry that group sums bound, and whether
-#: their keys are squared distances (euclidean and squared euclidean) rather
-#: than sums of absolute differences (manhattan).
-_SQUARED_BY_ROUTE = {
-    (_codes.TILE_SAD_U8, _codes.KEY_RAW): False,
-    (_codes.TILE_DOT_U8, _codes.KEY_SQL2_FROM_DOT): True,
-}
+#: Most features for the euclidean bounds.
+MAX_PROJECTED_FEATURES = 1024
+#: Group sides (square images) or sizes (runs) of the manhattan tables,
+#: coarse to fine. A 4x4 level in between measured slower.
+_SIDES = (7, 2)
+#: Principal directions of the euclidean tables: all of them for the fine
+#: bound, the first ones for the coarse bound.
+_DIRECTIONS = 64
+_COARSE_DIRECTIONS = 16
+#: Training rows sampled (evenly) for the directions.
+_SAMPLE_ROWS = 10_000
+#: The uint8 routes of the metric registry that are pruned: manhattan and
+#: squared distances from exact dot products.
+_L1_ROUTE = (_codes.TILE_SAD_U8, _codes.KEY_RAW)
+_L2_ROUTE = (_codes.TILE_DOT_U8, _codes.KEY_SQL2_FROM_DOT)
 
 
 def applies(spec, X, Y):
     """Whether the pruned search serves this search (else brute force)."""
-    if spec.algorithm == "brute" or spec.metric.uint8 not in _SQUARED_BY_ROUTE:
+    route = spec.metric.uint8
+    if spec.algorithm == "brute" or route not in (_L1_ROUTE, _L2_ROUTE):
         return False
     if X.dtype != np.uint8 or Y.dtype != np.uint8:
         return False
-    n_features = Y.shape[1]
-    if not MIN_FEATURES <= n_features <= _codes.WIDE_BYTES:
+    widest = _codes.WIDE_BYTES if route == _L1_ROUTE else MAX_PROJECTED_FEATURES
+    if not MIN_FEATURES <= Y.shape[1] <= widest:
         return False
-    if spec.algorithm == "pruned":
-        return True
-    if Y.shape[0] < MIN_TRAIN_ROWS:
-        return False
-    squared = _SQUARED_BY_ROUTE[spec.metric.uint8]
-    return not squared or X.shape[0] <= AUTO_SQUARED_MAX_QUERIES
+    return spec.algorithm == "pruned" or Y.shape[0] >= MIN_TRAIN_ROWS
+
+
+# ----------------------------------------------------------------------------
+# manhattan: byte tables of group means
 
 
 def _group_map(n_features, side):
@@ -92,28 +90,28 @@ def _padded(n_groups):
     return -(-n_groups // 16) * 16
 
 
-def _level_table(A, groups, size, n_groups, means):
-    """Group sums of the rows of ``A`` (int16), or with ``means`` the sums
-    divided by the group size ``size`` (uint8), padded with zero groups."""
+def _mean_table(A, groups, size, n_groups):
+    """Group sums of the rows of ``A`` divided by the group size ``size``
+    (uint8), padded with zero groups to a multiple of 16."""
     from ._kernels import _bounds
 
     out = np.zeros((A.shape[0], _padded(n_groups)), dtype=np.int16)
     _bounds.group_sums(A, groups, out)
-    return (out // size).astype(np.uint8) if means else out
+    return (out // size).astype(np.uint8)
 
 
-def uses_means(route):
-    """Whether the tables of ``route`` hold group means (manhattan) rather
-    than group sums (squared euclidean)."""
-    return not _SQUARED_BY_ROUTE[route]
+def _row_sums(A):
+    from ._kernels import _bounds
+
+    sums = np.empty(A.shape[0], dtype=np.int64)
+    _bounds.row_sums(A, sums)
+    return sums
 
 
 @dataclass(frozen=True)
-class BoundTables:
-    """The bound tables of one uint8 training set, in order of row sums.
-
-    The tables are a snapshot of the training rows when they were built, as
-    a tree index is: the rows themselves are kept, in sorted order.
+class MeanTables:
+    """The manhattan bound tables of one uint8 training set, in order of row
+    sums: a snapshot of the training rows, as a tree index keeps one.
 
     Attributes
     ----------
@@ -124,15 +122,12 @@ class BoundTables:
     sums : ndarray of shape (n_train,), int64
         Row sums, ascending.
     groups : tuple of (ndarray, int, int)
-        For each level, coarse to fine: the group of each feature, the
+        For each level, coarse and fine: the group of each feature, the
         largest group size and the number of groups.
-    coarse_t : ndarray of shape (n_groups, n_train)
-        Coarsest level, group-major.
-    fine : tuple of ndarray of shape (n_train, n_groups_padded)
-        Finer levels, row-major, padded with zero groups to a multiple of 16:
-        4x4 and 2x2 for group sums, 2x2 for group means.
-    means : bool
-        The levels hold group means (uint8) rather than group sums (int16).
+    coarse_t : ndarray of shape (n_groups, n_train), uint8
+        Coarse group means, group-major.
+    fine : ndarray of shape (n_train, n_groups_padded), uint8
+        Fine group means, row-major, padded with zero groups.
     """
 
     order: np.ndarray
@@ -140,20 +135,12 @@ class BoundTables:
     sums: np.ndarray
     groups: tuple
     coarse_t: np.ndarray
-    fine: tuple
-    means: bool
+    fine: np.ndarray
 
     def query_tables(self, X):
-        """``(sums, coarse, *fine)`` of the query rows ``X``."""
-        from ._kernels import _bounds
-
-        sums = np.empty(X.shape[0], dtype=np.int64)
-        _bounds.row_sums(X, sums)
-        tables = [
-            _level_table(X, groups, size, n, self.means)
-            for groups, size, n in self.groups
-        ]
-        return (sums, *tables)
+        """``(sums, coarse, fine)`` of the query rows ``X``."""
+        tables = [_mean_table(X, *level) for level in self.groups]
+        return (_row_sums(X), *tables)
 
     def offsets(self):
         """``G * (m - 1)`` of each level (``G`` groups of at most ``m``
@@ -161,72 +148,132 @@ class BoundTables:
         return tuple(n * (size - 1) for _, size, n in self.groups)
 
 
-def bound_tables(Y, means=False):
-    """The :class:`BoundTables` of uint8 training rows ``Y``: group sums, or
-    with ``means`` group means."""
-    from ._kernels import _bounds
-
-    sums = np.empty(Y.shape[0], dtype=np.int64)
-    _bounds.row_sums(Y, sums)
+def _mean_tables(Y):
+    sums = _row_sums(Y)
     order = np.argsort(sums, kind="stable")
     levels = []
     tables = []
-    for side in _SIDES[means]:
+    for side in _SIDES:
         groups, size = _group_map(Y.shape[1], side)
-        n_groups = int(groups.max()) + 1
-        levels.append((groups, size, n_groups))
-        tables.append(_level_table(Y, groups, size, n_groups, means)[order])
-    return BoundTables(
+        levels.append((groups, size, int(groups.max()) + 1))
+        tables.append(_mean_table(Y, *levels[-1])[order])
+    return MeanTables(
         order=order,
         rows=Y[order],
         sums=sums[order],
         groups=tuple(levels),
         coarse_t=np.ascontiguousarray(tables[0][:, : levels[0][2]].T),
-        fine=tuple(tables[1:]),
-        means=means,
+        fine=tables[1],
     )
+
+
+# ----------------------------------------------------------------------------
+# euclidean: projections on principal directions
+
+
+def _directions(Y, n_directions):
+    """Orthonormal columns: the leading eigenvectors of the covariance of
+    (a sample of) the rows. Any orthonormal columns give exact bounds; these
+    give tight ones."""
+    step = max(1, Y.shape[0] // _SAMPLE_ROWS)
+    sample = Y[::step].astype(np.float64)
+    sample -= sample.mean(axis=0)
+    _, vectors = np.linalg.eigh(sample.T @ sample)
+    return np.ascontiguousarray(vectors[:, ::-1][:, :n_directions])
+
+
+@dataclass(frozen=True)
+class ProjectionTables:
+    """The euclidean bound tables of one uint8 training set, in order of the
+    rows' projection on the first direction.
+
+    Attributes
+    ----------
+    order : ndarray of shape (n_train,), intp
+        Training row at each sorted position.
+    rows : ndarray of shape (n_train, n_features), uint8
+        The training rows in sorted order.
+    basis : ndarray of shape (n_features, n_directions), float64
+        Orthonormal directions, leading first.
+    lead : ndarray of shape (n_train,), float32
+        Projection on the first direction, ascending.
+    coarse_t : ndarray of shape (n_coarse, n_train), float32
+        Projections on the first directions, direction-major.
+    fine : ndarray of shape (n_train, n_directions), float32
+        Projections on all directions, row-major.
+    """
+
+    order: np.ndarray
+    rows: np.ndarray
+    basis: np.ndarray
+    lead: np.ndarray
+    coarse_t: np.ndarray
+    fine: np.ndarray
+
+    def query_tables(self, X):
+        """``(lead, coarse, fine)`` projections of the query rows ``X``."""
+        fine = (X.astype(np.float64) @ self.basis).astype(np.float32)
+        n_coarse = self.coarse_t.shape[0]
+        return fine[:, 0].copy(), np.ascontiguousarray(fine[:, :n_coarse]), fine
+
+
+def _projection_tables(Y):
+    n_directions = min(_DIRECTIONS, Y.shape[1])
+    basis = _directions(Y, n_directions)
+    fine = (Y.astype(np.float64) @ basis).astype(np.float32)
+    order = np.argsort(fine[:, 0], kind="stable")
+    fine = fine[order]
+    n_coarse = min(_COARSE_DIRECTIONS, n_directions)
+    return ProjectionTables(
+        order=order,
+        rows=Y[order],
+        basis=basis,
+        lead=fine[:, 0].copy(),
+        coarse_t=np.ascontiguousarray(fine[:, :n_coarse].T),
+        fine=fine,
+    )
+
+
+def bound_tables(Y, route):
+    """The bound tables of uint8 training rows ``Y`` for ``route``:
+    :class:`MeanTables` for manhattan, :class:`ProjectionTables` for the
+    squared distances."""
+    return _mean_tables(Y) if route == _L1_ROUTE else _projection_tables(Y)
 
 
 def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
     """Fill the heaps ``keys``/``idx`` of every query by the pruned search.
 
-    ``route`` is the uint8 route of the metric and ``tables`` its
-    :class:`BoundTables` (group means for manhattan, sums otherwise);
-    ``run(serial, parallel)`` calls ``serial(q_block)`` or
+    ``route`` is the uint8 route of the metric and ``tables`` its bound
+    tables; ``run(serial, parallel)`` calls ``serial(q_block)`` or
     ``parallel(q_block)`` under the spine's thread and lock rules.
     """
-    from ._kernels import _pruned_l1, _pruned_sql2
+    from ._kernels import _pruned_l1, _pruned_l2
 
-    q_sums, q_coarse, *q_fine = tables.query_tables(X)
     Y = tables.rows
-    q_order = np.argsort(q_sums, kind="stable")
-    if tables.means:
+    n_queries = X.shape[0]
+    if route == _L1_ROUTE:
+        q_sums, q_coarse, q_fine = tables.query_tables(X)
         (_, m0, _), (_, m1, _) = tables.groups
         b0, b1 = tables.offsets()
+        kernel = _pruned_l1.pruned_l1_rows
+        kernel_parallel = _pruned_l1.pruned_l1_rows_parallel
         common = (
             bool(exclude_self), keys, idx, tables.order, tables.sums, q_sums,
-            tables.coarse_t, q_coarse, m0, b0, tables.fine[0], q_fine[0], m1, b1,
+            tables.coarse_t, q_coarse, m0, b0, tables.fine, q_fine, m1, b1,
         )  # fmt: skip
-        run(
-            lambda q_block: _pruned_l1.pruned_l1_rows(
-                X, Y, q_order, 0, X.shape[0], *common
-            ),
-            lambda q_block: _pruned_l1.pruned_l1_rows_parallel(
-                X, Y, q_order, *common, q_block
-            ),
-        )
-        return
-    (_, m0, _), (_, m1, _), (_, m2, _) = tables.groups
-    tile, key = route
-    aux_y = aux_y[tables.order] if aux_y.size else aux_y
-    common = (
-        bool(exclude_self), float(spec.p), aux_x, aux_y, keys, idx,
-        tables.order, tables.sums, q_sums, tables.coarse_t, q_coarse,
-        float(m0), tables.fine[0], q_fine[0], float(m1), tables.fine[1],
-        q_fine[1], float(m2),
-    )  # fmt: skip
-    serial, parallel = _pruned_sql2.entry_points(tile, key)
+        q_order = np.argsort(q_sums, kind="stable")
+    else:
+        q_lead, q_coarse, q_fine = tables.query_tables(X)
+        kernel = _pruned_l2.pruned_l2_rows
+        kernel_parallel = _pruned_l2.pruned_l2_rows_parallel
+        common = (
+            bool(exclude_self), aux_x, aux_y[tables.order], keys, idx,
+            tables.order, tables.lead, q_lead, tables.coarse_t, q_coarse,
+            tables.fine, q_fine,
+        )  # fmt: skip
+        q_order = np.argsort(q_lead, kind="stable")
     run(
-        lambda q_block: serial(X, Y, q_order, 0, X.shape[0], *common),
-        lambda q_block: parallel(X, Y, q_order, *common, q_block),
+        lambda q_block: kernel(X, Y, q_order, 0, n_queries, *common),
+        lambda q_block: kernel_parallel(X, Y, q_order, *common, q_block),
     )

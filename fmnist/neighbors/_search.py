@@ -180,11 +180,10 @@ class TrainingRows:
         return self._values[kind]
 
     def bound_tables(self, route):
-        """The :class:`~._pruning.BoundTables` of the rows for ``route``."""
-        means = _pruning.uses_means(route)
-        if means not in self._tables:
-            self._tables[means] = _pruning.bound_tables(self.rows, means)
-        return self._tables[means]
+        """The bound tables of the rows for the pruned search of ``route``."""
+        if route not in self._tables:
+            self._tables[route] = _pruning.bound_tables(self.rows, route)
+        return self._tables[route]
 
 
 def _row_values(kind, A):

@@ -27,8 +27,11 @@ Modules, one concern each
 ``_pruned_l1``
     The pruned manhattan search: byte tables of group means, heap seeding,
     the walk in order of row sums, ``psadbw`` bounds, and its parallel twin.
-``_pruned_sql2``
-    The pruned squared-euclidean search on group sums, and its parallel twin.
+``_coarse``
+    The manhattan coarse bound of 64 rows at once, as a bit mask.
+``_pruned_l2``
+    The pruned euclidean search: projections on principal directions, with
+    a margin for rounding, heap seeding, and its parallel twin.
 
 fastmath is only applied to the distance accumulation, with the flags
 ``{"reassoc", "contract"}``: comparisons against the infinite sentinels of

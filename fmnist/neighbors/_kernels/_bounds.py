@@ -1,25 +1,19 @@
-"""Exact search that skips most distances: integer lower bounds, shared parts.
+"""Exact search that skips most distances: what the pruned searches share.
 
-For a partition of the features into groups ``g`` with sums ``S_g``, the
-triangle inequality gives, exactly in integers::
+A pruned search keeps the training rows sorted by one cheap lower bound (the
+row sum for manhattan, the projection on the leading direction for
+euclidean), visits them outward from the query's own value, in chunks, and
+stops on each side when that bound alone exceeds the current ``k``-th best
+key. Within a chunk every row gets a coarse bound, and only rows whose bound
+does not exceed the ``k``-th best key go on to a finer bound and, at last, to
+the exact distance, computed by the same SIMD tile and key rule as the
+brute-force search. No row whose key could enter the heap is ever skipped (a
+bound equal to the threshold is not skipped), so the results, ties included,
+are those of the brute-force search.
 
-    sum_g |S_g(x) - S_g(y)|          <= sum_i |x_i - y_i|       (manhattan)
-    sum_g (S_g(x) - S_g(y))**2 / m   <= sum_i (x_i - y_i)**2    (squared L2)
-
-where ``m`` is the largest group size (Cauchy-Schwarz). The coarser the
-groups, the cheaper and looser the bound. Each query visits the training rows
-in order of their total sum (one group of all features), outward from its
-own, in chunks; within a chunk every row gets the coarsest bound and only rows
-whose bound does not exceed the current ``k``-th best key go on to the finer
-bounds and, at last, to the exact distance, computed by the same SIMD tile and
-key rule as the brute-force search. The walk stops on each side when the sum
-bound alone exceeds the ``k``-th best key. No row whose key could enter the
-heap is ever skipped (a bound equal to the threshold is not skipped), so the
-results, ties included, are those of the brute-force search.
-
-:mod:`._pruned_l1` walks manhattan searches on bytes (group means),
-:mod:`._pruned_sql2` squared euclidean ones on group sums; this module has
-what both use. Nothing here validates its input:
+:mod:`._pruned_l1` walks manhattan searches on group means (bytes),
+:mod:`._pruned_l2` euclidean ones on projections (float32, with a margin);
+this module has what both use. Nothing here validates its input:
 :mod:`fmnist.neighbors._pruning` checks what memory safety depends on before
 a kernel is reached.
 """

@@ -1,6 +1,8 @@
 """Pruned manhattan search on bytes: group means bounded with ``psadbw``.
 
-The group sums of :mod:`._bounds` are kept as bytes, ``A_g = S_g // m`` (a
+For a partition of the features into groups ``g`` with sums ``S_g``, the
+triangle inequality gives ``sum_g |S_g(x) - S_g(y)| <= sum_i |x_i - y_i|``,
+exactly in integers. The group sums are kept as bytes, ``A_g = S_g // m`` (a
 group mean, at most 255), so that the bounds run on ``psadbw`` like the
 distance itself: since ``m A_g <= S_g < m (A_g + 1)``,
 
@@ -187,9 +189,10 @@ def pruned_l1_rows(
     through the byte-table cascade; ``keys``/``idx`` hold initialised heaps,
     sorted at the end.
 
-    As :func:`._pruned_sql2.pruned_rows`, with byte tables of group means (``coarse_t``
-    group-major, ``fine`` row-major, both in sorted order) whose bound is
-    ``m0 * sad - b0`` and ``m1 * sad - b1``.
+    The training rows ``Y`` and the byte tables of group means (``coarse_t``
+    group-major, ``fine`` row-major) are in ascending order of the row sums
+    ``sums``; ``order`` maps each sorted position to the training index the
+    heaps record. The bounds are ``m0 * sad - b0`` and ``m1 * sad - b1``.
     """
     n = Y.shape[0]
     chunk = min(CHUNK_ROWS, n)

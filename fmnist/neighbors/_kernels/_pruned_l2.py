@@ -1,0 +1,235 @@
+"""Pruned (squared) euclidean search on projections onto principal directions.
+
+For directions ``P`` with orthonormal columns, ``|P'(x - y)| <= |x - y|``:
+the distance between two rows' projections bounds their distance from below.
+The training rows are kept sorted by their projection on the first direction
+(the one-direction bound, by which the walk goes outward and stops), with
+their projections on the first 16 directions (the coarse bound, group-major)
+and on the first 64 (the fine bound, row-major), in float32; the survivors of
+both go to the exact integer distance of the brute-force search.
+
+The projections are rounded (float64 to float32, then float32 arithmetic), so
+a bound is trusted only with a margin: a row is ruled out when its computed
+bound ``b`` satisfies ``b > ((sqrt(thr) + ABS_MARGIN) * (1 + REL_MARGIN))**2``
+for the threshold key ``thr``. The rounding of projections of uint8 rows of
+at most 1024 features moves a distance by less than 0.01 and the float32
+sums by a few 1e-6 of it, well inside the margin, so no row that could enter
+the heap is ruled out and the results are those of brute force, ties
+included.
+
+As in :mod:`._pruned_l1`, the rows of a region around the query's own
+projection with the smallest coarse bounds seed the heap first.
+"""
+
+import numba
+import numpy as np
+
+from ._bounds import AHEAD, CHUNK_ROWS, NO_LIMIT
+from ._codes import KEY_SQL2_FROM_DOT, TILE_DOT_U8
+from ._heap import heap_push, heap_sort_rows
+from ._jit import njit
+from ._simd import prefetch_row
+from ._tiles import pair_key, tile_1x4, tile_offsets, tile_tail
+
+#: Bounds are compared with the threshold widened by these margins (pixel
+#: value units, and relative).
+ABS_MARGIN = 0.05
+REL_MARGIN = 1e-5
+#: Seeding, as in :mod:`._pruned_l1`.
+_SEED_CHUNKS = 4
+_SEED_ROWS = 32
+_SEED_BINS = 256
+
+_ARITH = {"reassoc", "contract"}
+
+
+@njit(nogil=True)
+def _limit(thr):
+    """Largest computed bound that does not rule a row out against the
+    threshold key ``thr`` (a squared distance; the sentinel rules nothing
+    out)."""
+    if thr >= NO_LIMIT // 2:
+        return np.inf
+    return ((np.sqrt(np.float64(thr)) + ABS_MARGIN) * (1.0 + REL_MARGIN)) ** 2
+
+
+@njit(nogil=True, fastmath=_ARITH)
+def _coarse(qrow, coarse_t, c0, c1, out):
+    """Squared distance between the query's and rows ``[c0, c1)``'s coarse
+    projections into ``out`` (float32)."""
+    n = c1 - c0
+    for jj in range(n):
+        out[jj] = 0.0
+    for g in range(coarse_t.shape[0]):
+        qg = qrow[g]
+        column = coarse_t[g, c0:c1]
+        for jj in range(n):
+            d = column[jj] - qg
+            out[jj] += d * d
+
+
+@njit(nogil=True, fastmath=_ARITH)
+def _fine(qrow, fine, j):
+    s = np.float32(0.0)
+    for i in range(qrow.shape[0]):
+        d = fine[j, i] - qrow[i]
+        s += d * d
+    return s
+
+
+@njit(nogil=True)
+def _exact(X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx):
+    """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
+    ``q`` with their exact squared distances, four per tile."""
+    last = n_rows - 1
+    width = Y.shape[1]
+    for v in range(min(AHEAD, n_rows)):
+        prefetch_row(Y, rows[v], width)
+    for v in range(0, n_rows, 4):
+        for ahead in range(v + AHEAD, min(n_rows, v + AHEAD + 4)):
+            prefetch_row(Y, rows[ahead], width)
+        j1 = rows[min(v + 1, last)]
+        j2 = rows[min(v + 2, last)]
+        j3 = rows[min(v + 3, last)]
+        values, done = tile_1x4(TILE_DOT_U8, X, Y, q, rows[v], j1, j2, j3)
+        for c in range(min(4, n_rows - v)):
+            j = rows[v + c]
+            dot = values[c] + offset
+            if done < width:
+                dot += tile_tail(TILE_DOT_U8, X, Y, q, j, done)
+            key = pair_key(KEY_SQL2_FROM_DOT, dot, X, Y, q, j, aux_x, aux_y)
+            heap_push(keys, idx, q, key, order[j])
+
+
+@njit(nogil=True)
+def _cascade(X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx,
+             q_fine, fine):  # fmt: skip
+    """The rows that passed the coarse bound through the fine bound (against
+    the threshold as it stands) and then the exact distance."""
+    limit = _limit(keys[q, 0])
+    width = fine.shape[1] * fine.itemsize
+    kept = 0
+    for v in range(n_rows):
+        if v + 2 * AHEAD < n_rows:
+            prefetch_row(fine, rows[v + 2 * AHEAD], width)
+        j = rows[v]
+        rows[kept] = j
+        kept += _fine(q_fine, fine, j) <= limit
+    _exact(X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
+
+
+@njit(nogil=True)
+def _seeds(bounds, n, first, order, excluded, histogram, visit):
+    """About :data:`_SEED_ROWS` positions ``first + v`` with the smallest
+    ``bounds[v]`` (those of the first bins of a histogram that hold that
+    many, at most four times as many) into ``visit``; their bounds become
+    NaN, which no limit lets in again. Returns their number."""
+    smallest = bounds[:n].min()
+    span = np.float64(bounds[:n].max()) - smallest
+    scale = (histogram.shape[0] - 1) / span if span > 0 else 0.0
+    last = histogram.shape[0] - 1
+    histogram[:] = 0
+    for v in range(n):
+        histogram[min(np.int64((bounds[v] - smallest) * scale), last)] += 1
+    cut = 0
+    total = histogram[0]
+    while total < _SEED_ROWS and cut < last:
+        cut += 1
+        total += histogram[cut]
+    n_seed = 0
+    for v in range(n):
+        if n_seed == 4 * _SEED_ROWS:  # many equal bounds: the rest come later
+            break
+        inside = min(np.int64((bounds[v] - smallest) * scale), last) <= cut
+        if inside and order[first + v] != excluded:
+            visit[n_seed] = first + v
+            n_seed += 1
+            bounds[v] = np.nan
+    return n_seed
+
+
+@njit(nogil=True)
+def _survivors(bounds, n, first, limit, order, excluded, visit):
+    n_visit = 0
+    for v in range(n):
+        visit[n_visit] = first + v
+        n_visit += (bounds[v] <= limit) & (order[first + v] != excluded)
+    return n_visit
+
+
+@njit(nogil=True)
+def pruned_l2_rows(
+    X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx, order,
+    lead, q_lead, coarse_t, q_coarse, fine, q_fine,
+):  # fmt: skip
+    """Squared-euclidean search of queries ``q_order[q_start:q_stop]`` of
+    ``X`` through the projection cascade; ``keys``/``idx`` hold initialised
+    heaps, sorted at the end.
+
+    ``Y``, its squared norms ``aux_y``, its first projections ``lead``
+    (ascending), ``coarse_t`` (directions x rows) and ``fine`` (rows x
+    directions) are in sorted order; ``order`` maps each sorted position to
+    the training index the heaps record.
+    """
+    n = Y.shape[0]
+    chunk = min(CHUNK_ROWS, n)
+    region = min(_SEED_CHUNKS * CHUNK_ROWS, n)
+    bounds = np.empty(region, dtype=np.float32)
+    visit = np.empty(region, dtype=np.int64)
+    histogram = np.empty(_SEED_BINS, dtype=np.int64)
+    for position in range(q_start, q_stop):
+        q = q_order[position]
+        excluded = q if exclude_self else -1
+        offset = tile_offsets(TILE_DOT_U8, X, q, q, q, q)[0]
+        ql = np.float64(q_lead[q])
+        qc = q_coarse[q]
+        qf = q_fine[q]
+        centre = np.searchsorted(lead, q_lead[q])
+        lo = min(max(0, centre - region // 2), n - region)
+        hi = lo + region
+        common = (order, aux_x, aux_y, offset, keys, idx, qf, fine)
+        _coarse(qc, coarse_t, lo, hi, bounds)
+        n_visit = _seeds(bounds, region, lo, order, excluded, histogram, visit)
+        _cascade(X, Y, q, visit, n_visit, *common)
+        limit = _limit(keys[q, 0])
+        n_visit = _survivors(bounds, region, lo, limit, order, excluded, visit)
+        _cascade(X, Y, q, visit, n_visit, *common)
+        # Then outward, one chunk each side at a time, while the bound from
+        # the first direction lets rows in.
+        while True:
+            limit = _limit(keys[q, 0])
+            right = hi < n and (np.float64(lead[hi]) - ql) ** 2 <= limit
+            left = lo > 0 and (ql - np.float64(lead[lo - 1])) ** 2 <= limit
+            if not (left or right):
+                break
+            for side in range(2):
+                if side == 0 and right:
+                    c0, c1 = hi, min(n, hi + chunk)
+                    hi = c1
+                elif side == 1 and left:
+                    c0, c1 = max(0, lo - chunk), lo
+                    lo = c0
+                else:
+                    continue
+                _coarse(qc, coarse_t, c0, c1, bounds)
+                limit = _limit(keys[q, 0])
+                n_visit = _survivors(bounds, c1 - c0, c0, limit, order, excluded, visit)
+                _cascade(X, Y, q, visit, n_visit, *common)
+        heap_sort_rows(keys, idx, q, q + 1)
+
+
+@njit(nogil=True, parallel=True)
+def pruned_l2_rows_parallel(
+    X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, lead, q_lead,
+    coarse_t, q_coarse, fine, q_fine, q_block,
+):  # fmt: skip
+    """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``)."""
+    n_q = X.shape[0]
+    n_blocks = (n_q + q_block - 1) // q_block
+    for b in numba.prange(n_blocks):
+        b0 = b * q_block
+        b1 = min(b0 + q_block, n_q)
+        pruned_l2_rows(
+            X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
+            lead, q_lead, coarse_t, q_coarse, fine, q_fine,
+        )  # fmt: skip
