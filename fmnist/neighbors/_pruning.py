@@ -182,10 +182,15 @@ def _directions(Y, n_directions):
     return np.ascontiguousarray(vectors[:, ::-1][:, :n_directions])
 
 
+#: Training rows per slab of the euclidean tables.
+SLAB_ROWS = 1024
+
+
 @dataclass(frozen=True)
 class ProjectionTables:
-    """The euclidean bound tables of one uint8 training set, in order of the
-    rows' projection on the first direction.
+    """The euclidean bound tables of one uint8 training set, in slabs: the
+    rows sorted by their projection on the first direction, cut into slabs
+    of :data:`SLAB_ROWS`, each slab sorted by the projection on the second.
 
     Attributes
     ----------
@@ -195,8 +200,12 @@ class ProjectionTables:
         The training rows in sorted order.
     basis : ndarray of shape (n_features, n_directions), float64
         Orthonormal directions, leading first.
-    lead : ndarray of shape (n_train,), float32
-        Projection on the first direction, ascending.
+    slabs : ndarray of shape (n_slabs + 1,), int64
+        First sorted position of each slab, then ``n_train``.
+    slab_low, slab_high : ndarray of shape (n_slabs,), float32
+        Least and greatest projection on the first direction in each slab.
+    second : ndarray of shape (n_train,), float32
+        Projection on the second direction, ascending within each slab.
     coarse_t : ndarray of shape (n_coarse, n_train), float32
         Projections on the first directions, direction-major.
     fine : ndarray of shape (n_train, n_directions), float32
@@ -206,29 +215,43 @@ class ProjectionTables:
     order: np.ndarray
     rows: np.ndarray
     basis: np.ndarray
-    lead: np.ndarray
+    slabs: np.ndarray
+    slab_low: np.ndarray
+    slab_high: np.ndarray
+    second: np.ndarray
     coarse_t: np.ndarray
     fine: np.ndarray
 
     def query_tables(self, X):
-        """``(lead, coarse, fine)`` projections of the query rows ``X``."""
+        """``(coarse, fine)`` projections of the query rows ``X``."""
         fine = (X.astype(np.float64) @ self.basis).astype(np.float32)
         n_coarse = self.coarse_t.shape[0]
-        return fine[:, 0].copy(), np.ascontiguousarray(fine[:, :n_coarse]), fine
+        return np.ascontiguousarray(fine[:, :n_coarse]), fine
 
 
 def _projection_tables(Y):
     n_directions = min(_DIRECTIONS, Y.shape[1])
     basis = _directions(Y, n_directions)
     fine = (Y.astype(np.float64) @ basis).astype(np.float32)
-    order = np.argsort(fine[:, 0], kind="stable")
+    second = fine[:, 1] if n_directions > 1 else np.zeros(len(fine), np.float32)
+    by_lead = np.argsort(fine[:, 0], kind="stable")
+    slabs = np.append(np.arange(0, len(fine), SLAB_ROWS), len(fine)).astype(np.int64)
+    order = np.concatenate([
+        part[np.argsort(second[part], kind="stable")]
+        for part in np.split(by_lead, slabs[1:-1])
+    ])
     fine = fine[order]
+    lead = fine[:, 0]
+    bounds = list(zip(slabs[:-1], slabs[1:]))
     n_coarse = min(_COARSE_DIRECTIONS, n_directions)
     return ProjectionTables(
         order=order,
         rows=Y[order],
         basis=basis,
-        lead=fine[:, 0].copy(),
+        slabs=slabs,
+        slab_low=np.array([lead[a:b].min() for a, b in bounds], np.float32),
+        slab_high=np.array([lead[a:b].max() for a, b in bounds], np.float32),
+        second=np.ascontiguousarray(second[order]),
         coarse_t=np.ascontiguousarray(fine[:, :n_coarse].T),
         fine=fine,
     )
@@ -264,15 +287,15 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         )  # fmt: skip
         q_order = np.argsort(q_sums, kind="stable")
     else:
-        q_lead, q_coarse, q_fine = tables.query_tables(X)
+        q_coarse, q_fine = tables.query_tables(X)
         kernel = _pruned_l2.pruned_l2_rows
         kernel_parallel = _pruned_l2.pruned_l2_rows_parallel
         common = (
             bool(exclude_self), aux_x, aux_y[tables.order], keys, idx,
-            tables.order, tables.lead, q_lead, tables.coarse_t, q_coarse,
-            tables.fine, q_fine,
+            tables.order, tables.slabs, tables.slab_low, tables.slab_high,
+            tables.second, tables.coarse_t, q_coarse, tables.fine, q_fine,
         )  # fmt: skip
-        q_order = np.argsort(q_lead, kind="stable")
+        q_order = np.argsort(q_fine[:, 0], kind="stable")
     run(
         lambda q_block: kernel(X, Y, q_order, 0, n_queries, *common),
         lambda q_block: kernel_parallel(X, Y, q_order, *common, q_block),

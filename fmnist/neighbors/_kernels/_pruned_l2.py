@@ -2,11 +2,13 @@
 
 For directions ``P`` with orthonormal columns, ``|P'(x - y)| <= |x - y|``:
 the distance between two rows' projections bounds their distance from below.
-The training rows are kept sorted by their projection on the first direction
-(the one-direction bound, by which the walk goes outward and stops), with
-their projections on the first 16 directions (the coarse bound, group-major)
-and on the first 64 (the fine bound, row-major), in float32; the survivors of
-both go to the exact integer distance of the brute-force search.
+The training rows are sorted by their projection on the first direction and
+cut into slabs, each slab sorted by the projection on the second, so that
+the rows the first two directions let in are one contiguous window per
+slab. Within a window every row gets the coarse bound (projections on the
+first 16 directions, direction-major), the rows that pass the fine one (all
+64, row-major), and the survivors the exact integer distance of the
+brute-force search.
 
 The projections are rounded (float64 to float32, then float32 arithmetic), so
 a bound is trusted only with a margin: a row is ruled out when its computed
@@ -17,8 +19,9 @@ sums by a few 1e-6 of it, well inside the margin, so no row that could enter
 the heap is ruled out and the results are those of brute force, ties
 included.
 
-As in :mod:`._pruned_l1`, the rows of a region around the query's own
-projection with the smallest coarse bounds seed the heap first.
+As in :mod:`._pruned_l1`, the rows of the query's own slab with the smallest
+coarse bounds seed the heap first; the other slabs follow outward, each side
+until the gap in the first direction alone rules a slab out.
 """
 
 import numba
@@ -36,7 +39,6 @@ from ._tiles import pair_key, tile_1x4, tile_offsets, tile_tail
 ABS_MARGIN = 0.05
 REL_MARGIN = 1e-5
 #: Seeding, as in :mod:`._pruned_l1`.
-_SEED_CHUNKS = 4
 _SEED_ROWS = 32
 _SEED_BINS = 256
 
@@ -158,70 +160,96 @@ def _survivors(bounds, n, first, limit, order, excluded, visit):
 
 
 @njit(nogil=True)
+def _visit_slab(X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low, slab_high,
+                second, coarse_t, bounds, visit, common):  # fmt: skip
+    """Offer the rows of slab ``s`` that the bound from the first two
+    directions lets in; False when the slab is ruled out whole."""
+    order, aux_x, aux_y, offset, keys, idx, q_fine, fine = common
+    limit = _limit(keys[q, 0])
+    gap = max(0.0, np.float64(slab_low[s]) - q1, q1 - np.float64(slab_high[s]))
+    rest = limit - gap * gap
+    if rest < 0.0:
+        return False
+    radius = np.sqrt(rest)
+    a = slabs[s]
+    part = second[a : slabs[s + 1]]
+    lo = a + np.searchsorted(part, q2 - radius)
+    hi = a + np.searchsorted(part, q2 + radius, side="right")
+    for c0 in range(lo, hi, CHUNK_ROWS):
+        c1 = min(hi, c0 + CHUNK_ROWS)
+        _coarse(qc, coarse_t, c0, c1, bounds)
+        limit = _limit(keys[q, 0])
+        n_visit = _survivors(bounds, c1 - c0, c0, limit, order, excluded, visit)
+        _cascade(X, Y, q, visit, n_visit, *common)
+    return True
+
+
+@njit(nogil=True)
 def pruned_l2_rows(
     X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx, order,
-    lead, q_lead, coarse_t, q_coarse, fine, q_fine,
+    slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
 ):  # fmt: skip
     """Squared-euclidean search of queries ``q_order[q_start:q_stop]`` of
     ``X`` through the projection cascade; ``keys``/``idx`` hold initialised
     heaps, sorted at the end.
 
-    ``Y``, its squared norms ``aux_y``, its first projections ``lead``
-    (ascending), ``coarse_t`` (directions x rows) and ``fine`` (rows x
-    directions) are in sorted order; ``order`` maps each sorted position to
+    ``Y``, its squared norms ``aux_y``, its projections ``coarse_t``
+    (directions x rows) and ``fine`` (rows x directions) are in sorted
+    order: slabs ``[slabs[s], slabs[s + 1])`` in order of the first
+    projection (each within ``[slab_low[s], slab_high[s]]``), each sorted by
+    the second projection ``second``. ``order`` maps each sorted position to
     the training index the heaps record.
     """
-    n = Y.shape[0]
-    chunk = min(CHUNK_ROWS, n)
-    region = min(_SEED_CHUNKS * CHUNK_ROWS, n)
-    bounds = np.empty(region, dtype=np.float32)
-    visit = np.empty(region, dtype=np.int64)
+    n_slabs = slabs.shape[0] - 1
+    widest = max(CHUNK_ROWS, np.max(slabs[1:] - slabs[:-1]))
+    bounds = np.empty(widest, dtype=np.float32)
+    visit = np.empty(widest, dtype=np.int64)
     histogram = np.empty(_SEED_BINS, dtype=np.int64)
     for position in range(q_start, q_stop):
         q = q_order[position]
         excluded = q if exclude_self else -1
         offset = tile_offsets(TILE_DOT_U8, X, q, q, q, q)[0]
-        ql = np.float64(q_lead[q])
         qc = q_coarse[q]
         qf = q_fine[q]
-        centre = np.searchsorted(lead, q_lead[q])
-        lo = min(max(0, centre - region // 2), n - region)
-        hi = lo + region
+        q1 = np.float64(qf[0])
+        q2 = np.float64(qf[1]) if qf.shape[0] > 1 else 0.0
+        home = np.searchsorted(slab_low, qf[0], side="right") - 1
+        home = min(max(home, 0), n_slabs - 1)
         common = (order, aux_x, aux_y, offset, keys, idx, qf, fine)
-        _coarse(qc, coarse_t, lo, hi, bounds)
-        n_visit = _seeds(bounds, region, lo, order, excluded, histogram, visit)
+        # The rows of the query's own slab with the smallest coarse bounds
+        # fill the heap first, then the rest of the slab.
+        a, b = slabs[home], slabs[home + 1]
+        _coarse(qc, coarse_t, a, b, bounds)
+        n_visit = _seeds(bounds, b - a, a, order, excluded, histogram, visit)
         _cascade(X, Y, q, visit, n_visit, *common)
         limit = _limit(keys[q, 0])
-        n_visit = _survivors(bounds, region, lo, limit, order, excluded, visit)
+        n_visit = _survivors(bounds, b - a, a, limit, order, excluded, visit)
         _cascade(X, Y, q, visit, n_visit, *common)
-        # Then outward, one chunk each side at a time, while the bound from
-        # the first direction lets rows in.
-        while True:
-            limit = _limit(keys[q, 0])
-            right = hi < n and (np.float64(lead[hi]) - ql) ** 2 <= limit
-            left = lo > 0 and (ql - np.float64(lead[lo - 1])) ** 2 <= limit
-            if not (left or right):
-                break
-            for side in range(2):
-                if side == 0 and right:
-                    c0, c1 = hi, min(n, hi + chunk)
-                    hi = c1
-                elif side == 1 and left:
-                    c0, c1 = max(0, lo - chunk), lo
-                    lo = c0
+        # Then the other slabs outward, each side until one is ruled out.
+        down = home - 1
+        up = home + 1
+        while down >= 0 or up < n_slabs:
+            if down >= 0:
+                if _visit_slab(X, Y, q, down, q1, q2, qc, excluded, slabs,
+                               slab_low, slab_high, second, coarse_t, bounds,
+                               visit, common):  # fmt: skip
+                    down -= 1
                 else:
-                    continue
-                _coarse(qc, coarse_t, c0, c1, bounds)
-                limit = _limit(keys[q, 0])
-                n_visit = _survivors(bounds, c1 - c0, c0, limit, order, excluded, visit)
-                _cascade(X, Y, q, visit, n_visit, *common)
+                    down = -1
+            if up < n_slabs:
+                if _visit_slab(X, Y, q, up, q1, q2, qc, excluded, slabs,
+                               slab_low, slab_high, second, coarse_t, bounds,
+                               visit, common):  # fmt: skip
+                    up += 1
+                else:
+                    up = n_slabs
         heap_sort_rows(keys, idx, q, q + 1)
 
 
 @njit(nogil=True, parallel=True)
 def pruned_l2_rows_parallel(
-    X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, lead, q_lead,
-    coarse_t, q_coarse, fine, q_fine, q_block,
+    X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
+    slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, q_block,
 ):  # fmt: skip
     """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``)."""
     n_q = X.shape[0]
@@ -231,5 +259,5 @@ def pruned_l2_rows_parallel(
         b1 = min(b0 + q_block, n_q)
         pruned_l2_rows(
             X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
-            lead, q_lead, coarse_t, q_coarse, fine, q_fine,
+            slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
         )  # fmt: skip
