@@ -1,4 +1,4 @@
-"""The coarse manhattan bound of 64 rows at once, as a bit mask.
+"""The coarse bound of 64 rows at once, as a bit mask.
 
 :func:`coarse_mask_64` compares one query's byte group means with 64
 consecutive rows of a group-major byte table (one table row per group) and
@@ -7,8 +7,9 @@ bytes of a group are one vector: ``max - min`` gives their absolute
 differences, which are widened to 16 bits and summed in two vectors of 32
 lanes that stay in registers over all the groups, so the table is read once
 and nothing is stored. The sums are exact: at most 257 groups of 255 fit in
-16 bits (the tables have at most 100 groups). :func:`lowest_bit` walks the
-mask.
+16 bits (the tables have at most 100 groups). :func:`coarse_l2_mask_64`
+does the same for the euclidean bound, sums of squared differences of
+float32 projections. :func:`lowest_bit` walks a mask.
 
 LLVM lowers the 64-byte vectors to whatever the target has (one AVX-512
 register, two AVX2 or four SSE2 registers), so the same code serves every
@@ -108,5 +109,63 @@ def lowest_bit(typingctx, mask):
             builder.module, ir.FunctionType(_I64, [_I64, _I1]), "llvm.cttz.i64"
         )
         return builder.call(fn, [args[0], ir.Constant(_I1, 1)])
+
+    return sig, codegen
+
+
+@intrinsic
+def coarse_l2_mask_64(typingctx, qrow, table, first, limit):
+    """Bit ``r`` set when ``sum_g (qrow[g] - table[g, first + r])**2 <=
+    limit``, for ``r`` in ``[0, 64)``: float32 rows, summed over ``g`` in
+    order as :func:`._pruned_l2._coarse` does, in four vectors of 16 lanes
+    that stay in registers (uint64)."""
+    if not (isinstance(qrow, types.Array) and isinstance(table, types.Array)):
+        return None
+    if qrow.dtype != types.float32 or table.dtype != types.float32:
+        return None
+    if qrow.ndim != 1 or table.ndim != 2 or table.layout != "C":
+        return None
+    sig = types.uint64(qrow, table, types.intp, types.float32)
+
+    def codegen(context, builder, sig, args):
+        f32 = ir.FloatType()
+        q_arr = context.make_array(sig.args[0])(context, builder, args[0])
+        t_arr = context.make_array(sig.args[1])(context, builder, args[1])
+        first, limit = args[2], args[3]
+        n_groups = builder.extract_value(t_arr.shape, 0)
+        row_stride = builder.extract_value(t_arr.strides, 0)
+        q_stride = builder.extract_value(q_arr.strides, 0)
+        q_data = builder.bitcast(q_arr.data, _I8.as_pointer())
+        start = builder.mul(first, ir.Constant(_I64, 4))
+        base = builder.gep(builder.bitcast(t_arr.data, _I8.as_pointer()), [start])
+        vec_ty = ir.VectorType(f32, 16)
+        accs = [
+            cgutils.alloca_once_value(builder, ir.Constant(vec_ty, None))
+            for _ in range(4)
+        ]
+        with cgutils.for_range(builder, n_groups) as loop:
+            g = loop.index
+            row = builder.gep(base, [builder.mul(g, row_stride)])
+            q_ptr = builder.gep(q_data, [builder.mul(g, q_stride)])
+            q_val = builder.load(builder.bitcast(q_ptr, f32.as_pointer()))
+            q_vec = _splat(builder, q_val, 16)
+            for part, acc in enumerate(accs):
+                ptr = builder.gep(row, [ir.Constant(_I64, 64 * part)])
+                column = builder.load(
+                    builder.bitcast(ptr, vec_ty.as_pointer()), align=4
+                )
+                diff = builder.fsub(column, q_vec)
+                square = builder.fmul(diff, diff, flags=["contract"])
+                total = builder.fadd(builder.load(acc), square, flags=["contract"])
+                builder.store(total, acc)
+        lim = _splat(builder, limit, 16)
+        masks = [builder.fcmp_ordered("<=", builder.load(acc), lim) for acc in accs]
+        i1x32 = ir.Constant(ir.VectorType(_I32, 32), list(range(32)))
+        low = builder.shuffle_vector(masks[0], masks[1], i1x32)
+        high = builder.shuffle_vector(masks[2], masks[3], i1x32)
+        both = builder.shuffle_vector(
+            low, high, ir.Constant(ir.VectorType(_I32, _LANES), list(range(64)))
+        )
+        return builder.bitcast(both, _I64)
 
     return sig, codegen

@@ -28,6 +28,7 @@ import numba
 import numpy as np
 
 from ._bounds import AHEAD, CHUNK_ROWS, NO_LIMIT
+from ._coarse import coarse_l2_mask_64, lowest_bit
 from ._codes import KEY_SQL2_FROM_DOT, TILE_DOT_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
@@ -160,6 +161,31 @@ def _survivors(bounds, n, first, limit, order, excluded, visit):
 
 
 @njit(nogil=True)
+def _coarse_survivors(qc, coarse_t, c0, c1, limit, order, excluded, bounds, visit):
+    """Sorted positions in ``[c0, c1)`` whose coarse bound is at most
+    ``limit`` (except the query itself, ``excluded``) into ``visit``, 64 rows
+    per bit mask; returns their number. ``bounds`` is scratch space."""
+    # float32 rounded up: never below the float64 limit.
+    limit32 = np.float32(limit * (1.0 + 1e-6))
+    n_visit = 0
+    start = c0
+    while start + 64 <= c1:
+        mask = coarse_l2_mask_64(qc, coarse_t, start, limit32)
+        while mask:
+            j = start + lowest_bit(mask)
+            visit[n_visit] = j
+            n_visit += order[j] != excluded
+            mask &= mask - np.uint64(1)
+        start += 64
+    if start < c1:
+        _coarse(qc, coarse_t, start, c1, bounds)
+        n_visit += _survivors(
+            bounds, c1 - start, start, limit, order, excluded, visit[n_visit:]
+        )
+    return n_visit
+
+
+@njit(nogil=True)
 def _visit_slab(X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low, slab_high,
                 second, coarse_t, bounds, visit, common):  # fmt: skip
     """Offer the rows of slab ``s`` that the bound from the first two
@@ -177,9 +203,10 @@ def _visit_slab(X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low, slab_high,
     hi = a + np.searchsorted(part, q2 + radius, side="right")
     for c0 in range(lo, hi, CHUNK_ROWS):
         c1 = min(hi, c0 + CHUNK_ROWS)
-        _coarse(qc, coarse_t, c0, c1, bounds)
         limit = _limit(keys[q, 0])
-        n_visit = _survivors(bounds, c1 - c0, c0, limit, order, excluded, visit)
+        n_visit = _coarse_survivors(
+            qc, coarse_t, c0, c1, limit, order, excluded, bounds, visit
+        )
         _cascade(X, Y, q, visit, n_visit, *common)
     return True
 
