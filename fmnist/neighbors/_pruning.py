@@ -224,15 +224,26 @@ class ProjectionTables:
 
     def query_tables(self, X):
         """``(coarse, fine)`` projections of the query rows ``X``."""
-        fine = (X.astype(np.float64) @ self.basis).astype(np.float32)
+        fine = _project(X, self.basis)
         n_coarse = self.coarse_t.shape[0]
         return np.ascontiguousarray(fine[:, :n_coarse]), fine
+
+
+def _project(A, basis, rows=4096):
+    """``A @ basis`` computed in float64 (so that the only rounding the
+    margins of :mod:`._kernels._pruned_l2` must cover is the float32 result),
+    ``rows`` rows at a time so that no float64 copy of ``A`` is made."""
+    out = np.empty((A.shape[0], basis.shape[1]), dtype=np.float32)
+    for start in range(0, A.shape[0], rows):
+        stop = start + rows
+        out[start:stop] = A[start:stop].astype(np.float64) @ basis
+    return out
 
 
 def _projection_tables(Y):
     n_directions = min(_DIRECTIONS, Y.shape[1])
     basis = _directions(Y, n_directions)
-    fine = (Y.astype(np.float64) @ basis).astype(np.float32)
+    fine = _project(Y, basis)
     second = fine[:, 1] if n_directions > 1 else np.zeros(len(fine), np.float32)
     by_lead = np.argsort(fine[:, 0], kind="stable")
     slabs = np.append(np.arange(0, len(fine), SLAB_ROWS), len(fine)).astype(np.int64)
