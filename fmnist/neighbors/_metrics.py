@@ -56,12 +56,12 @@ class Metric:
         return self.floating
 
     def key_dtype(self, query_dtype, train_dtype):
-        """int64 for the raw integer keys (int32 data can exceed 2**53),
-        float64 otherwise (uint8 squared distances from dots stay exact in
-        float64 below 1.3e11 features)."""
+        """int64 for exact integer keys (raw sums of integer rows, which for
+        int32 data can exceed 2**53, and squared distances from the exact
+        dots of uint8 rows), float64 otherwise."""
         tile, key = self.route(query_dtype, train_dtype)
         integer = query_dtype.kind in "iu" and train_dtype.kind in "iu"
-        exact = key in (c.KEY_RAW,) and tile != c.TILE_LP
+        exact = key in (c.KEY_RAW, c.KEY_SQL2_FROM_DOT) and tile != c.TILE_LP
         return np.dtype(np.int64 if integer and exact else np.float64)
 
     def distances(self, keys, p):
