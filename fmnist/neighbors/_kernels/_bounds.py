@@ -20,6 +20,7 @@ a kernel is reached.
 
 import numpy as np
 
+from ._coarse import lowest_bit
 from ._jit import njit
 
 #: Training rows per chunk of the walk.
@@ -49,3 +50,36 @@ def row_sums(A, out):
 
 #: A limit that rules nothing out.
 NO_LIMIT = np.iinfo(np.int64).max
+#: A query's heap is seeded with the rows of the lowest bins of a histogram of
+#: coarse bounds that together hold at least this many rows ...
+SEED_ROWS = 32
+#: ... but no more than this many (when many bounds are equal), ...
+MAX_SEEDS = 4 * SEED_ROWS
+#: ... in a histogram of this many bins.
+SEED_BINS = 256
+
+
+@njit(nogil=True)
+def seed_cut(histogram):
+    """The last bin of the seeds: the lowest bins of ``histogram`` (counts
+    of rows per bin) that together hold at least :data:`SEED_ROWS` rows."""
+    last = histogram.shape[0] - 1
+    cut = 0
+    total = histogram[0]
+    while total < SEED_ROWS and cut < last:
+        cut += 1
+        total += histogram[cut]
+    return cut
+
+
+@njit(nogil=True)
+def take_mask(mask, start, order, excluded, visit, n_visit):
+    """Append the sorted positions ``start + r`` of the set bits ``r`` of a
+    uint64 ``mask`` (but not the query itself, ``excluded``) to
+    ``visit[:n_visit]``; returns the new count."""
+    while mask:
+        j = start + lowest_bit(mask)
+        visit[n_visit] = j
+        n_visit += order[j] != excluded
+        mask &= mask - np.uint64(1)
+    return n_visit

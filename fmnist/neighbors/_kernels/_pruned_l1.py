@@ -22,8 +22,16 @@ before most rows are reached.
 import numba
 import numpy as np
 
-from ._bounds import AHEAD, CHUNK_ROWS, NO_LIMIT
-from ._coarse import coarse_mask_64, lowest_bit
+from ._bounds import (
+    AHEAD,
+    CHUNK_ROWS,
+    MAX_SEEDS,
+    NO_LIMIT,
+    SEED_BINS,
+    seed_cut,
+    take_mask,
+)
+from ._coarse import coarse_mask_64
 from ._codes import TILE_SAD_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
@@ -65,11 +73,7 @@ def _coarse_survivors(qc, coarse_t, c0, c1, limit, order, excluded, coarse, visi
     start = c0
     while start + 64 <= c1:
         mask = coarse_mask_64(qc, coarse_t, start, limit)
-        while mask:
-            j = start + lowest_bit(mask)
-            visit[n_visit] = j
-            n_visit += order[j] != excluded
-            mask &= mask - np.uint64(1)
+        n_visit = take_mask(mask, start, order, excluded, visit, n_visit)
         start += 64
     if start < c1:
         _coarse_sad(qc, coarse_t, start, c1, coarse)
@@ -140,11 +144,8 @@ def _l1_cascade(X, Y, q, rows, n_rows, order, keys, idx, q_fine, fine, m1, b1):
 
 #: The first region walked: this many chunks around the query's sum.
 _SEED_CHUNKS = 4
-#: About this many rows of it with the smallest coarse bounds seed the heap.
-_SEED_ROWS = 32
-#: Histogram bins of the coarse bounds (shifted right by _SEED_SHIFT; the
+#: Coarse bounds are binned for the seeds shifted right by this much (the
 #: last bin takes all larger bounds).
-_SEED_BINS = 256
 _SEED_SHIFT = 4
 #: The coarse bound a seed is given once offered (above any real bound: at
 #: most 100 groups of 255 for rows of up to WIDE_BYTES features).
@@ -153,22 +154,17 @@ _SEEN = 65535
 
 @njit(nogil=True)
 def _seeds(coarse, n, first, order, excluded, histogram, visit):
-    """About :data:`_SEED_ROWS` positions ``first + v`` with the smallest
-    coarse bounds ``coarse[v]`` (those of the first bins that hold that many,
-    at most four times as many) into ``visit``; their bounds become
+    """The seeds (:data:`._bounds.SEED_ROWS`) among positions ``first + v``
+    by their coarse bounds ``coarse[v]`` into ``visit``; their bounds become
     :data:`_SEEN`. Returns their number."""
     last = histogram.shape[0] - 1
     histogram[:] = 0
     for v in range(n):
         histogram[min(np.int64(coarse[v]) >> _SEED_SHIFT, last)] += 1
-    cut = 0
-    total = histogram[0]
-    while total < _SEED_ROWS and cut < last:
-        cut += 1
-        total += histogram[cut]
+    cut = seed_cut(histogram)
     n_seed = 0
     for v in range(n):
-        if n_seed == 4 * _SEED_ROWS:  # many equal bounds: the rest come later
+        if n_seed == MAX_SEEDS:  # many equal bounds: the rest come later
             break
         if (
             min(np.int64(coarse[v]) >> _SEED_SHIFT, last) <= cut
@@ -199,7 +195,7 @@ def pruned_l1_rows(
     region = min(_SEED_CHUNKS * CHUNK_ROWS, n)
     coarse = np.empty(region, dtype=np.uint16)
     visit = np.empty(region, dtype=np.int64)
-    histogram = np.empty(_SEED_BINS, dtype=np.int64)
+    histogram = np.empty(SEED_BINS, dtype=np.int64)
     for position in range(q_start, q_stop):
         q = q_order[position]
         excluded = q if exclude_self else -1

@@ -27,8 +27,16 @@ until the gap in the first direction alone rules a slab out.
 import numba
 import numpy as np
 
-from ._bounds import AHEAD, CHUNK_ROWS, NO_LIMIT
-from ._coarse import coarse_l2_mask_64, lowest_bit
+from ._bounds import (
+    AHEAD,
+    CHUNK_ROWS,
+    MAX_SEEDS,
+    NO_LIMIT,
+    SEED_BINS,
+    seed_cut,
+    take_mask,
+)
+from ._coarse import coarse_l2_mask_64
 from ._codes import KEY_SQL2_FROM_DOT, TILE_DOT_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
@@ -39,9 +47,6 @@ from ._tiles import pair_key, tile_1x4, tile_offsets, tile_tail
 #: value units, and relative).
 ABS_MARGIN = 0.05
 REL_MARGIN = 1e-5
-#: Seeding, as in :mod:`._pruned_l1`.
-_SEED_ROWS = 32
-_SEED_BINS = 256
 
 _ARITH = {"reassoc", "contract"}
 
@@ -123,10 +128,9 @@ def _cascade(X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx,
 
 @njit(nogil=True)
 def _seeds(bounds, n, first, order, excluded, histogram, visit):
-    """About :data:`_SEED_ROWS` positions ``first + v`` with the smallest
-    ``bounds[v]`` (those of the first bins of a histogram that hold that
-    many, at most four times as many) into ``visit``; their bounds become
-    NaN, which no limit lets in again. Returns their number."""
+    """The seeds (:data:`._bounds.SEED_ROWS`) among positions ``first + v``
+    by their bounds ``bounds[v]`` into ``visit``; their bounds become NaN,
+    which no limit lets in again. Returns their number."""
     smallest = bounds[:n].min()
     span = np.float64(bounds[:n].max()) - smallest
     scale = (histogram.shape[0] - 1) / span if span > 0 else 0.0
@@ -134,14 +138,10 @@ def _seeds(bounds, n, first, order, excluded, histogram, visit):
     histogram[:] = 0
     for v in range(n):
         histogram[min(np.int64((bounds[v] - smallest) * scale), last)] += 1
-    cut = 0
-    total = histogram[0]
-    while total < _SEED_ROWS and cut < last:
-        cut += 1
-        total += histogram[cut]
+    cut = seed_cut(histogram)
     n_seed = 0
     for v in range(n):
-        if n_seed == 4 * _SEED_ROWS:  # many equal bounds: the rest come later
+        if n_seed == MAX_SEEDS:  # many equal bounds: the rest come later
             break
         inside = min(np.int64((bounds[v] - smallest) * scale), last) <= cut
         if inside and order[first + v] != excluded:
@@ -171,11 +171,7 @@ def _coarse_survivors(qc, coarse_t, c0, c1, limit, order, excluded, bounds, visi
     start = c0
     while start + 64 <= c1:
         mask = coarse_l2_mask_64(qc, coarse_t, start, limit32)
-        while mask:
-            j = start + lowest_bit(mask)
-            visit[n_visit] = j
-            n_visit += order[j] != excluded
-            mask &= mask - np.uint64(1)
+        n_visit = take_mask(mask, start, order, excluded, visit, n_visit)
         start += 64
     if start < c1:
         _coarse(qc, coarse_t, start, c1, bounds)
@@ -231,7 +227,7 @@ def pruned_l2_rows(
     widest = max(CHUNK_ROWS, np.max(slabs[1:] - slabs[:-1]))
     bounds = np.empty(widest, dtype=np.float32)
     visit = np.empty(widest, dtype=np.int64)
-    histogram = np.empty(_SEED_BINS, dtype=np.int64)
+    histogram = np.empty(SEED_BINS, dtype=np.int64)
     for position in range(q_start, q_stop):
         q = q_order[position]
         excluded = q if exclude_self else -1
