@@ -43,27 +43,46 @@ def _half(builder, vec, start):
     return builder.zext(part, ir.VectorType(_I16, 32))
 
 
+def _accepts(qrow, table, dtype):
+    """Whether the arguments are a 1-D query row and a C-contiguous 2-D
+    table, both of ``dtype``: what both mask intrinsics compile for."""
+    if not (isinstance(qrow, types.Array) and isinstance(table, types.Array)):
+        return False
+    if qrow.dtype != dtype or table.dtype != dtype:
+        return False
+    return qrow.ndim == 1 and table.ndim == 2 and table.layout == "C"
+
+
+def _operands(context, builder, sig, args):
+    """``(n_groups, row_stride, q_stride, q_data, base)``: the table's row
+    count and byte strides, and byte pointers to the query row and to element
+    ``first`` of the table's first row."""
+    q_arr = context.make_array(sig.args[0])(context, builder, args[0])
+    t_arr = context.make_array(sig.args[1])(context, builder, args[1])
+    itemsize = context.get_abi_sizeof(context.get_data_type(sig.args[1].dtype))
+    start = builder.mul(args[2], ir.Constant(_I64, itemsize))
+    return (
+        builder.extract_value(t_arr.shape, 0),
+        builder.extract_value(t_arr.strides, 0),
+        builder.extract_value(q_arr.strides, 0),
+        builder.bitcast(q_arr.data, _I8.as_pointer()),
+        builder.gep(builder.bitcast(t_arr.data, _I8.as_pointer()), [start]),
+    )
+
+
 @intrinsic
 def coarse_mask_64(typingctx, qrow, table, first, limit):
     """Bit ``r`` set when ``sum_g |qrow[g] - table[g, first + r]| <= limit``,
     for ``r`` in ``[0, 64)`` (uint64)."""
-    if not (isinstance(qrow, types.Array) and isinstance(table, types.Array)):
-        return None
-    if qrow.dtype != types.uint8 or table.dtype != types.uint8:
-        return None
-    if qrow.ndim != 1 or table.ndim != 2 or table.layout != "C":
+    if not _accepts(qrow, table, types.uint8):
         return None
     sig = types.uint64(qrow, table, types.intp, types.intp)
 
     def codegen(context, builder, sig, args):
-        q_arr = context.make_array(sig.args[0])(context, builder, args[0])
-        t_arr = context.make_array(sig.args[1])(context, builder, args[1])
-        first, limit = args[2], args[3]
-        n_groups = builder.extract_value(t_arr.shape, 0)
-        row_stride = builder.extract_value(t_arr.strides, 0)
-        q_stride = builder.extract_value(q_arr.strides, 0)
-        q_data = builder.bitcast(q_arr.data, _I8.as_pointer())
-        base = builder.gep(builder.bitcast(t_arr.data, _I8.as_pointer()), [first])
+        limit = args[3]
+        n_groups, row_stride, q_stride, q_data, base = _operands(
+            context, builder, sig, args
+        )
         bytes_ty = ir.VectorType(_I8, _LANES)
         sums_ty = ir.VectorType(_I16, 32)
         low = cgutils.alloca_once_value(builder, ir.Constant(sums_ty, None))
@@ -119,25 +138,16 @@ def coarse_l2_mask_64(typingctx, qrow, table, first, limit):
     limit``, for ``r`` in ``[0, 64)``: float32 rows, summed over ``g`` in
     order as :func:`._pruned_l2._coarse` does, in four vectors of 16 lanes
     that stay in registers (uint64)."""
-    if not (isinstance(qrow, types.Array) and isinstance(table, types.Array)):
-        return None
-    if qrow.dtype != types.float32 or table.dtype != types.float32:
-        return None
-    if qrow.ndim != 1 or table.ndim != 2 or table.layout != "C":
+    if not _accepts(qrow, table, types.float32):
         return None
     sig = types.uint64(qrow, table, types.intp, types.float32)
 
     def codegen(context, builder, sig, args):
         f32 = ir.FloatType()
-        q_arr = context.make_array(sig.args[0])(context, builder, args[0])
-        t_arr = context.make_array(sig.args[1])(context, builder, args[1])
-        first, limit = args[2], args[3]
-        n_groups = builder.extract_value(t_arr.shape, 0)
-        row_stride = builder.extract_value(t_arr.strides, 0)
-        q_stride = builder.extract_value(q_arr.strides, 0)
-        q_data = builder.bitcast(q_arr.data, _I8.as_pointer())
-        start = builder.mul(first, ir.Constant(_I64, 4))
-        base = builder.gep(builder.bitcast(t_arr.data, _I8.as_pointer()), [start])
+        limit = args[3]
+        n_groups, row_stride, q_stride, q_data, base = _operands(
+            context, builder, sig, args
+        )
         vec_ty = ir.VectorType(f32, 16)
         accs = [
             cgutils.alloca_once_value(builder, ir.Constant(vec_ty, None))
