@@ -8,7 +8,7 @@ global torch RNG.
 
 import torch
 
-__all__ = ["AUGMENT_PRESETS", "BatchAugmenter"]
+__all__ = ["AUGMENT_PRESETS", "TTA_MODES", "BatchAugmenter", "tta_views"]
 
 #: What each value of ``ConvNetClassifier(augment=...)`` switches on.
 AUGMENT_PRESETS = {
@@ -16,6 +16,45 @@ AUGMENT_PRESETS = {
     "light": {"shift": 2, "flip": True, "erase": 0.0},
     "none": {"shift": 0, "flip": False, "erase": 0.0},
 }
+
+#: The values of ``ConvNetClassifier(tta=...)`` other than the booleans.
+TTA_MODES = ("flip", "flip+shift")
+#: One-pixel shifts ``(rows, columns)`` that ``tta="flip+shift"`` adds.
+TTA_SHIFTS = ((1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+def shift_images(x, rows, columns, fill):
+    """``x`` moved down by ``rows`` and right by ``columns`` pixels (negative:
+    up, left); the uncovered border is ``fill``."""
+    out = torch.full_like(x, float(fill))
+    h, w = x.shape[-2:]
+    src_rows = slice(max(-rows, 0), h - max(rows, 0))
+    dst_rows = slice(max(rows, 0), h - max(-rows, 0))
+    src_cols = slice(max(-columns, 0), w - max(columns, 0))
+    dst_cols = slice(max(columns, 0), w - max(-columns, 0))
+    out[..., dst_rows, dst_cols] = x[..., src_rows, src_cols]
+    return out
+
+
+def tta_views(x, mode, fill):
+    """``(weight, view)`` pairs of the batch ``x`` whose outputs ``tta`` averages.
+
+    ``mode`` False: ``x`` alone. True or ``"flip"``: ``x`` and its mirror
+    image, half each. ``"flip+shift"``: those two (a quarter each) and the
+    eight one-pixel shifts up, down, left and right of ``x`` and of its
+    mirror image (a sixteenth each), so the unshifted and the shifted views
+    weigh half each. The weights sum to one.
+    """
+    if not mode:
+        return [(1.0, x)]
+    mirrored = x.flip(-1)
+    if mode is True or mode == "flip":
+        return [(0.5, x), (0.5, mirrored)]
+    views = [(0.25, x), (0.25, mirrored)]
+    for rows, columns in TTA_SHIFTS:
+        shifted = shift_images(x, rows, columns, fill)
+        views += [(1 / 16, shifted), (1 / 16, shifted.flip(-1))]
+    return views
 
 
 class BatchAugmenter:

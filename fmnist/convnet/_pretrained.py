@@ -25,6 +25,8 @@ PRETRAINED = {
     "sha256": "59ca2b0017a064dc81dc6b74f069f401c9ec9504e19ee1f5f82fd9f7fcfaffb6",
     "params": {
         "width": 32, "max_epochs": 40, "label_smoothing": 0.1, "random_state": 0,
+        # Trained before the networks pooled ahead of their batch norms.
+        "module_params": {"pool_before_norm": False},
     },
     "test_accuracy": 0.9549,
 }

@@ -105,5 +105,7 @@ def load_module_state(net, state_dict, source="The fitted weights"):
     except RuntimeError as err:
         raise ValueError(
             f"{source} do not fit this estimator's network; use the module, "
-            "width, depth and module_params they were trained with."
+            "width, depth and module_params they were trained with (weights "
+            "of the default network saved before it pooled ahead of its batch "
+            "norms need module_params={'pool_before_norm': False})."
         ) from err
