@@ -191,7 +191,11 @@ def main(argv=None):
     from fmnist.neighbors import _pruning
 
     tables_seconds = {}
-    routes = {"manhattan": _pruning._L1_ROUTE, "euclidean": _pruning._L2_ROUTE}
+    routes = {
+        "manhattan": _pruning._L1_ROUTE,
+        "euclidean": _pruning._L2_ROUTE,
+        "cosine": _pruning._COSINE_ROUTE,
+    }
     for name, route in routes.items():
         start = time.perf_counter()
         _pruning.bound_tables(X_train, route)

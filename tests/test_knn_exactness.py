@@ -75,7 +75,7 @@ _WIDE_CHILD = """
         img = np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / w**2) * 255
         return np.round(img).astype(np.uint8).reshape(n, -1)
     Y, X = images(3000), images(60)
-    for metric in ("manhattan", "euclidean", "sqeuclidean"):
+    for metric in ("manhattan", "euclidean", "sqeuclidean", "cosine"):
         for n_jobs in (1, 2):
             results = []
             for algorithm in ("brute", "pruned"):

@@ -13,7 +13,7 @@ from fmnist.neighbors import _pruning
 from fmnist.neighbors._search import kneighbors
 from fmnist.neighbors._spec import SearchSpec
 
-METRICS = ["manhattan", "euclidean", "sqeuclidean"]
+METRICS = ["manhattan", "euclidean", "sqeuclidean", "cosine"]
 
 
 def _search(metric, algorithm, X, Y, k, n_jobs=1, exclude_self=False):
@@ -75,12 +75,13 @@ def test_pruned_with_more_equal_bounds_than_seeds(metric):
         np.testing.assert_array_equal(i_p, i_b)
 
 
-@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine"])
 def test_projection_bounds_equal_to_the_distance(metric):
     # Rows that differ only along one pattern: the leading direction is that
     # pattern, so the projection bound equals the distance, and whole groups
     # of rows tie exactly at the k-th distance. Rounding of the projections
-    # must not rule any of them out.
+    # must not rule any of them out. For cosine every row points the same
+    # way (distance 0, settled exactly) or is all zeros (distance 1).
     rng = np.random.default_rng(11)
     pattern = (rng.random(784) < 0.5).astype(np.uint8)
     steps = rng.integers(0, 60, 3000)
@@ -89,6 +90,27 @@ def test_projection_bounds_equal_to_the_distance(metric):
     for k in (1, 60, 200):
         d_b, i_b = _search(metric, "brute", X, Y, k)
         d_p, i_p = _search(metric, "pruned", X, Y, k)
+        np.testing.assert_array_equal(d_p, d_b)
+        np.testing.assert_array_equal(i_p, i_b)
+
+
+def test_unit_projection_bounds_equal_to_the_cosine_distance():
+    # Rows in the plane of two patterns: the first two principal directions
+    # of the unit rows span it, so the projection bound of every pair equals
+    # its distance, and rows that are multiples of one another tie. Rounding
+    # of the unit projections must not rule any of them out (with the
+    # margins set to 0, k = 118, 196 and 521 fail here).
+    rng = np.random.default_rng(13)
+    u, v = (rng.random((2, 784)) < 0.3).astype(np.int64)
+    a, b = rng.integers(0, 6, (2, 3000))
+    scale = rng.integers(1, 4, 3000)
+    Y = (scale[:, None] * (a[:, None] * u + b[:, None] * v)).clip(0, 255)
+    Y = Y.astype(np.uint8)
+    X = (rng.integers(0, 6, (40, 1)) * u + rng.integers(0, 6, (40, 1)) * v)
+    X = X.astype(np.uint8)
+    for k in (1, 60, 118, 196, 521):
+        d_b, i_b = _search("cosine", "brute", X, Y, k)
+        d_p, i_p = _search("cosine", "pruned", X, Y, k)
         np.testing.assert_array_equal(d_p, d_b)
         np.testing.assert_array_equal(i_p, i_b)
 
@@ -132,7 +154,8 @@ def test_which_searches_are_pruned():
     assert applies("manhattan", "pruned", small, small)
     assert applies("euclidean", "pruned") and applies("sqeuclidean", "pruned")
     assert not applies("manhattan", "brute")
-    assert not applies("cosine", "pruned") and not applies("chebyshev", "pruned")
+    assert applies("cosine", "auto") and not applies("cosine", "auto", small, small)
+    assert not applies("chebyshev", "pruned")
     floats = Y.astype(np.float32)
     assert not applies("manhattan", "pruned", floats, floats)
     narrow = np.zeros((3000, 32), dtype=np.uint8)
@@ -141,6 +164,7 @@ def test_which_searches_are_pruned():
     wide = np.zeros((3000, _pruning.MAX_PROJECTED_FEATURES + 1), dtype=np.uint8)
     assert applies("manhattan", "pruned", wide, wide)
     assert not applies("euclidean", "pruned", wide, wide)
+    assert not applies("cosine", "pruned", wide, wide)
 
 
 def test_estimator_algorithms_agree():

@@ -1,18 +1,18 @@
 """Exact search with lower-bound pruning: the tables and when it pays.
 
 :mod:`._kernels._pruned_l1` (manhattan) and :mod:`._kernels._pruned_l2`
-(euclidean and squared euclidean) walk the training rows in a sorted order
+(euclidean, squared euclidean and cosine) walk the training rows in a sorted order
 and rule most of them out with lower bounds, before any full distance. This
 module builds what they walk (the *bound tables* of a training set) and
 decides where it applies:
 
-* manhattan, euclidean and squared euclidean (Minkowski ``p`` of 1 and 2
-  included);
+* manhattan, euclidean, squared euclidean (Minkowski ``p`` of 1 and 2
+  included) and cosine;
 * uint8 queries against uint8 training rows of at least
   :data:`MIN_FEATURES` features, and at most
   :data:`~._kernels._codes.WIDE_BYTES` (manhattan: group sums fit in int16)
-  or :data:`MAX_PROJECTED_FEATURES` (euclidean: the directions come from an
-  eigendecomposition of a features x features matrix);
+  or :data:`MAX_PROJECTED_FEATURES` (euclidean and cosine: the directions
+  come from an eigendecomposition of a features x features matrix);
 * with ``algorithm='auto'``, training sets of at least
   :data:`MIN_TRAIN_ROWS` rows: where it measured faster than brute force.
 
@@ -20,7 +20,8 @@ Manhattan bounds with group means, one byte per group: squares of 7x7 and
 2x2 pixels when the number of features is a square (a square image;
 neighbouring pixels bound best), else runs of 49 and 4 consecutive features.
 Euclidean bounds with projections on principal directions of the training
-rows. Either way the bounds are exact (the euclidean ones within a margin for
+rows, cosine bounds with those of the training rows scaled to unit length
+(the cosine distance is half their squared distance). Either way the bounds are exact (the euclidean ones within a margin for
 rounding); the grouping and the directions only change how many rows they
 rule out.
 """
@@ -49,16 +50,19 @@ _DIRECTIONS = 64
 _COARSE_DIRECTIONS = 16
 #: Training rows sampled (evenly) for the directions.
 _SAMPLE_ROWS = 10_000
-#: The uint8 routes of the metric registry that are pruned: manhattan and
-#: squared distances from exact dot products.
+#: The uint8 routes of the metric registry that are pruned: manhattan,
+#: squared distances from exact dot products, and cosine.
 _L1_ROUTE = (_codes.TILE_SAD_U8, _codes.KEY_RAW)
 _L2_ROUTE = (_codes.TILE_DOT_U8, _codes.KEY_SQL2_FROM_DOT)
+_COSINE_ROUTE = (_codes.TILE_DOT_U8, _codes.KEY_COSINE_INT)
 
 
 def applies(spec, X, Y):
     """Whether the pruned search serves this search (else brute force)."""
     route = spec.metric.uint8
-    if spec.algorithm == "brute" or route not in (_L1_ROUTE, _L2_ROUTE):
+    if spec.algorithm == "brute" or route not in (
+        _L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE
+    ):
         return False
     if X.dtype != np.uint8 or Y.dtype != np.uint8:
         return False
@@ -171,12 +175,20 @@ def _mean_tables(Y):
 # euclidean: projections on principal directions
 
 
-def _directions(Y, n_directions):
+def _inverse_norms(A):
+    """``1 / |a|`` of each row (float64; 0 for a row of zeros)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", A, A, dtype=np.float64))
+    return np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+
+def _directions(Y, n_directions, unit):
     """Orthonormal columns: the leading eigenvectors of the covariance of
-    (a sample of) the rows. Any orthonormal columns give exact bounds; these
-    give tight ones."""
+    (a sample of) the rows, scaled to unit length when ``unit``. Any
+    orthonormal columns give exact bounds; these give tight ones."""
     step = max(1, Y.shape[0] // _SAMPLE_ROWS)
     sample = Y[::step].astype(np.float64)
+    if unit:
+        sample *= _inverse_norms(sample)[:, None]
     sample -= sample.mean(axis=0)
     _, vectors = np.linalg.eigh(sample.T @ sample)
     return np.ascontiguousarray(vectors[:, ::-1][:, :n_directions])
@@ -188,9 +200,11 @@ SLAB_ROWS = 1024
 
 @dataclass(frozen=True)
 class ProjectionTables:
-    """The euclidean bound tables of one uint8 training set, in slabs: the
-    rows sorted by their projection on the first direction, cut into slabs
-    of :data:`SLAB_ROWS`, each slab sorted by the projection on the second.
+    """The euclidean (or cosine) bound tables of one uint8 training set, in
+    slabs: the rows sorted by their projection on the first direction, cut
+    into slabs of :data:`SLAB_ROWS`, each slab sorted by the projection on
+    the second. For cosine (``unit``) every projection is that of the row
+    scaled to unit length (a row of zeros projects to zeros).
 
     Attributes
     ----------
@@ -210,6 +224,8 @@ class ProjectionTables:
         Projections on the first directions, direction-major.
     fine : ndarray of shape (n_train, n_directions), float32
         Projections on all directions, row-major.
+    unit : bool
+        Whether the rows are projected at unit length (cosine).
     """
 
     order: np.ndarray
@@ -221,29 +237,34 @@ class ProjectionTables:
     second: np.ndarray
     coarse_t: np.ndarray
     fine: np.ndarray
+    unit: bool
 
     def query_tables(self, X):
         """``(coarse, fine)`` projections of the query rows ``X``."""
-        fine = _project(X, self.basis)
+        fine = _project(X, self.basis, self.unit)
         n_coarse = self.coarse_t.shape[0]
         return np.ascontiguousarray(fine[:, :n_coarse]), fine
 
 
-def _project(A, basis, rows=4096):
-    """``A @ basis`` computed in float64 (so that the only rounding the
-    margins of :mod:`._kernels._pruned_l2` must cover is the float32 result),
-    ``rows`` rows at a time so that no float64 copy of ``A`` is made."""
+def _project(A, basis, unit, rows=4096):
+    """``A @ basis`` (of the rows scaled to unit length when ``unit``)
+    computed in float64 (so that the only rounding the margins of
+    :mod:`._kernels._pruned_l2` must cover is the float32 result), ``rows``
+    rows at a time so that no float64 copy of ``A`` is made."""
     out = np.empty((A.shape[0], basis.shape[1]), dtype=np.float32)
     for start in range(0, A.shape[0], rows):
         stop = start + rows
-        out[start:stop] = A[start:stop].astype(np.float64) @ basis
+        block = A[start:stop].astype(np.float64)
+        if unit:
+            block *= _inverse_norms(block)[:, None]
+        out[start:stop] = block @ basis
     return out
 
 
-def _projection_tables(Y):
+def _projection_tables(Y, unit):
     n_directions = min(_DIRECTIONS, Y.shape[1])
-    basis = _directions(Y, n_directions)
-    fine = _project(Y, basis)
+    basis = _directions(Y, n_directions, unit)
+    fine = _project(Y, basis, unit)
     second = fine[:, 1] if n_directions > 1 else np.zeros(len(fine), np.float32)
     by_lead = np.argsort(fine[:, 0], kind="stable")
     slabs = np.append(np.arange(0, len(fine), SLAB_ROWS), len(fine)).astype(np.int64)
@@ -265,14 +286,17 @@ def _projection_tables(Y):
         second=np.ascontiguousarray(second[order]),
         coarse_t=np.ascontiguousarray(fine[:, :n_coarse].T),
         fine=fine,
+        unit=unit,
     )
 
 
 def bound_tables(Y, route):
     """The bound tables of uint8 training rows ``Y`` for ``route``:
     :class:`MeanTables` for manhattan, :class:`ProjectionTables` for the
-    squared distances."""
-    return _mean_tables(Y) if route == _L1_ROUTE else _projection_tables(Y)
+    squared distances and (of the unit rows) for cosine."""
+    if route == _L1_ROUTE:
+        return _mean_tables(Y)
+    return _projection_tables(Y, unit=route == _COSINE_ROUTE)
 
 
 def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
@@ -299,8 +323,7 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         q_order = np.argsort(q_sums, kind="stable")
     else:
         q_coarse, q_fine = tables.query_tables(X)
-        kernel = _pruned_l2.pruned_l2_rows
-        kernel_parallel = _pruned_l2.pruned_l2_rows_parallel
+        kernel, kernel_parallel = _pruned_l2.entry_points(*route)
         common = (
             bool(exclude_self), aux_x, aux_y[tables.order], keys, idx,
             tables.order, tables.slabs, tables.slab_low, tables.slab_high,

@@ -59,11 +59,11 @@ class BlockKNNTransformer(
         How the exact neighbours are found; results never depend on it.
         'brute' computes every distance. 'pruned' first rules out most
         training rows with lower bounds of the distance (group means for
-        manhattan, projections on principal directions for euclidean, see
-        :ref:`pruned-search`) and computes full distances for the rest only;
-        it serves manhattan (64 to 4096 features), euclidean and squared
-        euclidean (64 to 1024) searches of uint8 rows and falls back to
-        'brute' elsewhere. 'auto' prunes these from 2048 training rows,
+        manhattan, projections on principal directions for euclidean and
+        cosine, see :ref:`pruned-search`) and computes full distances for the
+        rest only; it serves manhattan (64 to 4096 features), euclidean,
+        squared euclidean and cosine (64 to 1024) searches of uint8 rows and
+        falls back to 'brute' elsewhere. 'auto' prunes these from 2048 training rows,
         where it measured faster for any number of queries.
 
     block_size : int or (int, int), default=None

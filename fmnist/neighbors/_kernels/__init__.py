@@ -30,8 +30,9 @@ Modules, one concern each
 ``_coarse``
     The manhattan coarse bound of 64 rows at once, as a bit mask.
 ``_pruned_l2``
-    The pruned euclidean search: projections on principal directions, with
-    a margin for rounding, heap seeding, and its parallel twin.
+    The pruned euclidean and cosine search: projections on principal
+    directions (of the unit rows, for cosine), with a margin for rounding,
+    heap seeding, and its parallel twin.
 
 fastmath is only applied to the distance accumulation, with the flags
 ``{"reassoc", "contract"}``: comparisons against the infinite sentinels of

@@ -12,7 +12,8 @@ bound equal to the threshold is not skipped), so the results, ties included,
 are those of the brute-force search.
 
 :mod:`._pruned_l1` walks manhattan searches on group means (bytes),
-:mod:`._pruned_l2` euclidean ones on projections (float32, with a margin);
+:mod:`._pruned_l2` euclidean and cosine ones on projections (float32,
+with a margin);
 this module has what both use. Nothing here validates its input:
 :mod:`fmnist.neighbors._pruning` checks what memory safety depends on before
 a kernel is reached.

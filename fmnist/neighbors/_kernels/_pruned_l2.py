@@ -1,7 +1,11 @@
-"""Pruned (squared) euclidean search on projections onto principal directions.
+"""Pruned squared-euclidean and cosine search on projections onto principal
+directions.
 
 For directions ``P`` with orthonormal columns, ``|P'(x - y)| <= |x - y|``:
 the distance between two rows' projections bounds their distance from below.
+The cosine distance of two rows is half the squared distance of the rows
+scaled to unit length, ``1 - x.y / (|x| |y|) = |x/|x| - y/|y||^2 / 2``, so
+the same walk over the projections of the unit rows prunes it.
 The training rows are sorted by their projection on the first direction and
 cut into slabs, each slab sorted by the projection on the second, so that
 the rows the first two directions let in are one contiguous window per
@@ -13,11 +17,19 @@ brute-force search.
 The projections are rounded (float64 to float32, then float32 arithmetic), so
 a bound is trusted only with a margin: a row is ruled out when its computed
 bound ``b`` satisfies ``b > ((sqrt(thr) + ABS_MARGIN) * (1 + REL_MARGIN))**2``
-for the threshold key ``thr``. The rounding of projections of uint8 rows of
-at most 1024 features moves a distance by less than 0.01 and the float32
-sums by a few 1e-6 of it, well inside the margin, so no row that could enter
-the heap is ruled out and the results are those of brute force, ties
-included.
+for the threshold key ``thr`` (for cosine keys, the squared distance
+``2 * max(thr, NEAR_PARALLEL)`` of unit rows and ``UNIT_ABS_MARGIN``). The
+rounding of projections of uint8 rows of at most 1024 features moves a
+distance by less than 0.01 (unit rows: a few 1e-7) and the float32 sums by a
+few 1e-6 of it, well inside the margins, so no row that could enter the heap
+is ruled out and the results are those of brute force, ties included.
+
+``key`` (:data:`._codes.KEY_SQL2_FROM_DOT` or :data:`._codes.KEY_COSINE_INT`)
+is a compile-time literal, as in the brute-force driver: one specialisation
+per key rule, called through :func:`entry_points` (so that a call from Python
+dispatches on the array types alone). numba keeps a literal only for plain
+arguments, so the helpers that pass it on take the rest of the query's state
+as one tuple.
 
 As in :mod:`._pruned_l1`, the rows of the query's own slab with the smallest
 coarse bounds seed the heap first; the other slabs follow outward, each side
@@ -26,6 +38,7 @@ until the gap in the first direction alone rules a slab out.
 
 import numba
 import numpy as np
+from numba import literally
 
 from ._bounds import (
     AHEAD,
@@ -37,27 +50,33 @@ from ._bounds import (
     take_mask,
 )
 from ._coarse import coarse_l2_mask_64
-from ._codes import KEY_SQL2_FROM_DOT, TILE_DOT_U8
+from ._codes import KEY_COSINE_INT, TILE_DOT_U8
 from ._heap import heap_push, heap_sort_rows
-from ._jit import njit
+from ._jit import njit, per_route
 from ._simd import prefetch_row
-from ._tiles import pair_key, tile_1x4, tile_offsets, tile_tail
+from ._tiles import NEAR_PARALLEL, pair_key, tile_1x4, tile_offsets, tile_tail
 
 #: Bounds are compared with the threshold widened by these margins (pixel
 #: value units, and relative).
 ABS_MARGIN = 0.05
 REL_MARGIN = 1e-5
+#: The absolute margin of cosine searches, in units of the unit rows.
+UNIT_ABS_MARGIN = 1e-5
 
 _ARITH = {"reassoc", "contract"}
 
 
 @njit(nogil=True)
-def _limit(thr):
+def _limit(key, thr):
     """Largest computed bound that does not rule a row out against the
-    threshold key ``thr`` (a squared distance; the sentinel rules nothing
-    out)."""
+    threshold key ``thr`` (a squared distance, or a cosine distance; the
+    sentinels rule nothing out)."""
     if thr >= NO_LIMIT // 2:
         return np.inf
+    if key == KEY_COSINE_INT:
+        # Pairs closer than NEAR_PARALLEL all have the key 0.
+        chord = np.sqrt(2.0 * max(np.float64(thr), NEAR_PARALLEL))
+        return ((chord + UNIT_ABS_MARGIN) * (1.0 + REL_MARGIN)) ** 2
     return ((np.sqrt(np.float64(thr)) + ABS_MARGIN) * (1.0 + REL_MARGIN)) ** 2
 
 
@@ -86,9 +105,10 @@ def _fine(qrow, fine, j):
 
 
 @njit(nogil=True)
-def _exact(X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx):
+def _exact(key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx):
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
-    ``q`` with their exact squared distances, four per tile."""
+    ``q`` with their exact keys, four per tile."""
+    literally(key)
     last = n_rows - 1
     width = Y.shape[1]
     for v in range(min(AHEAD, n_rows)):
@@ -105,16 +125,17 @@ def _exact(X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx):
             dot = values[c] + offset
             if done < width:
                 dot += tile_tail(TILE_DOT_U8, X, Y, q, j, done)
-            key = pair_key(KEY_SQL2_FROM_DOT, dot, X, Y, q, j, aux_x, aux_y)
-            heap_push(keys, idx, q, key, order[j])
+            value = pair_key(key, dot, X, Y, q, j, aux_x, aux_y)
+            heap_push(keys, idx, q, value, order[j])
 
 
 @njit(nogil=True)
-def _cascade(X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx,
-             q_fine, fine):  # fmt: skip
+def _cascade(key, X, Y, q, rows, n_rows, common):
     """The rows that passed the coarse bound through the fine bound (against
     the threshold as it stands) and then the exact distance."""
-    limit = _limit(keys[q, 0])
+    literally(key)
+    order, aux_x, aux_y, offset, keys, idx, q_fine, fine = common
+    limit = _limit(key, keys[q, 0])
     width = fine.shape[1] * fine.itemsize
     kept = 0
     for v in range(n_rows):
@@ -123,7 +144,7 @@ def _cascade(X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx,
         j = rows[v]
         rows[kept] = j
         kept += _fine(q_fine, fine, j) <= limit
-    _exact(X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
+    _exact(key, X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
 
 
 @njit(nogil=True)
@@ -182,12 +203,13 @@ def _coarse_survivors(qc, coarse_t, c0, c1, limit, order, excluded, bounds, visi
 
 
 @njit(nogil=True)
-def _visit_slab(X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low, slab_high,
-                second, coarse_t, bounds, visit, common):  # fmt: skip
+def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
+                slab_high, second, coarse_t, bounds, visit, common):  # fmt: skip
     """Offer the rows of slab ``s`` that the bound from the first two
     directions lets in; False when the slab is ruled out whole."""
+    literally(key)
     order, aux_x, aux_y, offset, keys, idx, q_fine, fine = common
-    limit = _limit(keys[q, 0])
+    limit = _limit(key, keys[q, 0])
     gap = max(0.0, np.float64(slab_low[s]) - q1, q1 - np.float64(slab_high[s]))
     rest = limit - gap * gap
     if rest < 0.0:
@@ -199,30 +221,33 @@ def _visit_slab(X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low, slab_high,
     hi = a + np.searchsorted(part, q2 + radius, side="right")
     for c0 in range(lo, hi, CHUNK_ROWS):
         c1 = min(hi, c0 + CHUNK_ROWS)
-        limit = _limit(keys[q, 0])
+        limit = _limit(key, keys[q, 0])
         n_visit = _coarse_survivors(
             qc, coarse_t, c0, c1, limit, order, excluded, bounds, visit
         )
-        _cascade(X, Y, q, visit, n_visit, *common)
+        _cascade(key, X, Y, q, visit, n_visit, common)
     return True
 
 
 @njit(nogil=True)
 def pruned_l2_rows(
-    X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx, order,
-    slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
+    key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
+    order, slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
 ):  # fmt: skip
-    """Squared-euclidean search of queries ``q_order[q_start:q_stop]`` of
-    ``X`` through the projection cascade; ``keys``/``idx`` hold initialised
-    heaps, sorted at the end.
+    """Search of queries ``q_order[q_start:q_stop]`` of ``X`` through the
+    projection cascade with the key rule ``key`` (squared euclidean, or
+    cosine with projections of the unit rows); ``keys``/``idx`` hold
+    initialised heaps, sorted at the end.
 
-    ``Y``, its squared norms ``aux_y``, its projections ``coarse_t``
+    ``Y``, its row values ``aux_y`` (squared norms, or inverse norms for
+    cosine), its projections ``coarse_t``
     (directions x rows) and ``fine`` (rows x directions) are in sorted
     order: slabs ``[slabs[s], slabs[s + 1])`` in order of the first
     projection (each within ``[slab_low[s], slab_high[s]]``), each sorted by
     the second projection ``second``. ``order`` maps each sorted position to
     the training index the heaps record.
     """
+    literally(key)
     n_slabs = slabs.shape[0] - 1
     widest = max(CHUNK_ROWS, np.max(slabs[1:] - slabs[:-1]))
     bounds = np.empty(widest, dtype=np.float32)
@@ -244,23 +269,23 @@ def pruned_l2_rows(
         a, b = slabs[home], slabs[home + 1]
         _coarse(qc, coarse_t, a, b, bounds)
         n_visit = _seeds(bounds, b - a, a, order, excluded, histogram, visit)
-        _cascade(X, Y, q, visit, n_visit, *common)
-        limit = _limit(keys[q, 0])
+        _cascade(key, X, Y, q, visit, n_visit, common)
+        limit = _limit(key, keys[q, 0])
         n_visit = _survivors(bounds, b - a, a, limit, order, excluded, visit)
-        _cascade(X, Y, q, visit, n_visit, *common)
+        _cascade(key, X, Y, q, visit, n_visit, common)
         # Then the other slabs outward, each side until one is ruled out.
         down = home - 1
         up = home + 1
         while down >= 0 or up < n_slabs:
             if down >= 0:
-                if _visit_slab(X, Y, q, down, q1, q2, qc, excluded, slabs,
+                if _visit_slab(key, X, Y, q, down, q1, q2, qc, excluded, slabs,
                                slab_low, slab_high, second, coarse_t, bounds,
                                visit, common):  # fmt: skip
                     down -= 1
                 else:
                     down = -1
             if up < n_slabs:
-                if _visit_slab(X, Y, q, up, q1, q2, qc, excluded, slabs,
+                if _visit_slab(key, X, Y, q, up, q1, q2, qc, excluded, slabs,
                                slab_low, slab_high, second, coarse_t, bounds,
                                visit, common):  # fmt: skip
                     up += 1
@@ -271,16 +296,55 @@ def pruned_l2_rows(
 
 @njit(nogil=True, parallel=True)
 def pruned_l2_rows_parallel(
-    X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
+    key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
     slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, q_block,
 ):  # fmt: skip
     """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``)."""
+    literally(key)
     n_q = X.shape[0]
     n_blocks = (n_q + q_block - 1) // q_block
     for b in numba.prange(n_blocks):
         b0 = b * q_block
         b1 = min(b0 + q_block, n_q)
         pruned_l2_rows(
-            X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
+            key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
             slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
         )  # fmt: skip
+
+
+@per_route
+def entry_points(tile, key):
+    """``(serial, parallel)`` pruned searches of the route ``(tile, key)``
+    (the uint8 dot tile with the squared-euclidean or the cosine key).
+
+    Each is a small cached function calling :func:`pruned_l2_rows` or its
+    parallel twin with ``key`` as a compile-time constant, as the
+    brute-force driver's entry points do.
+    """
+    if tile != TILE_DOT_U8:
+        raise ValueError(f"the pruned search runs on the uint8 dot tile, not {tile}")
+
+    @njit(nogil=True)
+    def serial(
+        X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
+        order, slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine,
+        q_fine,
+    ):  # fmt: skip
+        pruned_l2_rows(
+            key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y,
+            keys, idx, order, slabs, slab_low, slab_high, second, coarse_t,
+            q_coarse, fine, q_fine,
+        )  # fmt: skip
+
+    @njit(nogil=True)
+    def parallel(
+        X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
+        slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, q_block,
+    ):  # fmt: skip
+        pruned_l2_rows_parallel(
+            key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
+            slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine,
+            q_fine, q_block,
+        )  # fmt: skip
+
+    return serial, parallel
