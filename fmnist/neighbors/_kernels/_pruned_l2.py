@@ -11,7 +11,9 @@ cut into slabs, each slab sorted by the projection on the second, so that
 the rows the first two directions let in are one contiguous window per
 slab. Within a window every row gets the coarse bound (projections on the
 first 16 directions, direction-major), the rows that pass the fine one (all
-64, row-major), and the survivors the exact integer distance of the
+64, row-major, plus the term ``(r_x - r_y)^2`` of the norms ``r`` of the
+rows' parts outside the directions, stored as a last column so that the
+same sum computes it), and the survivors the exact integer distance of the
 brute-force search.
 
 The projections are rounded (float64 to float32, then float32 arithmetic), so
