@@ -424,11 +424,8 @@ side) or (n_samples, 1, side, side)
         X_tensor = self._to_tensor(images)
         fill = -self.mean_ / self.std_
         with torch_threads(self.n_threads):
-            out = None
-            for weight, view in tta_views(X_tensor, self.tta, fill):
-                part = run(view) * weight
-                out = part if out is None else out + part
-        return out
+            views = tta_views(X_tensor, self.tta, fill)
+            return sum(run(view) * weight for weight, view in views)
 
     def predict(self, X):
         """Predicted class labels of the images ``X``.

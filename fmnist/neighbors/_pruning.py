@@ -1,8 +1,8 @@
 """Exact search with lower-bound pruning: the tables and when it pays.
 
 :mod:`._kernels._pruned_l1` (manhattan) and :mod:`._kernels._pruned_l2`
-(euclidean, squared euclidean and cosine) walk the training rows in a sorted order
-and rule most of them out with lower bounds, before any full distance. This
+(euclidean, squared euclidean and cosine) walk the training rows in a sorted
+order and rule most of them out with lower bounds, before any full distance. This
 module builds what they walk (the *bound tables* of a training set) and
 decides where it applies:
 
@@ -21,9 +21,9 @@ Manhattan bounds with group means, one byte per group: squares of 7x7 and
 neighbouring pixels bound best), else runs of 49 and 4 consecutive features.
 Euclidean bounds with projections on principal directions of the training
 rows, cosine bounds with those of the training rows scaled to unit length
-(the cosine distance is half their squared distance). Either way the bounds are exact (the euclidean ones within a margin for
-rounding); the grouping and the directions only change how many rows they
-rule out.
+(the cosine distance is half their squared distance). Either way the bounds
+are exact (the projection ones within a margin for rounding); the grouping
+and the directions only change how many rows they rule out.
 """
 
 import math
@@ -176,9 +176,13 @@ def _mean_tables(Y):
 
 
 def _inverse_norms(A):
-    """``1 / |a|`` of each row (float64; 0 for a row of zeros)."""
-    norms = np.sqrt(np.einsum("ij,ij->i", A, A, dtype=np.float64))
-    return np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    """``1 / |a|`` of each uint8 row (float64; 0 for a row of zeros), by the
+    rule of the cosine keys (:func:`._kernels._tiles.row_inv_norms`)."""
+    from ._kernels import _tiles
+
+    out = np.empty(A.shape[0], dtype=np.float64)
+    _tiles.row_inv_norms(A, out)
+    return out
 
 
 def _directions(Y, n_directions, unit):
@@ -188,7 +192,7 @@ def _directions(Y, n_directions, unit):
     step = max(1, Y.shape[0] // _SAMPLE_ROWS)
     sample = Y[::step].astype(np.float64)
     if unit:
-        sample *= _inverse_norms(sample)[:, None]
+        sample *= _inverse_norms(Y[::step])[:, None]
     sample -= sample.mean(axis=0)
     _, vectors = np.linalg.eigh(sample.T @ sample)
     return np.ascontiguousarray(vectors[:, ::-1][:, :n_directions])
@@ -260,11 +264,12 @@ def _project(A, basis, unit, rows=4096):
     time so that no float64 copy of ``A`` is made."""
     n_directions = basis.shape[1]
     out = np.empty((A.shape[0], n_directions + 1), dtype=np.float32)
+    scale = _inverse_norms(A) if unit else None
     for start in range(0, A.shape[0], rows):
         stop = start + rows
         block = A[start:stop].astype(np.float64)
         if unit:
-            block *= _inverse_norms(block)[:, None]
+            block *= scale[start:stop, None]
         projected = block @ basis
         rest = np.einsum("ij,ij->i", block, block)
         rest -= np.einsum("ij,ij->i", projected, projected)
