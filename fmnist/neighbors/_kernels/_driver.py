@@ -27,6 +27,27 @@ from ._jit import njit, per_route
 from ._tiles import pair_key, tile_4x4, tile_offsets, tile_tail
 
 
+@njit(nogil=True, inline="always")
+def _offer_four(key, v0, v1, v2, v3, X, Y, q, j, aux_x, aux_y, keys, idx):
+    """Offer the 4 pairs of query ``q`` in row ``r`` of a whole tile.
+
+    Most tiles improve no heap: when all four keys are above the root, none
+    can enter, and one test on four keys replaces four heap probes. A NaN key
+    fails ``>`` and goes to the heap, which ranks it as it always does.
+    """
+    k0 = pair_key(key, v0, X, Y, q, j, aux_x, aux_y)
+    k1 = pair_key(key, v1, X, Y, q, j + 1, aux_x, aux_y)
+    k2 = pair_key(key, v2, X, Y, q, j + 2, aux_x, aux_y)
+    k3 = pair_key(key, v3, X, Y, q, j + 3, aux_x, aux_y)
+    root = keys[q, 0]
+    if k0 > root and k1 > root and k2 > root and k3 > root:
+        return
+    heap_push(keys, idx, q, k0, j)
+    heap_push(keys, idx, q, k1, j + 1)
+    heap_push(keys, idx, q, k2, j + 2)
+    heap_push(keys, idx, q, k3, j + 3)
+
+
 @njit(nogil=True)
 def search_rows(
     tile,
@@ -71,6 +92,18 @@ def search_rows(
                     values, done = tile_4x4(
                         tile, X, Y, i, i1, i2, i3, j, j1, j2, j3, p, aux_x, aux_y
                     )
+                    if nr == 4 and nc == 4 and done == d and not exclude_self:
+                        o0, o1, o2, o3 = offsets
+                        v = values
+                        _offer_four(key, v[0] + o0, v[1] + o0, v[2] + o0, v[3] + o0,
+                                    X, Y, i, j, aux_x, aux_y, keys, idx)
+                        _offer_four(key, v[4] + o1, v[5] + o1, v[6] + o1, v[7] + o1,
+                                    X, Y, i + 1, j, aux_x, aux_y, keys, idx)
+                        _offer_four(key, v[8] + o2, v[9] + o2, v[10] + o2, v[11] + o2,
+                                    X, Y, i + 2, j, aux_x, aux_y, keys, idx)
+                        _offer_four(key, v[12] + o3, v[13] + o3, v[14] + o3,
+                                    v[15] + o3, X, Y, i + 3, j, aux_x, aux_y, keys, idx)
+                        continue
                     for r in range(nr):
                         q = i + r
                         for c in range(nc):

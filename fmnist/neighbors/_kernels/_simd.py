@@ -11,7 +11,11 @@ produce from a plain loop:
 * absolute differences: ``psadbw`` sums ``|a - b|`` over 8 bytes into a 64-bit
   lane (64 bytes per instruction with AVX-512BW, 32 with AVX2, 16 with SSE2);
 * dot products: with AVX-512 VNNI, ``vpdpbusd`` multiplies unsigned by signed
-  bytes and adds groups of 4 into 32-bit lanes (64 products per instruction).
+  bytes and adds groups of 4 into 32-bit lanes. It runs on 256-bit vectors
+  (32 products per instruction): on Zen 4, which splits each 512-bit
+  instruction in two, the 4 x 4 dot tile ran 1.5x faster on 256-bit vectors
+  (169 against 111 billion byte pairs per second on one core), and Intel cores
+  issue twice as many 256-bit ``vpdpbusd`` per cycle, so nothing is lost there.
   The training bytes are flipped to signed with ``y ^ 0x80`` (``y - 128``), so
   the tile returns ``x.y - 128 * sum(x)``; the caller adds ``128 * sum(x)``
   back (``bias``). Without VNNI, ``pmaddwd`` on bytes widened to 16 bits is
@@ -81,7 +85,7 @@ def plan(features, kind):
             return (32, 16), 0
         return (16,), 0
     if {"avx512vnni", "avx512vl", "avx512bw"} <= features:
-        return (64,), 128
+        return (32,), 128  # 256-bit: see the module docstring
     if "avx512bw" in features:
         return (32,), 0
     if "avx2" in features:

@@ -377,8 +377,8 @@ def _pair_key(key, value, X, Y, q, t, aux_x, aux_y):
         # them exactly. Written out here, not called, so that it is inlined
         # into the hot loop.
         def cosine(key, value, X, Y, q, t, aux_x, aux_y):
-            c = 1.0 - np.float64(value) * (aux_x[q] * aux_y[t])
-            return 0.0 if c < NEAR_PARALLEL else min(c, 2.0)
+            c = min(max(1.0 - np.float64(value) * (aux_x[q] * aux_y[t]), 0.0), 2.0)
+            return np.float64(c >= NEAR_PARALLEL) * c  # no branch: +0.0 or c
 
         return cosine
     if code == KEY_CHORD:
