@@ -93,17 +93,18 @@ WIDTHS = [784, 34_000, 66_000, 150_000]
 
 _PLAN_CHILD = """
     from numba.core.registry import cpu_target
-    from fmnist.neighbors._kernels._simd import _target_features, plan
+    from fmnist.neighbors._kernels._simd import _target_features, plan, row_groups
     features = _target_features(cpu_target.target_context)
-    print(plan(features, "sad"), plan(features, "dot"))
+    print(plan(features, "sad"), plan(features, "dot"), len(row_groups(features, 4)))
 """
 
-# (sad widths, bias), (dot widths, bias) of each target.
+# (sad widths, bias), (dot widths, bias) of each target, and the groups a
+# 4 x 4 tile's query rows run in (two halves with 16 vector registers).
 EXPECTED_PLANS = {
-    "x86-64": "((16,), 0) ((8,), 0)",
-    "haswell": "((32, 16), 0) ((16, 8), 0)",
-    "skylake-avx512": "((64,), 0) ((32,), 0)",
-    "cascadelake": "((64,), 0) ((32,), 128)",
+    "x86-64": "((16,), 0) ((8,), 0) 2",
+    "haswell": "((32, 16), 0) ((16, 8), 0) 2",
+    "skylake-avx512": "((64,), 0) ((32,), 0) 1",
+    "cascadelake": "((64,), 0) ((32,), 128) 1",
 }
 
 
