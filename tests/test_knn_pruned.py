@@ -115,6 +115,33 @@ def test_unit_projection_bounds_equal_to_the_cosine_distance():
         np.testing.assert_array_equal(i_p, i_b)
 
 
+@pytest.mark.parametrize("unit", [False, True])
+def test_coarse_and_fine_bounds_stay_below_the_distance(unit):
+    # Each table ends with the norm of the rest of the row outside its
+    # directions; with it the bound is tighter but must stay a lower bound.
+    Y = _images(500, 28, 5)
+    X = _images(40, 28, 6)
+    route = _pruning._COSINE_ROUTE if unit else _pruning._L2_ROUTE
+    tables = _pruning.bound_tables(Y, route)
+    q_coarse, q_fine = tables.query_tables(X)
+
+    def scaled(A):
+        A = A.astype(np.float64)
+        if unit:
+            A /= np.linalg.norm(A, axis=1, keepdims=True)
+        return A
+
+    A, B = scaled(X), scaled(tables.rows)
+    true = ((A[:, None, :] - B[None]) ** 2).sum(-1)
+    slack = 1e-4 * true + (1e-9 if unit else 1e-2)  # float32 tables
+    for q_table, y_table in ((q_coarse, tables.coarse_t.T), (q_fine, tables.fine)):
+        diff = q_table[:, None, :].astype(np.float64) - y_table[None]
+        with_rest = (diff**2).sum(-1)
+        without = (diff[..., :-1] ** 2).sum(-1)
+        assert (with_rest <= true + slack).all()
+        assert (with_rest > without).mean() > 0.9  # the rest tightens it
+
+
 @pytest.mark.parametrize("metric", METRICS)
 def test_pruned_on_noise_and_extremes(metric):
     # Bounds that prune nothing (noise), rows of 0 and 255, k = n_train.

@@ -224,8 +224,9 @@ class ProjectionTables:
         Least and greatest projection on the first direction in each slab.
     second : ndarray of shape (n_train,), float32
         Projection on the second direction, ascending within each slab.
-    coarse_t : ndarray of shape (n_coarse, n_train), float32
-        Projections on the first directions, direction-major.
+    coarse_t : ndarray of shape (n_coarse + 1, n_train), float32
+        Projections on the first directions and the norm of the rest of each
+        row outside them, direction-major.
     fine : ndarray of shape (n_train, n_directions + 1), float32
         Projections on all directions, row-major, and last the norm of the
         rest of the row (its part outside the directions): with it the fine
@@ -247,23 +248,30 @@ class ProjectionTables:
     unit: bool
 
     def query_tables(self, X):
-        """``(coarse, fine)`` projections of the query rows ``X`` (``fine``
-        with the norm of the rest of each row last)."""
-        fine = _project(X, self.basis, self.unit)
-        n_coarse = self.coarse_t.shape[0]
-        return np.ascontiguousarray(fine[:, :n_coarse]), fine
+        """``(coarse, fine)`` projections of the query rows ``X``, each with
+        the norm of the rest of each row last."""
+        return _project(X, self.basis, self.unit, self.coarse_t.shape[0] - 1)
 
 
-def _project(A, basis, unit, rows=4096):
-    """``A @ basis`` (of the rows scaled to unit length when ``unit``) and,
-    as a last column, the norm of the rest of each row,
-    ``sqrt(|a|^2 - |basis' a|^2)``, computed in float64 (so that the
-    rounding the margins of :mod:`._kernels._pruned_l2` must cover is the
-    float32 result, and the cancellation in the rest: at most about 3e-4 of
-    a pixel value for uint8 rows of up to 1024 features), ``rows`` rows at a
-    time so that no float64 copy of ``A`` is made."""
+def _project(A, basis, unit, n_coarse, rows=4096):
+    """``(coarse, fine)`` projection tables of the rows of ``A`` (scaled to
+    unit length when ``unit``) on the orthonormal columns of ``basis``.
+
+    Each bound on a set of directions ``P`` comes with the norm of the rest
+    of each row outside them, ``r = sqrt(|a|^2 - |P'a|^2)``: the rest of
+    ``x - y`` is at least as long as ``|r_x - r_y|``, so
+    ``|P'(x - y)|^2 + (r_x - r_y)^2`` is still a lower bound. ``coarse`` is
+    the projection on the first ``n_coarse`` directions and its rest;
+    ``fine`` the projection on all directions and its rest.
+
+    The rests are computed in float64 (so that the rounding the margins of
+    :mod:`._kernels._pruned_l2` must cover is the float32 result, and the
+    cancellation in the rest: at most about 3e-4 of a pixel value for uint8
+    rows of up to 1024 features), ``rows`` rows at a time so that no float64
+    copy of ``A`` is made."""
     n_directions = basis.shape[1]
-    out = np.empty((A.shape[0], n_directions + 1), dtype=np.float32)
+    fine = np.empty((A.shape[0], n_directions + 1), dtype=np.float32)
+    coarse = np.empty((A.shape[0], n_coarse + 1), dtype=np.float32)
     scale = _inverse_norms(A) if unit else None
     for start in range(0, A.shape[0], rows):
         stop = start + rows
@@ -271,17 +279,23 @@ def _project(A, basis, unit, rows=4096):
         if unit:
             block *= scale[start:stop, None]
         projected = block @ basis
-        rest = np.einsum("ij,ij->i", block, block)
-        rest -= np.einsum("ij,ij->i", projected, projected)
-        out[start:stop, :n_directions] = projected
-        out[start:stop, n_directions] = np.sqrt(np.maximum(rest, 0.0))
-    return out
+        squares = projected * projected
+        norms = np.einsum("ij,ij->i", block, block)
+
+        def rest(m):
+            return np.sqrt(np.maximum(norms - squares[:, :m].sum(axis=1), 0.0))
+
+        for out, m in ((coarse, n_coarse), (fine, n_directions)):
+            out[start:stop, :m] = projected[:, :m]
+            out[start:stop, m] = rest(m)
+    return coarse, fine
 
 
 def _projection_tables(Y, unit):
     n_directions = min(_DIRECTIONS, Y.shape[1])
     basis = _directions(Y, n_directions, unit)
-    fine = _project(Y, basis, unit)
+    n_coarse = min(_COARSE_DIRECTIONS, n_directions)
+    coarse, fine = _project(Y, basis, unit, n_coarse)
     second = fine[:, 1] if n_directions > 1 else np.zeros(len(fine), np.float32)
     by_lead = np.argsort(fine[:, 0], kind="stable")
     slabs = np.append(np.arange(0, len(fine), SLAB_ROWS), len(fine)).astype(np.int64)
@@ -292,7 +306,6 @@ def _projection_tables(Y, unit):
     fine = fine[order]
     lead = fine[:, 0]
     bounds = list(zip(slabs[:-1], slabs[1:]))
-    n_coarse = min(_COARSE_DIRECTIONS, n_directions)
     return ProjectionTables(
         order=order,
         rows=Y[order],
@@ -301,7 +314,7 @@ def _projection_tables(Y, unit):
         slab_low=np.array([lead[a:b].min() for a, b in bounds], np.float32),
         slab_high=np.array([lead[a:b].max() for a, b in bounds], np.float32),
         second=np.ascontiguousarray(second[order]),
-        coarse_t=np.ascontiguousarray(fine[:, :n_coarse].T),
+        coarse_t=np.ascontiguousarray(coarse[order].T),
         fine=fine,
         unit=unit,
     )

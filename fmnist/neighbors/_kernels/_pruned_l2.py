@@ -11,10 +11,11 @@ cut into slabs, each slab sorted by the projection on the second, so that
 the rows the first two directions let in are one contiguous window per
 slab. Within a window every row gets the coarse bound (projections on the
 first 16 directions, direction-major), the rows that pass the fine one (all
-64, row-major, plus the term ``(r_x - r_y)^2`` of the norms ``r`` of the
-rows' parts outside the directions, stored as a last column so that the
-same sum computes it), and the survivors the exact integer distance of the
-brute-force search.
+64, row-major), and the survivors the exact integer distance of the
+brute-force search. Both bounds add the term ``(r_x - r_y)^2`` of the norms
+``r`` of the rows' parts outside their directions, stored as one more
+column so that the same sum computes it
+(:func:`fmnist.neighbors._pruning._project`).
 
 The projections are rounded (float64 to float32, then float32 arithmetic), so
 a bound is trusted only with a margin: a row is ruled out when its computed
