@@ -329,6 +329,25 @@ def bound_tables(Y, route):
     return _projection_tables(Y, unit=route == _COSINE_ROUTE)
 
 
+def spread_blocks(n_queries, q_block, n_threads):
+    """Block of ``q_block`` queries taken by each iteration of a pruned
+    search's parallel loop (-1: none).
+
+    The queries are visited in the order of their sorted bound, and a
+    query's cost follows that value (queries in dense regions of the
+    training set have more rows near them). The threads share the loop in
+    contiguous runs of iterations, so each run gets blocks spread evenly over
+    that order: with ``T`` threads the run of thread ``t`` holds blocks ``t,
+    t + T, t + 2T, ...``, and every block is taken exactly once. Any other
+    split of the loop is still correct, only less even."""
+    n_blocks = -(-n_queries // q_block)
+    n_threads = max(1, min(n_threads, n_blocks))
+    per_thread = -(-n_blocks // n_threads)
+    slot = np.arange(per_thread * n_threads)
+    block = (slot % per_thread) * n_threads + slot // per_thread
+    return np.where(block < n_blocks, block, -1).astype(np.int64)
+
+
 def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
     """Fill the heaps ``keys``/``idx`` of every query by the pruned search.
 
@@ -336,6 +355,8 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
     tables; ``run(serial, parallel)`` calls ``serial(q_block)`` or
     ``parallel(q_block)`` under the spine's thread and lock rules.
     """
+    import numba
+
     from ._kernels import _pruned_l1, _pruned_l2
 
     Y = tables.rows
@@ -360,7 +381,8 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
             tables.second, tables.coarse_t, q_coarse, tables.fine, q_fine,
         )  # fmt: skip
         q_order = np.argsort(q_fine[:, 0], kind="stable")
-    run(
-        lambda q_block: kernel(X, Y, q_order, 0, n_queries, *common),
-        lambda q_block: kernel_parallel(X, Y, q_order, *common, q_block),
-    )
+    def parallel(q_block):
+        spread = spread_blocks(n_queries, q_block, numba.get_num_threads())
+        kernel_parallel(X, Y, q_order, *common, q_block, spread)
+
+    run(lambda q_block: kernel(X, Y, q_order, 0, n_queries, *common), parallel)

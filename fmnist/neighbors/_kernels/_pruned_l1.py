@@ -247,13 +247,16 @@ def pruned_l1_rows(
 @njit(nogil=True, parallel=True)
 def pruned_l1_rows_parallel(
     X, Y, q_order, exclude_self, keys, idx, order, sums, q_sums, coarse_t,
-    q_coarse, m0, b0, fine, q_fine, m1, b1, q_block,
+    q_coarse, m0, b0, fine, q_fine, m1, b1, q_block, spread,
 ):  # fmt: skip
-    """:func:`pruned_l1_rows` over blocks of ``q_block`` queries (``prange``)."""
+    """:func:`pruned_l1_rows` over blocks of ``q_block`` queries (``prange``),
+    iteration ``b`` taking block ``spread[b]`` (none when negative; see
+    :func:`fmnist.neighbors._pruning.spread_blocks`)."""
     n_q = X.shape[0]
-    n_blocks = (n_q + q_block - 1) // q_block
-    for b in numba.prange(n_blocks):
-        b0_ = b * q_block
+    for b in numba.prange(spread.shape[0]):
+        if spread[b] < 0:
+            continue
+        b0_ = spread[b] * q_block
         b1_ = min(b0_ + q_block, n_q)
         pruned_l1_rows(
             X, Y, q_order, b0_, b1_, exclude_self, keys, idx, order, sums, q_sums,

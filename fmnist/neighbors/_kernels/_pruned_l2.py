@@ -301,13 +301,17 @@ def pruned_l2_rows(
 def pruned_l2_rows_parallel(
     key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
     slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, q_block,
+    spread,
 ):  # fmt: skip
-    """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``)."""
+    """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``),
+    iteration ``b`` taking block ``spread[b]`` (none when negative; see
+    :func:`fmnist.neighbors._pruning.spread_blocks`)."""
     literally(key)
     n_q = X.shape[0]
-    n_blocks = (n_q + q_block - 1) // q_block
-    for b in numba.prange(n_blocks):
-        b0 = b * q_block
+    for b in numba.prange(spread.shape[0]):
+        if spread[b] < 0:
+            continue
+        b0 = spread[b] * q_block
         b1 = min(b0 + q_block, n_q)
         pruned_l2_rows(
             key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
@@ -343,11 +347,12 @@ def entry_points(tile, key):
     def parallel(
         X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
         slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, q_block,
+        spread,
     ):  # fmt: skip
         pruned_l2_rows_parallel(
             key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
             slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine,
-            q_fine, q_block,
+            q_fine, q_block, spread,
         )  # fmt: skip
 
     return serial, parallel
