@@ -142,6 +142,21 @@ def test_coarse_and_fine_bounds_stay_below_the_distance(unit):
         assert (with_rest > without).mean() > 0.9  # the rest tightens it
 
 
+def test_queries_are_searched_slab_by_slab():
+    Y = _images(3000, 28, 7)
+    X = _images(300, 28, 8)
+    tables = _pruning.bound_tables(Y, _pruning._L2_ROUTE)
+    _, q_fine = tables.query_tables(X)
+    order = tables.query_order(q_fine)
+    assert sorted(order) == list(range(len(X)))
+    home = np.searchsorted(tables.slab_low, q_fine[order, 0], side="right") - 1
+    home = np.clip(home, 0, len(tables.slab_low) - 1)
+    assert (np.diff(home) >= 0).all()
+    for s in np.unique(home):  # up the second projection, then down
+        second = q_fine[order[home == s], 1]
+        assert (np.diff(second) * (-1) ** s >= 0).all()
+
+
 @pytest.mark.parametrize("n_queries", [1, 5, 64, 1000, 1001])
 @pytest.mark.parametrize("q_block", [1, 7, 64])
 @pytest.mark.parametrize("n_threads", [1, 2, 3, 8])

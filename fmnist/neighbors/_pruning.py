@@ -252,6 +252,20 @@ class ProjectionTables:
         the norm of the rest of each row last."""
         return _project(X, self.basis, self.unit, self.coarse_t.shape[0] - 1)
 
+    def query_order(self, q_fine):
+        """The order to search the queries in, from their fine projections
+        ``q_fine``: by the slab their first projection falls in, then by the
+        second, up and down in turn.
+
+        A query's walk visits, in each slab, the window of rows whose
+        second projection is near its own, so consecutive queries in this
+        order walk nearly the same windows, which are then in cache."""
+        n_slabs = len(self.slab_low)
+        home = np.searchsorted(self.slab_low, q_fine[:, 0], side="right") - 1
+        home = np.clip(home, 0, n_slabs - 1)
+        second = q_fine[:, 1] if self.basis.shape[1] > 1 else np.zeros(len(home))
+        return np.lexsort((np.where(home % 2 == 1, -second, second), home))
+
 
 def _project(A, basis, unit, n_coarse, rows=4096):
     """``(coarse, fine)`` projection tables of the rows of ``A`` (scaled to
@@ -380,7 +394,8 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
             tables.order, tables.slabs, tables.slab_low, tables.slab_high,
             tables.second, tables.coarse_t, q_coarse, tables.fine, q_fine,
         )  # fmt: skip
-        q_order = np.argsort(q_fine[:, 0], kind="stable")
+        q_order = tables.query_order(q_fine)
+
     def parallel(q_block):
         spread = spread_blocks(n_queries, q_block, numba.get_num_threads())
         kernel_parallel(X, Y, q_order, *common, q_block, spread)
