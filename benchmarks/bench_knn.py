@@ -16,7 +16,10 @@ recorded) and ``"brute"``. The bound tables of the pruned search are built at
 the first search and timed apart. Small batches (1, 16 and 256 queries, the
 median of ``--batch-repeats`` calls on different queries) are timed for both
 algorithms. The SIMD code path (``NUMBA_CPU_NAME`` and the tile widths) is
-recorded with the results. To time another path, set both ``NUMBA_CPU_NAME``
+recorded with the results, and so is each brute-force search's speed in byte
+pairs per cycle per core against the arithmetic bound of 64 (one 64-byte
+``vpsadbw`` or ``vpdpbusd`` per cycle), at the clock measured by a chain of
+dependent adds (``_clock.py``). To time another path, set both ``NUMBA_CPU_NAME``
 and ``NUMBA_CPU_FEATURES`` (numba keeps the host's features otherwise), e.g.
 for AVX2: ``NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES=+sse,+sse2,+sse3,
 +ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+sahf,+avx,+avx2,+fma,+bmi,+bmi2,+lzcnt,
@@ -123,6 +126,38 @@ def _simd_paths():
     }
 
 
+#: Byte pairs one core can compare per cycle: one 64-byte ``vpsadbw`` or
+#: ``vpdpbusd`` per cycle (or two of 32 bytes).
+BOUND_PAIRS_PER_CYCLE = 64
+
+
+def _arithmetic_bound(brute, n_q, n_train, n_features):
+    """Byte pairs per cycle per core of each brute-force search, and their
+    fraction of :data:`BOUND_PAIRS_PER_CYCLE`, at the clock measured here
+    (``_clock.py``) while nothing else of this script runs."""
+    import numba
+    from _clock import cycles_per_second
+
+    clock = cycles_per_second()
+    threads = numba.get_num_threads()
+    out = {
+        "clock_ghz": None if clock is None else round(clock / 1e9, 3),
+        "bound_pairs_per_cycle_per_core": BOUND_PAIRS_PER_CYCLE,
+        "threads": threads,
+        "brute": {},
+    }
+    pairs = n_q * n_train * n_features
+    for metric, seconds in brute.items():
+        per_core = pairs / seconds / threads
+        row = {"byte_pairs_per_second_per_core": per_core}
+        if clock is not None:
+            per_cycle = per_core / clock
+            row["byte_pairs_per_cycle_per_core"] = round(per_cycle, 2)
+            row["fraction_of_bound"] = round(per_cycle / BOUND_PAIRS_PER_CYCLE, 3)
+        out["brute"][metric] = row
+    return out
+
+
 def _first_call_latency(metric):
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
@@ -169,7 +204,7 @@ def main(argv=None):
     X_train = np.ascontiguousarray(X_train)
     X_test = np.ascontiguousarray(X_test[: args.queries])
     y_test = y_test[: args.queries]
-    n_q, n_train = X_test.shape[0], X_train.shape[0]
+    (n_q, n_features), n_train = X_test.shape, X_train.shape[0]
     n_sub = min(args.sklearn_queries, n_q)
     rows = []
 
@@ -202,6 +237,7 @@ def main(argv=None):
         tables_seconds[name] = round(time.perf_counter() - start, 3)
 
     ours = {}
+    brute = {}
     batches = []
     for metric in args.metrics:
         for algorithm in ("auto", "brute"):
@@ -219,6 +255,8 @@ def main(argv=None):
                 chosen = f"auto: {'pruned' if pruned else 'brute'}"
             engine = f"BlockKNNClassifier.kneighbors (uint8, {chosen})"
             add(metric, engine, n_q, seconds, y_train[ind])
+            if algorithm == "brute":
+                brute[metric] = seconds
             for size in (1, 16, 256):
                 times = []
                 for r in range(args.batch_repeats if size < 256 else 5):
@@ -294,10 +332,12 @@ def main(argv=None):
         for metric in args.metrics:
             latency[metric] = _first_call_latency(metric)
 
+    arithmetic = _arithmetic_bound(brute, n_q, n_train, n_features)
     info = {
         **run_info(seed=None),  # nothing in the search is random
         "numba_threads": __import__("numba").get_num_threads(),
         "simd": _simd_paths(),
+        "arithmetic_bound": arithmetic,
         "queries": n_q,
         "train": n_train,
         "repeats": args.repeats,
@@ -348,6 +388,19 @@ def _markdown(rows, info):
         f"{m} {t:.2f} s" for m, t in info["bound_tables_seconds"].items()
     )
     lines.append(f"Bound tables of the pruned search, built in: {built}.")
+    bound = info["arithmetic_bound"]
+    if bound["clock_ghz"] is not None:
+        lines.append(
+            f"Brute force against the arithmetic bound "
+            f"({bound['bound_pairs_per_cycle_per_core']} byte pairs per cycle per "
+            f"core, clock measured {bound['clock_ghz']:.2f} GHz): "
+            + ", ".join(
+                f"{m} {r['byte_pairs_per_cycle_per_core']:.1f} "
+                f"({100 * r['fraction_of_bound']:.0f}%)"
+                for m, r in bound["brute"].items()
+            )
+            + "."
+        )
     lines.append("")
     lines.append("| metric | algorithm | queries | median ms |")
     lines.append("|---|---|---:|---:|")
