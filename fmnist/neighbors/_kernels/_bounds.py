@@ -84,4 +84,3 @@ def take_mask(mask, start, order, excluded, visit, n_visit):
         n_visit += order[j] != excluded
         mask &= mask - np.uint64(1)
     return n_visit
-

@@ -29,7 +29,8 @@ from ._tiles import pair_key, tile_4x4, tile_offsets, tile_tail
 
 @njit(nogil=True, inline="always")
 def _offer_four(key, v0, v1, v2, v3, X, Y, q, j, aux_x, aux_y, keys, idx):
-    """Offer the 4 pairs of query ``q`` in row ``r`` of a whole tile.
+    """Offer the pairs of query ``q`` with training rows ``j`` to ``j + 3``
+    (tile values ``v0`` to ``v3``) of a whole tile.
 
     Most tiles improve no heap: when all four keys are above the root, none
     can enter, and one test on four keys replaces four heap probes. A NaN key
