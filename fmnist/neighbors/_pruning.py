@@ -260,9 +260,10 @@ class ProjectionTables:
         A query's walk visits, in each slab, the window of rows whose
         second projection is near its own, so consecutive queries in this
         order walk nearly the same windows, which are then in cache."""
-        n_slabs = len(self.slab_low)
-        home = np.searchsorted(self.slab_low, q_fine[:, 0], side="right") - 1
-        home = np.clip(home, 0, n_slabs - 1)
+        from ._kernels._pruned_l2 import home_slabs
+
+        # The slab each query's walk starts from, by the kernel's own rule.
+        home = home_slabs(self.slab_low, np.ascontiguousarray(q_fine[:, 0]))
         second = q_fine[:, 1] if self.basis.shape[1] > 1 else np.zeros(len(home))
         return np.lexsort((np.where(home % 2 == 1, -second, second), home))
 

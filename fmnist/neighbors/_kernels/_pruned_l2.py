@@ -83,6 +83,24 @@ def _limit(key, thr):
     return ((np.sqrt(np.float64(thr)) + ABS_MARGIN) * (1.0 + REL_MARGIN)) ** 2
 
 
+@njit(nogil=True)
+def home_slab(slab_low, first):
+    """The slab a row whose first projection is ``first`` falls in: the last
+    slab starting at or below it (the first and the last slab take what lies
+    beyond them)."""
+    home = np.searchsorted(slab_low, first, side="right") - 1
+    return min(max(home, 0), slab_low.shape[0] - 1)
+
+
+@njit(nogil=True)
+def home_slabs(slab_low, firsts):
+    """:func:`home_slab` of each value of ``firsts``."""
+    out = np.empty(firsts.shape[0], dtype=np.int64)
+    for i in range(firsts.shape[0]):
+        out[i] = home_slab(slab_low, firsts[i])
+    return out
+
+
 @njit(nogil=True, fastmath=_ARITH)
 def _coarse(qrow, coarse_t, c0, c1, out):
     """Squared distance between the query's and rows ``[c0, c1)``'s coarse
@@ -264,8 +282,7 @@ def pruned_l2_rows(
         qf = q_fine[q]
         q1 = np.float64(qf[0])
         q2 = np.float64(qf[1]) if qf.shape[0] > 1 else 0.0
-        home = np.searchsorted(slab_low, qf[0], side="right") - 1
-        home = min(max(home, 0), n_slabs - 1)
+        home = home_slab(slab_low, qf[0])
         common = (order, aux_x, aux_y, offset, keys, idx, qf, fine)
         # The rows of the query's own slab with the smallest coarse bounds
         # fill the heap first, then the rest of the slab.
