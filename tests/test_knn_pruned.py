@@ -10,6 +10,7 @@ import pytest
 
 from fmnist import BlockKNNClassifier
 from fmnist.neighbors import _pruning
+from fmnist.neighbors._kernels import _pruned_l2
 from fmnist.neighbors._search import kneighbors
 from fmnist.neighbors._spec import SearchSpec
 
@@ -115,30 +116,59 @@ def test_unit_projection_bounds_equal_to_the_cosine_distance():
         np.testing.assert_array_equal(i_p, i_b)
 
 
+def _unit_or_plain(A, unit):
+    A = A.astype(np.float64)
+    if unit:
+        A /= np.maximum(np.linalg.norm(A, axis=1, keepdims=True), 1e-300)
+    return A
+
+
+@pytest.mark.parametrize("unit", [False, True])
+def test_integer_tables_are_within_their_rounding(unit):
+    # The bound tables hold each projection (and each rest norm) rounded to
+    # an int16 in table units; the kernel widens its limits by exactly this
+    # rounding, so it must hold for every value.
+    Y = _images(500, 28, 5)
+    Y[:3] = 0  # rows of zeros project to zeros
+    route = _pruning._COSINE_ROUTE if unit else _pruning._L2_ROUTE
+    tables = _pruning.bound_tables(Y, route)
+    B = _unit_or_plain(tables.rows, unit)
+    projected = B @ tables.basis
+    norms = (B**2).sum(1)
+
+    def exact(m):
+        rest = np.sqrt(np.maximum(norms - (projected[:, :m] ** 2).sum(1), 0.0))
+        return np.column_stack([projected[:, :m], rest]) / tables.scale
+
+    n_coarse = tables.coarse_t.shape[0] - 1
+    for table, m in ((tables.coarse_t.T, n_coarse), (tables.fine, projected.shape[1])):
+        assert table.dtype == np.int16
+        error = np.abs(table - exact(m))
+        assert error.max() <= _pruned_l2.TABLE_ROUNDING
+        assert error.max() > 0.4  # rounded to whole table units
+    largest = max(np.abs(tables.fine).max(), np.abs(tables.coarse_t).max())
+    assert 0.99 * _pruning._TABLE_MAX <= largest <= _pruning._TABLE_MAX
+
+
 @pytest.mark.parametrize("unit", [False, True])
 def test_coarse_and_fine_bounds_stay_below_the_distance(unit):
     # Each table ends with the norm of the rest of the row outside its
-    # directions; with it the bound is tighter but must stay a lower bound.
+    # directions; with it the bound is tighter but must stay a lower bound,
+    # within what the kernel allows for the tables' rounding.
     Y = _images(500, 28, 5)
     X = _images(40, 28, 6)
     route = _pruning._COSINE_ROUTE if unit else _pruning._L2_ROUTE
     tables = _pruning.bound_tables(Y, route)
     q_coarse, q_fine = tables.query_tables(X)
-
-    def scaled(A):
-        A = A.astype(np.float64)
-        if unit:
-            A /= np.linalg.norm(A, axis=1, keepdims=True)
-        return A
-
-    A, B = scaled(X), scaled(tables.rows)
-    true = ((A[:, None, :] - B[None]) ** 2).sum(-1)
-    slack = 1e-4 * true + (1e-9 if unit else 1e-2)  # float32 tables
+    A, B = _unit_or_plain(X, unit), _unit_or_plain(tables.rows, unit)
+    true = ((A[:, None, :] - B[None]) ** 2).sum(-1) / tables.scale**2
+    slack = 1e-4 * true + 1e-2  # float32 query projections
     for q_table, y_table in ((q_coarse, tables.coarse_t.T), (q_fine, tables.fine)):
         diff = q_table[:, None, :].astype(np.float64) - y_table[None]
         with_rest = (diff**2).sum(-1)
         without = (diff[..., :-1] ** 2).sum(-1)
-        assert (with_rest <= true + slack).all()
+        allowed = _pruned_l2.widen(true + slack, y_table.shape[1])
+        assert (with_rest <= allowed).all()
         assert (with_rest > without).mean() > 0.9  # the rest tightens it
 
 

@@ -210,6 +210,11 @@ class ProjectionTables:
     the second. For cosine (``unit``) every projection is that of the row
     scaled to unit length (a row of zeros projects to zeros).
 
+    Every projection is held in *table units*, divided by ``scale``; the
+    two bound tables are rounded to int16 (half the bytes of float32: the
+    walk reads them from memory, not from cache), each value within
+    :data:`~._kernels._pruned_l2.TABLE_ROUNDING` of the exact one.
+
     Attributes
     ----------
     order : ndarray of shape (n_train,), intp
@@ -218,16 +223,18 @@ class ProjectionTables:
         The training rows in sorted order.
     basis : ndarray of shape (n_features, n_directions), float64
         Orthonormal directions, leading first.
+    scale : float
+        Pixel values (unit lengths for cosine) per table unit.
     slabs : ndarray of shape (n_slabs + 1,), int64
         First sorted position of each slab, then ``n_train``.
     slab_low, slab_high : ndarray of shape (n_slabs,), float32
         Least and greatest projection on the first direction in each slab.
     second : ndarray of shape (n_train,), float32
         Projection on the second direction, ascending within each slab.
-    coarse_t : ndarray of shape (n_coarse + 1, n_train), float32
+    coarse_t : ndarray of shape (n_coarse + 1, n_train), int16
         Projections on the first directions and the norm of the rest of each
         row outside them, direction-major.
-    fine : ndarray of shape (n_train, n_directions + 1), float32
+    fine : ndarray of shape (n_train, n_directions + 1), int16
         Projections on all directions, row-major, and last the norm of the
         rest of the row (its part outside the directions): with it the fine
         bound is ``|P'(x - y)|^2 + (r_x - r_y)^2``, since the rest of
@@ -239,6 +246,7 @@ class ProjectionTables:
     order: np.ndarray
     rows: np.ndarray
     basis: np.ndarray
+    scale: float
     slabs: np.ndarray
     slab_low: np.ndarray
     slab_high: np.ndarray
@@ -249,8 +257,10 @@ class ProjectionTables:
 
     def query_tables(self, X):
         """``(coarse, fine)`` projections of the query rows ``X``, each with
-        the norm of the rest of each row last."""
-        return _project(X, self.basis, self.unit, self.coarse_t.shape[0] - 1)
+        the norm of the rest of each row last, in table units (float32, not
+        rounded to integers)."""
+        coarse, fine = _project(X, self.basis, self.unit, self.coarse_t.shape[0] - 1)
+        return _in_units(coarse, self.scale), _in_units(fine, self.scale)
 
     def query_order(self, q_fine):
         """The order to search the queries in, from their fine projections
@@ -306,11 +316,24 @@ def _project(A, basis, unit, n_coarse, rows=4096):
     return coarse, fine
 
 
+#: Largest magnitude of a table value, in table units (below int16's 32767).
+_TABLE_MAX = 32_000
+
+
+def _in_units(table, scale):
+    """``table / scale`` (float32)."""
+    return (table / np.float32(scale)).astype(np.float32)
+
+
 def _projection_tables(Y, unit):
     n_directions = min(_DIRECTIONS, Y.shape[1])
     basis = _directions(Y, n_directions, unit)
     n_coarse = min(_COARSE_DIRECTIONS, n_directions)
     coarse, fine = _project(Y, basis, unit, n_coarse)
+    # A training set of zeros has any scale.
+    largest = max(float(np.abs(t).max(initial=0.0)) for t in (coarse, fine))
+    scale = largest / _TABLE_MAX if largest > 0 else 1.0
+    coarse, fine = _in_units(coarse, scale), _in_units(fine, scale)
     second = fine[:, 1] if n_directions > 1 else np.zeros(len(fine), np.float32)
     by_lead = np.argsort(fine[:, 0], kind="stable")
     slabs = np.append(np.arange(0, len(fine), SLAB_ROWS), len(fine)).astype(np.int64)
@@ -325,12 +348,13 @@ def _projection_tables(Y, unit):
         order=order,
         rows=Y[order],
         basis=basis,
+        scale=scale,
         slabs=slabs,
         slab_low=np.array([lead[a:b].min() for a, b in bounds], np.float32),
         slab_high=np.array([lead[a:b].max() for a, b in bounds], np.float32),
         second=np.ascontiguousarray(second[order]),
-        coarse_t=np.ascontiguousarray(coarse[order].T),
-        fine=fine,
+        coarse_t=np.ascontiguousarray(np.rint(coarse[order].T).astype(np.int16)),
+        fine=np.rint(fine).astype(np.int16),
         unit=unit,
     )
 
@@ -394,6 +418,7 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
             bool(exclude_self), aux_x, aux_y[tables.order], keys, idx,
             tables.order, tables.slabs, tables.slab_low, tables.slab_high,
             tables.second, tables.coarse_t, q_coarse, tables.fine, q_fine,
+            1.0 / tables.scale,
         )  # fmt: skip
         q_order = tables.query_order(q_fine)
 

@@ -8,8 +8,9 @@ differences, which are widened to 16 bits and summed in two vectors of 32
 lanes that stay in registers over all the groups, so the table is read once
 and nothing is stored. The sums are exact: at most 257 groups of 255 fit in
 16 bits (the tables have at most 100 groups). :func:`coarse_l2_mask_64`
-does the same for the euclidean bound, sums of squared differences of
-float32 projections. :func:`lowest_bit` walks a mask.
+does the same for the euclidean bound, sums of squared differences between
+float32 query projections and an int16 table of projections.
+:func:`lowest_bit` walks a mask.
 
 LLVM lowers the 64-byte vectors to whatever the target has (one AVX-512
 register, two AVX2 or four SSE2 registers), so the same code serves every
@@ -43,12 +44,13 @@ def _half(builder, vec, start):
     return builder.zext(part, ir.VectorType(_I16, 32))
 
 
-def _accepts(qrow, table, dtype):
-    """Whether the arguments are a 1-D query row and a C-contiguous 2-D
-    table, both of ``dtype``: what both mask intrinsics compile for."""
+def _accepts(qrow, table, q_dtype, table_dtype):
+    """Whether the arguments are a 1-D query row of ``q_dtype`` and a
+    C-contiguous 2-D table of ``table_dtype``: what the mask intrinsics
+    compile for."""
     if not (isinstance(qrow, types.Array) and isinstance(table, types.Array)):
         return False
-    if qrow.dtype != dtype or table.dtype != dtype:
+    if qrow.dtype != q_dtype or table.dtype != table_dtype:
         return False
     return qrow.ndim == 1 and table.ndim == 2 and table.layout == "C"
 
@@ -74,7 +76,7 @@ def _operands(context, builder, sig, args):
 def coarse_mask_64(typingctx, qrow, table, first, limit):
     """Bit ``r`` set when ``sum_g |qrow[g] - table[g, first + r]| <= limit``,
     for ``r`` in ``[0, 64)`` (uint64)."""
-    if not _accepts(qrow, table, types.uint8):
+    if not _accepts(qrow, table, types.uint8, types.uint8):
         return None
     sig = types.uint64(qrow, table, types.intp, types.intp)
 
@@ -135,10 +137,11 @@ def lowest_bit(typingctx, mask):
 @intrinsic
 def coarse_l2_mask_64(typingctx, qrow, table, first, limit):
     """Bit ``r`` set when ``sum_g (qrow[g] - table[g, first + r])**2 <=
-    limit``, for ``r`` in ``[0, 64)``: float32 rows, summed over ``g`` in
-    order as :func:`._pruned_l2._coarse` does, in four vectors of 16 lanes
-    that stay in registers (uint64)."""
-    if not _accepts(qrow, table, types.float32):
+    limit``, for ``r`` in ``[0, 64)``: a float32 query row and an int16
+    table (converted to float32), summed over ``g`` in order as
+    :func:`._pruned_l2._coarse` does, in four vectors of 16 lanes that stay
+    in registers (uint64)."""
+    if not _accepts(qrow, table, types.float32, types.int16):
         return None
     sig = types.uint64(qrow, table, types.intp, types.float32)
 
@@ -149,6 +152,7 @@ def coarse_l2_mask_64(typingctx, qrow, table, first, limit):
             context, builder, sig, args
         )
         vec_ty = ir.VectorType(f32, 16)
+        stored_ty = ir.VectorType(_I16, 16)
         accs = [
             cgutils.alloca_once_value(builder, ir.Constant(vec_ty, None))
             for _ in range(4)
@@ -160,10 +164,11 @@ def coarse_l2_mask_64(typingctx, qrow, table, first, limit):
             q_val = builder.load(builder.bitcast(q_ptr, f32.as_pointer()))
             q_vec = _splat(builder, q_val, 16)
             for part, acc in enumerate(accs):
-                ptr = builder.gep(row, [ir.Constant(_I64, 64 * part)])
-                column = builder.load(
-                    builder.bitcast(ptr, vec_ty.as_pointer()), align=4
+                ptr = builder.gep(row, [ir.Constant(_I64, 32 * part)])
+                stored = builder.load(
+                    builder.bitcast(ptr, stored_ty.as_pointer()), align=2
                 )
+                column = builder.sitofp(stored, vec_ty)
                 diff = builder.fsub(column, q_vec)
                 square = builder.fmul(diff, diff, flags=["contract"])
                 total = builder.fadd(builder.load(acc), square, flags=["contract"])

@@ -17,15 +17,23 @@ brute-force search. Both bounds add the term ``(r_x - r_y)^2`` of the norms
 column so that the same sum computes it
 (:func:`fmnist.neighbors._pruning._project`).
 
-The projections are rounded (float64 to float32, then float32 arithmetic), so
-a bound is trusted only with a margin: a row is ruled out when its computed
-bound ``b`` satisfies ``b > ((sqrt(thr) + ABS_MARGIN) * (1 + REL_MARGIN))**2``
-for the threshold key ``thr`` (for cosine keys, the squared distance
-``2 * max(thr, NEAR_PARALLEL)`` of unit rows and ``UNIT_ABS_MARGIN``). The
-rounding of projections of uint8 rows of at most 1024 features moves a
-distance by less than 0.01 (unit rows: a few 1e-7) and the float32 sums by a
-few 1e-6 of it, well inside the margins, so no row that could enter the heap
-is ruled out and the results are those of brute force, ties included.
+Projections are in table units (divided by the tables' ``scale``,
+passed here as ``inv_scale``) and rounded, so a bound is trusted only with
+margins. The threshold key ``thr`` is a squared distance ``thr`` (for
+cosine keys, the squared distance ``2 * max(thr, NEAR_PARALLEL)`` of unit
+rows, with ``UNIT_ABS_MARGIN`` for ``ABS_MARGIN``) and in table units
+becomes the limit ``((sqrt(thr) + ABS_MARGIN) * inv_scale * (1 +
+REL_MARGIN))**2`` (:func:`_limit`). The float32 rounding of the query's
+projections moves a distance by less than 0.01 (unit rows: a few 1e-7) and
+the float32 sums by a few 1e-6 of it, inside those margins. The training
+tables are also rounded to integers: each value is within
+:data:`TABLE_ROUNDING` of its exact one, so a bound over ``n`` columns is
+within ``TABLE_ROUNDING * sqrt(n)`` of its exact value (triangle
+inequality), and a row is ruled out only when its computed bound exceeds the
+limit widened by that much (:func:`widen`). The slab bounds (first and
+second projections) are not rounded to integers. So no row that could enter
+the heap is ruled out and the results are those of brute force, ties
+included.
 
 ``key`` (:data:`._codes.KEY_SQL2_FROM_DOT` or :data:`._codes.KEY_COSINE_INT`)
 is a compile-time literal, as in the brute-force driver: one specialisation
@@ -65,22 +73,37 @@ ABS_MARGIN = 0.05
 REL_MARGIN = 1e-5
 #: The absolute margin of cosine searches, in units of the unit rows.
 UNIT_ABS_MARGIN = 1e-5
+#: Largest distance, in table units, between a value of the integer bound
+#: tables and the exact projection: half a unit for rounding to an integer,
+#: and the float32 rounding before it (a few 1e-3 of a unit for values up to
+#: :data:`fmnist.neighbors._pruning._TABLE_MAX`).
+TABLE_ROUNDING = 0.51
 
 _ARITH = {"reassoc", "contract"}
 
 
 @njit(nogil=True)
-def _limit(key, thr):
-    """Largest computed bound that does not rule a row out against the
-    threshold key ``thr`` (a squared distance, or a cosine distance; the
-    sentinels rule nothing out)."""
+def _limit(key, thr, inv_scale):
+    """Largest squared distance in table units (``inv_scale`` per pixel
+    value, or per unit length for cosine) that does not rule a row out
+    against the threshold key ``thr`` (a squared distance, or a cosine
+    distance; the sentinels rule nothing out)."""
     if thr >= NO_LIMIT // 2:
         return np.inf
     if key == KEY_COSINE_INT:
         # Pairs closer than NEAR_PARALLEL all have the key 0.
         chord = np.sqrt(2.0 * max(np.float64(thr), NEAR_PARALLEL))
-        return ((chord + UNIT_ABS_MARGIN) * (1.0 + REL_MARGIN)) ** 2
-    return ((np.sqrt(np.float64(thr)) + ABS_MARGIN) * (1.0 + REL_MARGIN)) ** 2
+        return ((chord + UNIT_ABS_MARGIN) * inv_scale * (1.0 + REL_MARGIN)) ** 2
+    radius = np.sqrt(np.float64(thr)) + ABS_MARGIN
+    return (radius * inv_scale * (1.0 + REL_MARGIN)) ** 2
+
+
+@njit(nogil=True)
+def widen(limit, n_columns):
+    """The limit for a bound summed over ``n_columns`` columns of an integer
+    table: ``limit`` widened by what the tables' rounding can take off the
+    bound's root (:data:`TABLE_ROUNDING` per column)."""
+    return (np.sqrt(limit) + TABLE_ROUNDING * np.sqrt(np.float64(n_columns))) ** 2
 
 
 @njit(nogil=True)
@@ -104,7 +127,7 @@ def home_slabs(slab_low, firsts):
 @njit(nogil=True, fastmath=_ARITH)
 def _coarse(qrow, coarse_t, c0, c1, out):
     """Squared distance between the query's and rows ``[c0, c1)``'s coarse
-    projections into ``out`` (float32)."""
+    projections into ``out`` (float32, from the int16 table)."""
     n = c1 - c0
     for jj in range(n):
         out[jj] = 0.0
@@ -112,7 +135,7 @@ def _coarse(qrow, coarse_t, c0, c1, out):
         qg = qrow[g]
         column = coarse_t[g, c0:c1]
         for jj in range(n):
-            d = column[jj] - qg
+            d = np.float32(column[jj]) - qg
             out[jj] += d * d
 
 
@@ -120,7 +143,7 @@ def _coarse(qrow, coarse_t, c0, c1, out):
 def _fine(qrow, fine, j):
     s = np.float32(0.0)
     for i in range(qrow.shape[0]):
-        d = fine[j, i] - qrow[i]
+        d = np.float32(fine[j, i]) - qrow[i]
         s += d * d
     return s
 
@@ -155,8 +178,8 @@ def _cascade(key, X, Y, q, rows, n_rows, common):
     """The rows that passed the coarse bound through the fine bound (against
     the threshold as it stands) and then the exact distance."""
     literally(key)
-    order, aux_x, aux_y, offset, keys, idx, q_fine, fine = common
-    limit = _limit(key, keys[q, 0])
+    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common
+    limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1])
     width = fine.shape[1] * fine.itemsize
     kept = 0
     for v in range(n_rows):
@@ -229,8 +252,8 @@ def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
     """Offer the rows of slab ``s`` that the bound from the first two
     directions lets in; False when the slab is ruled out whole."""
     literally(key)
-    order, aux_x, aux_y, offset, keys, idx, q_fine, fine = common
-    limit = _limit(key, keys[q, 0])
+    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common
+    limit = _limit(key, keys[q, 0], inv_scale)
     gap = max(0.0, np.float64(slab_low[s]) - q1, q1 - np.float64(slab_high[s]))
     rest = limit - gap * gap
     if rest < 0.0:
@@ -242,7 +265,7 @@ def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
     hi = a + np.searchsorted(part, q2 + radius, side="right")
     for c0 in range(lo, hi, CHUNK_ROWS):
         c1 = min(hi, c0 + CHUNK_ROWS)
-        limit = _limit(key, keys[q, 0])
+        limit = widen(_limit(key, keys[q, 0], inv_scale), coarse_t.shape[0])
         n_visit = _coarse_survivors(
             qc, coarse_t, c0, c1, limit, order, excluded, bounds, visit
         )
@@ -254,6 +277,7 @@ def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
 def pruned_l2_rows(
     key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
     order, slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
+    inv_scale,
 ):  # fmt: skip
     """Search of queries ``q_order[q_start:q_stop]`` of ``X`` through the
     projection cascade with the key rule ``key`` (squared euclidean, or
@@ -261,12 +285,14 @@ def pruned_l2_rows(
     initialised heaps, sorted at the end.
 
     ``Y``, its row values ``aux_y`` (squared norms, or inverse norms for
-    cosine), its projections ``coarse_t``
-    (directions x rows) and ``fine`` (rows x directions) are in sorted
-    order: slabs ``[slabs[s], slabs[s + 1])`` in order of the first
-    projection (each within ``[slab_low[s], slab_high[s]]``), each sorted by
-    the second projection ``second``. ``order`` maps each sorted position to
-    the training index the heaps record.
+    cosine), its projections ``coarse_t`` (directions x rows) and ``fine``
+    (rows x directions), int16 in table units (``inv_scale`` per pixel
+    value or unit length), are in sorted order: slabs ``[slabs[s], slabs[s +
+    1])`` in order of the first projection (each within ``[slab_low[s],
+    slab_high[s]]``), each sorted by the second projection ``second``.
+    ``order`` maps each sorted position to the training index the heaps
+    record. The query projections ``q_coarse`` and ``q_fine`` are float32
+    in table units.
     """
     literally(key)
     n_slabs = slabs.shape[0] - 1
@@ -283,14 +309,14 @@ def pruned_l2_rows(
         q1 = np.float64(qf[0])
         q2 = np.float64(qf[1]) if qf.shape[0] > 1 else 0.0
         home = home_slab(slab_low, qf[0])
-        common = (order, aux_x, aux_y, offset, keys, idx, qf, fine)
+        common = (order, aux_x, aux_y, offset, keys, idx, qf, fine, inv_scale)
         # The rows of the query's own slab with the smallest coarse bounds
         # fill the heap first, then the rest of the slab.
         a, b = slabs[home], slabs[home + 1]
         _coarse(qc, coarse_t, a, b, bounds)
         n_visit = _seeds(bounds, b - a, a, order, excluded, histogram, visit)
         _cascade(key, X, Y, q, visit, n_visit, common)
-        limit = _limit(key, keys[q, 0])
+        limit = widen(_limit(key, keys[q, 0], inv_scale), coarse_t.shape[0])
         n_visit = _survivors(bounds, b - a, a, limit, order, excluded, visit)
         _cascade(key, X, Y, q, visit, n_visit, common)
         # Then the other slabs outward, each side until one is ruled out.
@@ -317,8 +343,8 @@ def pruned_l2_rows(
 @njit(nogil=True, parallel=True)
 def pruned_l2_rows_parallel(
     key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
-    slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, q_block,
-    spread,
+    slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, inv_scale,
+    q_block, spread,
 ):  # fmt: skip
     """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``),
     iteration ``b`` taking block ``spread[b]`` (none when negative; see
@@ -333,6 +359,7 @@ def pruned_l2_rows_parallel(
         pruned_l2_rows(
             key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
             slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
+            inv_scale,
         )  # fmt: skip
 
 
@@ -352,24 +379,24 @@ def entry_points(tile, key):
     def serial(
         X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
         order, slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine,
-        q_fine,
+        q_fine, inv_scale,
     ):  # fmt: skip
         pruned_l2_rows(
             key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y,
             keys, idx, order, slabs, slab_low, slab_high, second, coarse_t,
-            q_coarse, fine, q_fine,
+            q_coarse, fine, q_fine, inv_scale,
         )  # fmt: skip
 
     @njit(nogil=True)
     def parallel(
         X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
-        slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, q_block,
-        spread,
+        slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
+        inv_scale, q_block, spread,
     ):  # fmt: skip
         pruned_l2_rows_parallel(
             key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
             slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine,
-            q_fine, q_block, spread,
+            q_fine, inv_scale, q_block, spread,
         )  # fmt: skip
 
     return serial, parallel
