@@ -140,12 +140,22 @@ def _coarse(qrow, coarse_t, c0, c1, out):
 
 
 @njit(nogil=True, fastmath=_ARITH)
-def _fine(qrow, fine, j):
-    s = np.float32(0.0)
+def _fine_four(qrow, fine, j0, j1, j2, j3):
+    """Squared distance between the query's and four rows' fine projections
+    (float32, from the int16 table): four independent sums, so that they
+    overlap rather than wait on one another."""
+    s0 = s1 = s2 = s3 = np.float32(0.0)
     for i in range(qrow.shape[0]):
-        d = np.float32(fine[j, i]) - qrow[i]
-        s += d * d
-    return s
+        qi = qrow[i]
+        d0 = np.float32(fine[j0, i]) - qi
+        d1 = np.float32(fine[j1, i]) - qi
+        d2 = np.float32(fine[j2, i]) - qi
+        d3 = np.float32(fine[j3, i]) - qi
+        s0 += d0 * d0
+        s1 += d1 * d1
+        s2 += d2 * d2
+        s3 += d3 * d3
+    return s0, s1, s2, s3
 
 
 @njit(nogil=True)
@@ -182,12 +192,27 @@ def _cascade(key, X, Y, q, rows, n_rows, common):
     limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1])
     width = fine.shape[1] * fine.itemsize
     kept = 0
-    for v in range(n_rows):
-        if v + 2 * AHEAD < n_rows:
-            prefetch_row(fine, rows[v + 2 * AHEAD], width)
-        j = rows[v]
-        rows[kept] = j
-        kept += _fine(q_fine, fine, j) <= limit
+    last = n_rows - 1
+    for v in range(0, n_rows, 4):
+        for ahead in range(v + 2 * AHEAD, min(n_rows, v + 2 * AHEAD + 4)):
+            prefetch_row(fine, rows[ahead], width)
+        j0 = rows[v]
+        j1 = rows[min(v + 1, last)]
+        j2 = rows[min(v + 2, last)]
+        j3 = rows[min(v + 3, last)]
+        b0, b1, b2, b3 = _fine_four(q_fine, fine, j0, j1, j2, j3)
+        # Rows v.. are read before any is written back (kept <= v).
+        rows[kept] = j0
+        kept += b0 <= limit
+        if v + 1 < n_rows:
+            rows[kept] = j1
+            kept += b1 <= limit
+        if v + 2 < n_rows:
+            rows[kept] = j2
+            kept += b2 <= limit
+        if v + 3 < n_rows:
+            rows[kept] = j3
+            kept += b3 <= limit
     _exact(key, X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
 
 
