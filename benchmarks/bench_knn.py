@@ -113,9 +113,9 @@ def _simd_paths():
     """The SIMD code the uint8 tiles use on numba's target machine."""
     from numba.core.registry import cpu_target
 
-    from fmnist.neighbors._kernels._simd import _target_features, plan
+    from fmnist.neighbors._kernels._simd import plan, target_features
 
-    features = _target_features(cpu_target.target_context)
+    features = target_features(cpu_target.target_context)
     sad, _ = plan(features, "sad")
     dot, bias = plan(features, "dot")
     return {

@@ -93,8 +93,8 @@ WIDTHS = [784, 34_000, 66_000, 150_000]
 
 _PLAN_CHILD = """
     from numba.core.registry import cpu_target
-    from fmnist.neighbors._kernels._simd import _target_features, plan, row_groups
-    features = _target_features(cpu_target.target_context)
+    from fmnist.neighbors._kernels._simd import target_features, plan, row_groups
+    features = target_features(cpu_target.target_context)
     print(plan(features, "sad"), plan(features, "dot"), len(row_groups(features, 4)))
 """
 

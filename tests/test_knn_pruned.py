@@ -123,6 +123,16 @@ def _unit_or_plain(A, unit):
     return A
 
 
+def _coarse_columns(tables):
+    """The coarse columns of each training row (rows x columns), unpaired;
+    the 64 rows of zeros after them are checked and left out."""
+    pairs = tables.coarse_pairs
+    columns = pairs.transpose(1, 0, 2).reshape(pairs.shape[1], -1)
+    n_train = len(tables.rows)
+    assert columns.shape[0] == n_train + 64 and (columns[n_train:] == 0).all()
+    return columns[:n_train]
+
+
 @pytest.mark.parametrize("unit", [False, True])
 def test_integer_tables_are_within_their_rounding(unit):
     # The bound tables hold each projection (and each rest norm) rounded to
@@ -140,13 +150,15 @@ def test_integer_tables_are_within_their_rounding(unit):
         rest = np.sqrt(np.maximum(norms - (projected[:, :m] ** 2).sum(1), 0.0))
         return np.column_stack([projected[:, :m], rest]) / tables.scale
 
-    n_coarse = tables.coarse_t.shape[0] - 1
-    for table, m in ((tables.coarse_t.T, n_coarse), (tables.fine, projected.shape[1])):
+    n_coarse = tables.n_coarse
+    coarse = _coarse_columns(tables)
+    assert (coarse[:, n_coarse + 1 :] == 0).all()  # the pad column
+    for table, m in ((coarse[:, : n_coarse + 1], n_coarse), (tables.fine, 64)):
         assert table.dtype == np.int16
         error = np.abs(table - exact(m))
         assert error.max() <= _pruned_l2.TABLE_ROUNDING
         assert error.max() > 0.4  # rounded to whole table units
-    largest = max(np.abs(tables.fine).max(), np.abs(tables.coarse_t).max())
+    largest = max(np.abs(tables.fine).max(), np.abs(coarse).max())
     assert 0.99 * _pruning._TABLE_MAX <= largest <= _pruning._TABLE_MAX
 
 
@@ -154,24 +166,67 @@ def test_integer_tables_are_within_their_rounding(unit):
 def test_coarse_and_fine_bounds_stay_below_the_distance(unit):
     # Each table ends with the norm of the rest of the row outside its
     # directions; with it the bound is tighter but must stay a lower bound,
-    # within what the kernel allows for the tables' rounding.
+    # within what the kernel allows for the rounding of the tables (and of
+    # the query's coarse columns). Queries far outside the training rows
+    # have their coarse columns clipped to the tables' range.
     Y = _images(500, 28, 5)
-    X = _images(40, 28, 6)
+    X = np.concatenate([_images(40, 28, 6), np.full((2, 784), 255, np.uint8)])
     route = _pruning._COSINE_ROUTE if unit else _pruning._L2_ROUTE
-    tables = _pruning.bound_tables(Y, route)
+    tables = _pruning.bound_tables(Y[Y.sum(1) < np.median(Y.sum(1))], route)
     q_coarse, q_fine = tables.query_tables(X)
+    assert q_coarse.dtype == np.int16 and np.abs(q_coarse).max() <= 16000
     A, B = _unit_or_plain(X, unit), _unit_or_plain(tables.rows, unit)
     true = ((A[:, None, :] - B[None]) ** 2).sum(-1) / tables.scale**2
     slack = 1e-4 * true + 1e-2  # float32 query projections
-    for q_table, y_table in ((q_coarse, tables.coarse_t.T), (q_fine, tables.fine)):
+    coarse = ((q_coarse, _coarse_columns(tables)), _pruned_l2._COARSE_ROUNDING)
+    fine = ((q_fine, tables.fine), _pruned_l2.TABLE_ROUNDING)
+    for (q_table, y_table), per_column in (coarse, fine):
+        n_columns = y_table.shape[1]
         diff = q_table[:, None, :].astype(np.float64) - y_table[None]
         with_rest = (diff**2).sum(-1)
-        without = (diff[..., :-1] ** 2).sum(-1)
-        allowed = _pruned_l2.widen(true + slack, y_table.shape[1])
+        rest = tables.n_coarse if y_table is not tables.fine else n_columns - 1
+        without = (diff[..., :rest] ** 2).sum(-1)
+        allowed = _pruned_l2.widen(true + slack, n_columns, per_column)
         assert (with_rest <= allowed).all()
         assert (with_rest > without).mean() > 0.9  # the rest tightens it
 
 
+@pytest.mark.parametrize("pmaddwd", [True, False])
+def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatch):
+    # 64 rows per mask, sums of squared int16 differences in 32-bit lanes:
+    # exact below 2**31, and a wrapped sum (extreme rows) may only set a
+    # bit, never clear one. Checked against int64 sums, on every limit that
+    # sits at a row's sum, and on both sides of it; with the target's
+    # pmaddwd and with the plain arithmetic of targets without it.
+    import numba
+
+    from fmnist.neighbors._kernels import _coarse
+    from fmnist.neighbors._kernels._coarse import coarse_l2_mask_64
+
+    if not pmaddwd:
+        monkeypatch.setattr(_coarse, "_PMADDWD", ())
+
+    @numba.njit
+    def masks(q, pairs, limits):
+        out = np.empty(limits.shape[0], dtype=np.uint64)
+        for i in range(limits.shape[0]):
+            out[i] = coarse_l2_mask_64(q, pairs, 64, limits[i])
+        return out
+
+    rng = np.random.default_rng(3)
+    for high in (300, 16000):
+        columns = rng.integers(-high, high + 1, (200, 18)).astype(np.int16)
+        columns[70] = 16000  # sums far past 2**31
+        q = rng.integers(-high, high + 1, 18).astype(np.int16)
+        q[:] = -16000 if high == 16000 else q
+        pairs = _pruning._in_pairs(columns)
+        sums = ((columns[64:128].astype(np.int64) - q) ** 2).sum(1)
+        limits = np.unique(np.concatenate([sums - 1, sums, sums + 1, [0, 2**40]]))
+        bits = (masks(q, pairs, limits)[:, None] >> np.arange(64, dtype=np.uint64)) & 1
+        within = sums[None, :] <= limits[:, None]
+        assert bits[within].all()  # never rules out a row within the limit
+        exact = sums[None, :] < 2**31
+        assert (bits.astype(bool) == within)[:, exact[0]].all()
 def test_queries_are_searched_slab_by_slab():
     Y = _images(3000, 28, 7)
     X = _images(300, 28, 8)

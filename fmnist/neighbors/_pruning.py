@@ -213,7 +213,10 @@ class ProjectionTables:
     Every projection is held in *table units*, divided by ``scale``; the
     two bound tables are rounded to int16 (half the bytes of float32: the
     walk reads them from memory, not from cache), each value within
-    :data:`~._kernels._pruned_l2.TABLE_ROUNDING` of the exact one.
+    :data:`~._kernels._pruned_l2.TABLE_ROUNDING` of the exact one and
+    within ``[-16000, 16000]`` (:data:`_TABLE_MAX`), so that the difference
+    of two values fits in int16 too (the coarse bound is computed in
+    integers).
 
     Attributes
     ----------
@@ -231,9 +234,14 @@ class ProjectionTables:
         Least and greatest projection on the first direction in each slab.
     second : ndarray of shape (n_train,), float32
         Projection on the second direction, ascending within each slab.
-    coarse_t : ndarray of shape (n_coarse + 1, n_train), int16
-        Projections on the first directions and the norm of the rest of each
-        row outside them, direction-major.
+    n_coarse : int
+        Directions of the coarse bound.
+    coarse_pairs : ndarray of shape (n_pairs, n_train + 64, 2), int16
+        The coarse columns of each row, in pairs of columns (pair-major):
+        its projections on the first ``n_coarse`` directions, the norm of
+        the rest of the row outside them, and a zero column when that makes
+        an odd count; then 64 rows of zeros, so that a block of 64 rows
+        starting at any row lies in the table.
     fine : ndarray of shape (n_train, n_directions + 1), int16
         Projections on all directions, row-major, and last the norm of the
         rest of the row (its part outside the directions): with it the fine
@@ -251,16 +259,21 @@ class ProjectionTables:
     slab_low: np.ndarray
     slab_high: np.ndarray
     second: np.ndarray
-    coarse_t: np.ndarray
+    n_coarse: int
+    coarse_pairs: np.ndarray
     fine: np.ndarray
     unit: bool
 
     def query_tables(self, X):
         """``(coarse, fine)`` projections of the query rows ``X``, each with
-        the norm of the rest of each row last, in table units (float32, not
-        rounded to integers)."""
-        coarse, fine = _project(X, self.basis, self.unit, self.coarse_t.shape[0] - 1)
-        return _in_units(coarse, self.scale), _in_units(fine, self.scale)
+        the norm of the rest of each row last, in table units: ``coarse``
+        rounded to int16 and clipped to ``[-16000, 16000]`` (which keeps it
+        a lower bound: every table value lies in that range), padded like
+        the table's pairs; ``fine`` float32."""
+        coarse, fine = _project(X, self.basis, self.unit, self.n_coarse)
+        coarse = np.rint(_in_units(coarse, self.scale))
+        coarse = np.clip(coarse, -_TABLE_MAX, _TABLE_MAX).astype(np.int16)
+        return _even_columns(coarse), _in_units(fine, self.scale)
 
     def query_order(self, q_fine):
         """The order to search the queries in, from their fine projections
@@ -316,13 +329,37 @@ def _project(A, basis, unit, n_coarse, rows=4096):
     return coarse, fine
 
 
-#: Largest magnitude of a table value, in table units (below int16's 32767).
-_TABLE_MAX = 32_000
+#: Largest magnitude of a table value, in table units: half of int16's
+#: range, so that differences of table values fit in int16.
+_TABLE_MAX = 16_000
 
 
 def _in_units(table, scale):
     """``table / scale`` (float32)."""
     return (table / np.float32(scale)).astype(np.float32)
+
+
+def _even_columns(table):
+    """``table`` with a zero column added to an odd number of columns."""
+    if table.shape[1] % 2 == 0:
+        return table
+    return np.column_stack([table, np.zeros(len(table), dtype=table.dtype)])
+
+
+def _with_zero_rows(table, n):
+    """``table`` as int16 with ``n`` rows of zeros after the last."""
+    out = np.zeros((len(table) + n, table.shape[1]), dtype=np.int16)
+    out[: len(table)] = table
+    return out
+
+
+def _in_pairs(table):
+    """The columns of ``table`` (rows x columns) in pairs, pair-major:
+    ``out[p, i] = (table[i, 2p], table[i, 2p + 1])``, with a zero column
+    added to an odd count."""
+    even = _even_columns(table)
+    pairs = even.reshape(len(even), even.shape[1] // 2, 2)
+    return np.ascontiguousarray(pairs.transpose(1, 0, 2))
 
 
 def _projection_tables(Y, unit):
@@ -353,7 +390,8 @@ def _projection_tables(Y, unit):
         slab_low=np.array([lead[a:b].min() for a, b in bounds], np.float32),
         slab_high=np.array([lead[a:b].max() for a, b in bounds], np.float32),
         second=np.ascontiguousarray(second[order]),
-        coarse_t=np.ascontiguousarray(np.rint(coarse[order].T).astype(np.int16)),
+        n_coarse=n_coarse,
+        coarse_pairs=_in_pairs(_with_zero_rows(np.rint(coarse[order]), 64)),
         fine=np.rint(fine).astype(np.int16),
         unit=unit,
     )
@@ -417,7 +455,7 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         common = (
             bool(exclude_self), aux_x, aux_y[tables.order], keys, idx,
             tables.order, tables.slabs, tables.slab_low, tables.slab_high,
-            tables.second, tables.coarse_t, q_coarse, tables.fine, q_fine,
+            tables.second, tables.coarse_pairs, q_coarse, tables.fine, q_fine,
             1.0 / tables.scale,
         )  # fmt: skip
         q_order = tables.query_order(q_fine)

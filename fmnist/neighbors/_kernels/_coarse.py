@@ -8,8 +8,8 @@ differences, which are widened to 16 bits and summed in two vectors of 32
 lanes that stay in registers over all the groups, so the table is read once
 and nothing is stored. The sums are exact: at most 257 groups of 255 fit in
 16 bits (the tables have at most 100 groups). :func:`coarse_l2_mask_64`
-does the same for the euclidean bound, sums of squared differences between
-float32 query projections and an int16 table of projections.
+does the same for the euclidean bound, sums of squared differences of int16
+projections, in pairs of columns with 32-bit sums.
 :func:`lowest_bit` walks a mask.
 
 LLVM lowers the 64-byte vectors to whatever the target has (one AVX-512
@@ -22,6 +22,8 @@ from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ._simd import target_features
 
 _LANES = 64
 _I1 = ir.IntType(1)
@@ -44,25 +46,27 @@ def _half(builder, vec, start):
     return builder.zext(part, ir.VectorType(_I16, 32))
 
 
-def _accepts(qrow, table, q_dtype, table_dtype):
+def _accepts(qrow, table, q_dtype, table_dtype, table_ndim=2):
     """Whether the arguments are a 1-D query row of ``q_dtype`` and a
-    C-contiguous 2-D table of ``table_dtype``: what the mask intrinsics
-    compile for."""
+    C-contiguous table of ``table_ndim`` dimensions and ``table_dtype``: what
+    the mask intrinsics compile for."""
     if not (isinstance(qrow, types.Array) and isinstance(table, types.Array)):
         return False
     if qrow.dtype != q_dtype or table.dtype != table_dtype:
         return False
-    return qrow.ndim == 1 and table.ndim == 2 and table.layout == "C"
+    return qrow.ndim == 1 and table.ndim == table_ndim and table.layout == "C"
 
 
-def _operands(context, builder, sig, args):
+def _operands(context, builder, sig, args, row_bytes=None):
     """``(n_groups, row_stride, q_stride, q_data, base)``: the table's row
-    count and byte strides, and byte pointers to the query row and to element
-    ``first`` of the table's first row."""
+    count and byte strides, and byte pointers to the query row and to entry
+    ``first`` (of ``row_bytes`` bytes, by default one element) of the
+    table's first row."""
     q_arr = context.make_array(sig.args[0])(context, builder, args[0])
     t_arr = context.make_array(sig.args[1])(context, builder, args[1])
-    itemsize = context.get_abi_sizeof(context.get_data_type(sig.args[1].dtype))
-    start = builder.mul(args[2], ir.Constant(_I64, itemsize))
+    if row_bytes is None:
+        row_bytes = context.get_abi_sizeof(context.get_data_type(sig.args[1].dtype))
+    start = builder.mul(args[2], ir.Constant(_I64, row_bytes))
     return (
         builder.extract_value(t_arr.shape, 0),
         builder.extract_value(t_arr.strides, 0),
@@ -134,47 +138,110 @@ def lowest_bit(typingctx, mask):
     return sig, codegen
 
 
+def _pair_squares(builder, features, diff):
+    """``d[2i]**2 + d[2i + 1]**2`` of a ``<32 x i16>`` vector as ``<16 x
+    i32>``: ``pmaddwd`` in the widest form the target has (LLVM does not
+    find it in the plain arithmetic), plain arithmetic off x86."""
+    found = [(w, name) for w, feature, name in _PMADDWD if feature in features]
+    if not found:
+        wide = ir.VectorType(_I32, 16)
+        squares = []
+        for first in (0, 1):
+            lanes = ir.Constant(wide, list(range(first, 32, 2)))
+            part = builder.sext(builder.shuffle_vector(diff, diff, lanes), wide)
+            squares.append(builder.mul(part, part))
+        return builder.add(*squares)
+    width, name = found[0]
+    in_ty = ir.VectorType(_I16, width)
+    out_ty = ir.VectorType(_I32, width // 2)
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(out_ty, [in_ty, in_ty]), name
+    )
+    pieces = []
+    lanes_ty = ir.VectorType(_I32, width)
+    for first in range(0, 32, width):
+        lanes = ir.Constant(lanes_ty, list(range(first, first + width)))
+        piece = diff if width == 32 else builder.shuffle_vector(diff, diff, lanes)
+        pieces.append(builder.call(fn, [piece, piece]))
+    while len(pieces) > 1:  # concatenate back to 16 lanes
+        n = pieces[0].type.count
+        both = ir.Constant(ir.VectorType(_I32, 2 * n), list(range(2 * n)))
+        pieces = [
+            builder.shuffle_vector(pieces[i], pieces[i + 1], both)
+            for i in range(0, len(pieces), 2)
+        ]
+    return pieces[0]
+
+
+#: ``pmaddwd``, widest first: width in int16 lanes, the target feature it
+#: needs, the LLVM intrinsic.
+_PMADDWD = (
+    (32, "avx512bw", "llvm.x86.avx512.pmaddw.d.512"),
+    (16, "avx2", "llvm.x86.avx2.pmadd.wd"),
+    (8, "sse2", "llvm.x86.sse2.pmadd.wd"),
+)
+
+
+def _l2_accepts(qrow, table):
+    # The query's pairs of columns are read as one i32 each.
+    return (
+        _accepts(qrow, table, types.int16, types.int16, table_ndim=3)
+        and qrow.layout == "C"
+    )
+
+
+def _emit_l2_sums(context, builder, sig, args):
+    """The four ``<16 x i32>`` sums of rows ``first + [0, 64)`` (see
+    :func:`coarse_l2_mask_64`)."""
+    features = target_features(context)
+    n_pairs, pair_stride, q_stride, q_data, base = _operands(
+        context, builder, sig, args, row_bytes=4
+    )
+    pair_ty = ir.VectorType(_I16, 32)
+    acc_ty = ir.VectorType(_I32, 16)
+    accs = [
+        cgutils.alloca_once_value(builder, ir.Constant(acc_ty, None))
+        for _ in range(4)
+    ]
+    with cgutils.for_range(builder, n_pairs) as loop:
+        p = loop.index
+        rows = builder.gep(base, [builder.mul(p, pair_stride)])
+        # The query's columns 2p and 2p + 1, side by side in one i32.
+        q_ptr = builder.gep(q_data, [builder.mul(p, builder.add(q_stride, q_stride))])
+        q_pair = builder.load(builder.bitcast(q_ptr, _I32.as_pointer()), align=2)
+        q_vec = builder.bitcast(_splat(builder, q_pair, 16), pair_ty)
+        for part, acc in enumerate(accs):
+            ptr = builder.gep(rows, [ir.Constant(_I64, 64 * part)])
+            stored = builder.load(builder.bitcast(ptr, pair_ty.as_pointer()), align=2)
+            step = _pair_squares(builder, features, builder.sub(stored, q_vec))
+            builder.store(builder.add(builder.load(acc), step), acc)
+    return [builder.load(acc) for acc in accs]
+
+
 @intrinsic
 def coarse_l2_mask_64(typingctx, qrow, table, first, limit):
-    """Bit ``r`` set when ``sum_g (qrow[g] - table[g, first + r])**2 <=
-    limit``, for ``r`` in ``[0, 64)``: a float32 query row and an int16
-    table (converted to float32), summed over ``g`` in order as
-    :func:`._pruned_l2._coarse` does, in four vectors of 16 lanes that stay
-    in registers (uint64)."""
-    if not _accepts(qrow, table, types.float32, types.int16):
+    """Bit ``r`` set when ``sum_c (qrow[c] - column c of row first + r)**2
+    <= limit`` (int32 sums), for ``r`` in ``[0, 64)``, uint64.
+
+    ``table[p, i]`` holds columns ``2p`` and ``2p + 1`` of row ``i`` (int16);
+    ``qrow`` the query's columns in order. Per pair of columns, the 64 rows
+    are four vectors of 32 int16 (16 rows, 2 columns each): subtracted from
+    the query pair in 16 bits, squared and added in pairs (``pmaddwd``) into
+    the rows' four accumulators of 16 int32 lanes. The caller keeps every
+    value within ``[-16000, 16000]``, so a difference fits in 16 bits and a
+    pair of squares in 32; a sum past ``2**31`` wraps to a value below the
+    true one, which can only set a bit, never clear one."""
+    if not _l2_accepts(qrow, table):
         return None
-    sig = types.uint64(qrow, table, types.intp, types.float32)
+    sig = types.uint64(qrow, table, types.intp, types.int64)
 
     def codegen(context, builder, sig, args):
-        f32 = ir.FloatType()
-        limit = args[3]
-        n_groups, row_stride, q_stride, q_data, base = _operands(
-            context, builder, sig, args
-        )
-        vec_ty = ir.VectorType(f32, 16)
-        stored_ty = ir.VectorType(_I16, 16)
-        accs = [
-            cgutils.alloca_once_value(builder, ir.Constant(vec_ty, None))
-            for _ in range(4)
-        ]
-        with cgutils.for_range(builder, n_groups) as loop:
-            g = loop.index
-            row = builder.gep(base, [builder.mul(g, row_stride)])
-            q_ptr = builder.gep(q_data, [builder.mul(g, q_stride)])
-            q_val = builder.load(builder.bitcast(q_ptr, f32.as_pointer()))
-            q_vec = _splat(builder, q_val, 16)
-            for part, acc in enumerate(accs):
-                ptr = builder.gep(row, [ir.Constant(_I64, 32 * part)])
-                stored = builder.load(
-                    builder.bitcast(ptr, stored_ty.as_pointer()), align=2
-                )
-                column = builder.sitofp(stored, vec_ty)
-                diff = builder.fsub(column, q_vec)
-                square = builder.fmul(diff, diff, flags=["contract"])
-                total = builder.fadd(builder.load(acc), square, flags=["contract"])
-                builder.store(total, acc)
-        lim = _splat(builder, limit, 16)
-        masks = [builder.fcmp_ordered("<=", builder.load(acc), lim) for acc in accs]
+        sums = _emit_l2_sums(context, builder, sig, args)
+        # Limits beyond 32 bits let every row in.
+        cap = ir.Constant(_I64, 2**31 - 1)
+        clipped = builder.select(builder.icmp_signed(">", args[3], cap), cap, args[3])
+        lim = _splat(builder, builder.trunc(clipped, _I32), 16)
+        masks = [builder.icmp_signed("<=", v, lim) for v in sums]
         i1x32 = ir.Constant(ir.VectorType(_I32, 32), list(range(32)))
         low = builder.shuffle_vector(masks[0], masks[1], i1x32)
         high = builder.shuffle_vector(masks[2], masks[3], i1x32)
@@ -182,5 +249,29 @@ def coarse_l2_mask_64(typingctx, qrow, table, first, limit):
             low, high, ir.Constant(ir.VectorType(_I32, _LANES), list(range(64)))
         )
         return builder.bitcast(both, _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def coarse_l2_sums_64(typingctx, qrow, table, first, out, at):
+    """The 64 sums of :func:`coarse_l2_mask_64` into ``out[at:at + 64]``
+    (int32, the caller passes room for them)."""
+    if not _l2_accepts(qrow, table):
+        return None
+    if not (isinstance(out, types.Array) and out.dtype == types.int32):
+        return None
+    if out.ndim != 1 or out.layout != "C":
+        return None
+    sig = types.void(qrow, table, types.intp, out, types.intp)
+
+    def codegen(context, builder, sig, args):
+        sums = _emit_l2_sums(context, builder, sig, args)
+        out_arr = context.make_array(sig.args[3])(context, builder, args[3])
+        start = builder.gep(out_arr.data, [args[4]])
+        for part, value in enumerate(sums):
+            ptr = builder.gep(start, [ir.Constant(_I64, 16 * part)])
+            builder.store(value, builder.bitcast(ptr, value.type.as_pointer()), align=4)
+        return context.get_dummy_value()
 
     return sig, codegen

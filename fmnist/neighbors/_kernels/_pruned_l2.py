@@ -10,11 +10,11 @@ The training rows are sorted by their projection on the first direction and
 cut into slabs, each slab sorted by the projection on the second, so that
 the rows the first two directions let in are one contiguous window per
 slab. Within a window every row gets the coarse bound (projections on the
-first 16 directions, direction-major), the rows that pass the fine one (all
-64, row-major), and the survivors the exact integer distance of the
-brute-force search. Both bounds add the term ``(r_x - r_y)^2`` of the norms
-``r`` of the rows' parts outside their directions, stored as one more
-column so that the same sum computes it
+first 16 directions, in pairs of columns, computed in integers), the rows
+that pass the fine one (all 64, row-major), and the survivors the exact
+integer distance of the brute-force search. Both bounds add the term
+``(r_x - r_y)^2`` of the norms ``r`` of the rows' parts outside their
+directions, stored as one more column so that the same sum computes it
 (:func:`fmnist.neighbors._pruning._project`).
 
 Projections are in table units (divided by the tables' ``scale``,
@@ -30,7 +30,9 @@ tables are also rounded to integers: each value is within
 :data:`TABLE_ROUNDING` of its exact one, so a bound over ``n`` columns is
 within ``TABLE_ROUNDING * sqrt(n)`` of its exact value (triangle
 inequality), and a row is ruled out only when its computed bound exceeds the
-limit widened by that much (:func:`widen`). The slab bounds (first and
+limit widened by that much (:func:`widen`). The coarse bound rounds the
+query's projections to integers too, each within :data:`QUERY_ROUNDING`,
+and widens by both. The slab bounds (first and
 second projections) are not rounded to integers. So no row that could enter
 the heap is ruled out and the results are those of brute force, ties
 included.
@@ -60,7 +62,7 @@ from ._bounds import (
     seed_cut,
     take_mask,
 )
-from ._coarse import coarse_l2_mask_64
+from ._coarse import coarse_l2_mask_64, coarse_l2_sums_64
 from ._codes import KEY_COSINE_INT, TILE_DOT_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
@@ -78,6 +80,11 @@ UNIT_ABS_MARGIN = 1e-5
 #: and the float32 rounding before it (a few 1e-3 of a unit for values up to
 #: :data:`fmnist.neighbors._pruning._TABLE_MAX`).
 TABLE_ROUNDING = 0.51
+#: The same for the query's projections rounded for the coarse bound (half a
+#: unit, and the float32 rounding before it).
+QUERY_ROUNDING = 0.51
+#: Per column, what rounding can take off the root of each bound.
+_COARSE_ROUNDING = TABLE_ROUNDING + QUERY_ROUNDING
 
 _ARITH = {"reassoc", "contract"}
 
@@ -99,11 +106,18 @@ def _limit(key, thr, inv_scale):
 
 
 @njit(nogil=True)
-def widen(limit, n_columns):
-    """The limit for a bound summed over ``n_columns`` columns of an integer
-    table: ``limit`` widened by what the tables' rounding can take off the
-    bound's root (:data:`TABLE_ROUNDING` per column)."""
-    return (np.sqrt(limit) + TABLE_ROUNDING * np.sqrt(np.float64(n_columns))) ** 2
+def widen(limit, n_columns, per_column):
+    """The limit for a bound summed over ``n_columns`` rounded columns:
+    ``limit`` widened by what rounding can take off the bound's root,
+    ``per_column`` per column (:data:`TABLE_ROUNDING`, or with
+    :data:`QUERY_ROUNDING` for the coarse bound)."""
+    return (np.sqrt(limit) + per_column * np.sqrt(np.float64(n_columns))) ** 2
+
+
+@njit(nogil=True)
+def _coarse_limit(key, thr, inv_scale, n_columns):
+    """The limit of the coarse bound over ``n_columns`` columns."""
+    return widen(_limit(key, thr, inv_scale), n_columns, _COARSE_ROUNDING)
 
 
 @njit(nogil=True)
@@ -124,19 +138,17 @@ def home_slabs(slab_low, firsts):
     return out
 
 
-@njit(nogil=True, fastmath=_ARITH)
-def _coarse(qrow, coarse_t, c0, c1, out):
-    """Squared distance between the query's and rows ``[c0, c1)``'s coarse
-    projections into ``out`` (float32, from the int16 table)."""
-    n = c1 - c0
-    for jj in range(n):
-        out[jj] = 0.0
-    for g in range(coarse_t.shape[0]):
-        qg = qrow[g]
-        column = coarse_t[g, c0:c1]
-        for jj in range(n):
-            d = np.float32(column[jj]) - qg
-            out[jj] += d * d
+@njit(nogil=True)
+def _coarse(qrow, coarse_pairs, c0, c1, sums, out):
+    """Coarse bounds of rows ``[c0, c1)`` into ``out`` (float64), 64 rows at
+    a time through ``sums`` (int32 scratch, ``c1 - c0 + 63`` long; the
+    table's zero rows after the last make every block whole). A wrapped sum
+    (:func:`._coarse.coarse_l2_mask_64`) is below the true one, so it only
+    lets a row through."""
+    for start in range(c0, c1, 64):
+        coarse_l2_sums_64(qrow, coarse_pairs, start, sums, start - c0)
+    for jj in range(c1 - c0):
+        out[jj] = sums[jj]
 
 
 @njit(nogil=True, fastmath=_ARITH)
@@ -189,7 +201,7 @@ def _cascade(key, X, Y, q, rows, n_rows, common):
     the threshold as it stands) and then the exact distance."""
     literally(key)
     order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common
-    limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1])
+    limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1], TABLE_ROUNDING)
     width = fine.shape[1] * fine.itemsize
     kept = 0
     last = n_rows - 1
@@ -251,29 +263,25 @@ def _survivors(bounds, n, first, limit, order, excluded, visit):
 
 
 @njit(nogil=True)
-def _coarse_survivors(qc, coarse_t, c0, c1, limit, order, excluded, bounds, visit):
+def _coarse_survivors(qc, coarse_pairs, c0, c1, limit, order, excluded, visit):
     """Sorted positions in ``[c0, c1)`` whose coarse bound is at most
     ``limit`` (except the query itself, ``excluded``) into ``visit``, 64 rows
-    per bit mask; returns their number. ``bounds`` is scratch space."""
-    # float32 rounded up: never below the float64 limit.
-    limit32 = np.float32(limit * (1.0 + 1e-6))
+    per bit mask (the table's zero rows after the last make every block
+    whole; the bits past ``c1`` are dropped); returns their number."""
+    # The integer sums are at most the limit when at most its floor.
+    whole = np.int64(min(limit, 2.0**62))
     n_visit = 0
-    start = c0
-    while start + 64 <= c1:
-        mask = coarse_l2_mask_64(qc, coarse_t, start, limit32)
+    for start in range(c0, c1, 64):
+        mask = coarse_l2_mask_64(qc, coarse_pairs, start, whole)
+        if c1 - start < 64:
+            mask &= (np.uint64(1) << np.uint64(c1 - start)) - np.uint64(1)
         n_visit = take_mask(mask, start, order, excluded, visit, n_visit)
-        start += 64
-    if start < c1:
-        _coarse(qc, coarse_t, start, c1, bounds)
-        n_visit += _survivors(
-            bounds, c1 - start, start, limit, order, excluded, visit[n_visit:]
-        )
     return n_visit
 
 
 @njit(nogil=True)
 def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
-                slab_high, second, coarse_t, bounds, visit, common):  # fmt: skip
+                slab_high, second, coarse_pairs, visit, common):  # fmt: skip
     """Offer the rows of slab ``s`` that the bound from the first two
     directions lets in; False when the slab is ruled out whole."""
     literally(key)
@@ -290,9 +298,9 @@ def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
     hi = a + np.searchsorted(part, q2 + radius, side="right")
     for c0 in range(lo, hi, CHUNK_ROWS):
         c1 = min(hi, c0 + CHUNK_ROWS)
-        limit = widen(_limit(key, keys[q, 0], inv_scale), coarse_t.shape[0])
+        limit = _coarse_limit(key, keys[q, 0], inv_scale, qc.shape[0])
         n_visit = _coarse_survivors(
-            qc, coarse_t, c0, c1, limit, order, excluded, bounds, visit
+            qc, coarse_pairs, c0, c1, limit, order, excluded, visit
         )
         _cascade(key, X, Y, q, visit, n_visit, common)
     return True
@@ -301,7 +309,7 @@ def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
 @njit(nogil=True)
 def pruned_l2_rows(
     key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
-    order, slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
+    order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
     inv_scale,
 ):  # fmt: skip
     """Search of queries ``q_order[q_start:q_stop]`` of ``X`` through the
@@ -310,19 +318,21 @@ def pruned_l2_rows(
     initialised heaps, sorted at the end.
 
     ``Y``, its row values ``aux_y`` (squared norms, or inverse norms for
-    cosine), its projections ``coarse_t`` (directions x rows) and ``fine``
-    (rows x directions), int16 in table units (``inv_scale`` per pixel
-    value or unit length), are in sorted order: slabs ``[slabs[s], slabs[s +
-    1])`` in order of the first projection (each within ``[slab_low[s],
-    slab_high[s]]``), each sorted by the second projection ``second``.
-    ``order`` maps each sorted position to the training index the heaps
-    record. The query projections ``q_coarse`` and ``q_fine`` are float32
-    in table units.
+    cosine), its coarse columns ``coarse_pairs`` (pairs x rows x 2) and
+    fine ones ``fine`` (rows x columns), int16 in table units
+    (``inv_scale`` per pixel value or unit length), are in sorted order:
+    slabs ``[slabs[s], slabs[s + 1])`` in order of the first projection
+    (each within ``[slab_low[s], slab_high[s]]``), each sorted by the second
+    projection ``second``. ``order`` maps each sorted position to the
+    training index the heaps record. The query's coarse columns ``q_coarse``
+    are int16, its fine ones ``q_fine`` float32, in table units
+    (:meth:`fmnist.neighbors._pruning.ProjectionTables.query_tables`).
     """
     literally(key)
     n_slabs = slabs.shape[0] - 1
     widest = max(CHUNK_ROWS, np.max(slabs[1:] - slabs[:-1]))
-    bounds = np.empty(widest, dtype=np.float32)
+    bounds = np.empty(widest, dtype=np.float64)
+    sums = np.empty(widest + 64, dtype=np.int32)
     visit = np.empty(widest, dtype=np.int64)
     histogram = np.empty(SEED_BINS, dtype=np.int64)
     for position in range(q_start, q_stop):
@@ -338,10 +348,10 @@ def pruned_l2_rows(
         # The rows of the query's own slab with the smallest coarse bounds
         # fill the heap first, then the rest of the slab.
         a, b = slabs[home], slabs[home + 1]
-        _coarse(qc, coarse_t, a, b, bounds)
+        _coarse(qc, coarse_pairs, a, b, sums, bounds)
         n_visit = _seeds(bounds, b - a, a, order, excluded, histogram, visit)
         _cascade(key, X, Y, q, visit, n_visit, common)
-        limit = widen(_limit(key, keys[q, 0], inv_scale), coarse_t.shape[0])
+        limit = _coarse_limit(key, keys[q, 0], inv_scale, qc.shape[0])
         n_visit = _survivors(bounds, b - a, a, limit, order, excluded, visit)
         _cascade(key, X, Y, q, visit, n_visit, common)
         # Then the other slabs outward, each side until one is ruled out.
@@ -350,14 +360,14 @@ def pruned_l2_rows(
         while down >= 0 or up < n_slabs:
             if down >= 0:
                 if _visit_slab(key, X, Y, q, down, q1, q2, qc, excluded, slabs,
-                               slab_low, slab_high, second, coarse_t, bounds,
+                               slab_low, slab_high, second, coarse_pairs,
                                visit, common):  # fmt: skip
                     down -= 1
                 else:
                     down = -1
             if up < n_slabs:
                 if _visit_slab(key, X, Y, q, up, q1, q2, qc, excluded, slabs,
-                               slab_low, slab_high, second, coarse_t, bounds,
+                               slab_low, slab_high, second, coarse_pairs,
                                visit, common):  # fmt: skip
                     up += 1
                 else:
@@ -368,7 +378,7 @@ def pruned_l2_rows(
 @njit(nogil=True, parallel=True)
 def pruned_l2_rows_parallel(
     key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
-    slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine, inv_scale,
+    slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine, inv_scale,
     q_block, spread,
 ):  # fmt: skip
     """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``),
@@ -383,7 +393,7 @@ def pruned_l2_rows_parallel(
         b1 = min(b0 + q_block, n_q)
         pruned_l2_rows(
             key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
-            slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
+            slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
             inv_scale,
         )  # fmt: skip
 
@@ -403,24 +413,24 @@ def entry_points(tile, key):
     @njit(nogil=True)
     def serial(
         X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
-        order, slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine,
+        order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
         q_fine, inv_scale,
     ):  # fmt: skip
         pruned_l2_rows(
             key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y,
-            keys, idx, order, slabs, slab_low, slab_high, second, coarse_t,
+            keys, idx, order, slabs, slab_low, slab_high, second, coarse_pairs,
             q_coarse, fine, q_fine, inv_scale,
         )  # fmt: skip
 
     @njit(nogil=True)
     def parallel(
         X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
-        slab_low, slab_high, second, coarse_t, q_coarse, fine, q_fine,
+        slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
         inv_scale, q_block, spread,
     ):  # fmt: skip
         pruned_l2_rows_parallel(
             key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
-            slabs, slab_low, slab_high, second, coarse_t, q_coarse, fine,
+            slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
             q_fine, inv_scale, q_block, spread,
         )  # fmt: skip
 

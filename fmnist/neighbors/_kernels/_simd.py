@@ -65,7 +65,7 @@ _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
 
 
-def _target_features(context):
+def target_features(context):
     try:
         text = context.codegen()._tm_features
     except AttributeError:  # pragma: no cover - other numba targets
@@ -275,7 +275,7 @@ def _emit_tile(kind, context, builder, sig, args, n_x=_TILE):
         context, builder, yty, Y, list(args[2 + n_x : 2 + n_x + _TILE])
     )
     n_bytes = args[2 + n_x + _TILE]
-    features = _target_features(context)
+    features = target_features(context)
     widths, bias = plan(features, "sad" if kind == "sad" else "dot")
     masked = masked_tail(features)
 
@@ -439,7 +439,7 @@ def dot_plan(typingctx, n_bytes):
     sig = types.UniTuple(types.int64, 2)(types.intp)
 
     def codegen(context, builder, sig, args):
-        features = _target_features(context)
+        features = target_features(context)
         widths, bias = plan(features, "dot")
         if widths and masked_tail(features):
             handled = args[0]
