@@ -10,7 +10,7 @@ The training rows are sorted by their projection on the first direction and
 cut into slabs, each slab sorted by the projection on the second, so that
 the rows the first two directions let in are one contiguous window per
 slab. Within a window every row gets the coarse bound (projections on the
-first 16 directions, in pairs of columns, computed in integers), the rows
+first 24 directions, in pairs of columns, computed in integers), the rows
 that pass the fine one (all 64, row-major), and the survivors the exact
 integer distance of the brute-force search. Both bounds add the term
 ``(r_x - r_y)^2`` of the norms ``r`` of the rows' parts outside their
