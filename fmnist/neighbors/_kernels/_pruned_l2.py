@@ -32,10 +32,9 @@ within ``TABLE_ROUNDING * sqrt(n)`` of its exact value (triangle
 inequality), and a row is ruled out only when its computed bound exceeds the
 limit widened by that much (:func:`widen`). The coarse bound rounds the
 query's projections to integers too, each within :data:`QUERY_ROUNDING`,
-and widens by both. The slab bounds (first and
-second projections) are not rounded to integers. So no row that could enter
-the heap is ruled out and the results are those of brute force, ties
-included.
+and widens by both. The slab bounds (first and second projections) are not
+rounded to integers. So no row that could enter the heap is ruled out and
+the results are those of brute force, ties included.
 
 ``key`` (:data:`._codes.KEY_SQL2_FROM_DOT` or :data:`._codes.KEY_COSINE_INT`)
 is a compile-time literal, as in the brute-force driver: one specialisation
