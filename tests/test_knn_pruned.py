@@ -197,11 +197,12 @@ def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatc
     # exact below 2**31, and a wrapped sum (extreme rows) may only set a
     # bit, never clear one. Checked against int64 sums, on every limit that
     # sits at a row's sum, and on both sides of it; with the target's
-    # pmaddwd and with the plain arithmetic of targets without it.
+    # pmaddwd and with the plain arithmetic of targets without it. The sums
+    # themselves (for the seeds) are the int64 ones modulo 2**32.
     import numba
 
     from fmnist.neighbors._kernels import _coarse
-    from fmnist.neighbors._kernels._coarse import coarse_l2_mask_64
+    from fmnist.neighbors._kernels._coarse import coarse_l2_mask_64, coarse_l2_sums_64
 
     if not pmaddwd:
         monkeypatch.setattr(_coarse, "_PMADDWD", ())
@@ -213,20 +214,33 @@ def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatc
             out[i] = coarse_l2_mask_64(q, pairs, 64, limits[i])
         return out
 
+    @numba.njit
+    def sums_at(q, pairs):
+        out = np.zeros(80, dtype=np.int32)
+        coarse_l2_sums_64(q, pairs, 64, out, 8)
+        return out
+
     rng = np.random.default_rng(3)
     for high in (300, 16000):
         columns = rng.integers(-high, high + 1, (200, 18)).astype(np.int16)
         columns[70] = 16000  # sums far past 2**31
         q = rng.integers(-high, high + 1, 18).astype(np.int16)
-        q[:] = -16000 if high == 16000 else q
+        if high == 16000:
+            q[:] = -16000
         pairs = _pruning._in_pairs(columns)
         sums = ((columns[64:128].astype(np.int64) - q) ** 2).sum(1)
+        stored = sums_at(q, pairs)
+        assert (stored[:8] == 0).all() and (stored[72:] == 0).all()
+        wrapped = sums.astype(np.uint32).view(np.int32)
+        np.testing.assert_array_equal(stored[8:72], wrapped)
         limits = np.unique(np.concatenate([sums - 1, sums, sums + 1, [0, 2**40]]))
         bits = (masks(q, pairs, limits)[:, None] >> np.arange(64, dtype=np.uint64)) & 1
         within = sums[None, :] <= limits[:, None]
         assert bits[within].all()  # never rules out a row within the limit
         exact = sums[None, :] < 2**31
         assert (bits.astype(bool) == within)[:, exact[0]].all()
+
+
 def test_queries_are_searched_slab_by_slab():
     Y = _images(3000, 28, 7)
     X = _images(300, 28, 8)
