@@ -205,7 +205,7 @@ def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatc
     from fmnist.neighbors._kernels._coarse import coarse_l2_mask_64, coarse_l2_sums_64
 
     if not pmaddwd:
-        monkeypatch.setattr(_coarse, "_PMADDWD", ())
+        monkeypatch.setattr(_coarse, "PMADDWD", ())
 
     @numba.njit
     def masks(q, pairs, limits):

@@ -23,7 +23,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._simd import target_features
+from ._simd import PMADDWD, pmaddwd_function, target_features
 
 _LANES = 64
 _I1 = ir.IntType(1)
@@ -142,7 +142,7 @@ def _pair_squares(builder, features, diff):
     """``d[2i]**2 + d[2i + 1]**2`` of a ``<32 x i16>`` vector as ``<16 x
     i32>``: ``pmaddwd`` in the widest form the target has (LLVM does not
     find it in the plain arithmetic), plain arithmetic off x86."""
-    found = [(w, name) for w, feature, name in _PMADDWD if feature in features]
+    found = [width for width, feature, _ in PMADDWD if feature in features]
     if not found:
         wide = ir.VectorType(_I32, 16)
         squares = []
@@ -151,12 +151,8 @@ def _pair_squares(builder, features, diff):
             part = builder.sext(builder.shuffle_vector(diff, diff, lanes), wide)
             squares.append(builder.mul(part, part))
         return builder.add(*squares)
-    width, name = found[0]
-    in_ty = ir.VectorType(_I16, width)
-    out_ty = ir.VectorType(_I32, width // 2)
-    fn = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(out_ty, [in_ty, in_ty]), name
-    )
+    width = found[0]
+    fn = pmaddwd_function(builder, width)
     pieces = []
     lanes_ty = ir.VectorType(_I32, width)
     for first in range(0, 32, width):
@@ -171,15 +167,6 @@ def _pair_squares(builder, features, diff):
             for i in range(0, len(pieces), 2)
         ]
     return pieces[0]
-
-
-#: ``pmaddwd``, widest first: width in int16 lanes, the target feature it
-#: needs, the LLVM intrinsic.
-_PMADDWD = (
-    (32, "avx512bw", "llvm.x86.avx512.pmaddw.d.512"),
-    (16, "avx2", "llvm.x86.avx2.pmadd.wd"),
-    (8, "sse2", "llvm.x86.sse2.pmadd.wd"),
-)
 
 
 def _l2_accepts(qrow, table):

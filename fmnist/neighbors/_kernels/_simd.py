@@ -129,19 +129,33 @@ def _vnni_step(builder, width):
     return in_ty, acc_ty, prep_y, step
 
 
+#: ``pmaddwd`` (products of int16 lanes, added in pairs into int32 lanes),
+#: widest first: width in int16 lanes, the target feature it needs, its LLVM
+#: intrinsic.
+PMADDWD = (
+    (32, "avx512bw", "llvm.x86.avx512.pmaddw.d.512"),
+    (16, "avx2", "llvm.x86.avx2.pmadd.wd"),
+    (8, "sse2", "llvm.x86.sse2.pmadd.wd"),
+)
+
+
+def pmaddwd_function(builder, lanes):
+    """The ``pmaddwd`` of :data:`PMADDWD` on ``lanes`` int16 lanes: two
+    ``<lanes x i16>`` to ``<lanes / 2 x i32>``."""
+    name = next(name for width, _, name in PMADDWD if width == lanes)
+    in_ty = ir.VectorType(_I16, lanes)
+    out_ty = ir.VectorType(_I32, lanes // 2)
+    return cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(out_ty, [in_ty, in_ty]), name
+    )
+
+
 def _pmaddwd_step(builder, width):
     # ``width`` bytes widened to ``width`` 16-bit lanes.
-    name = {
-        32: "llvm.x86.avx512.pmaddw.d.512",
-        16: "llvm.x86.avx2.pmadd.wd",
-        8: "llvm.x86.sse2.pmadd.wd",
-    }[width]
     in_ty = ir.VectorType(_I8, width)
     wide_ty = ir.VectorType(_I16, width)
     acc_ty = ir.VectorType(_I32, width // 2)
-    fn = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(acc_ty, [wide_ty, wide_ty]), name
-    )
+    fn = pmaddwd_function(builder, width)
 
     def widen(v):
         return builder.zext(v, wide_ty)
