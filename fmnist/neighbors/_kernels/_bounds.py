@@ -12,8 +12,8 @@ bound equal to the threshold is not skipped), so the results, ties included,
 are those of the brute-force search.
 
 :mod:`._pruned_l1` walks manhattan searches on group means (bytes),
-:mod:`._pruned_l2` euclidean and cosine ones on projections (float32,
-with a margin);
+:mod:`._pruned_l2` euclidean and cosine ones on projections (int16
+tables, with margins for their rounding);
 this module has what both use. Nothing here validates its input:
 :mod:`fmnist.neighbors._pruning` checks what memory safety depends on before
 a kernel is reached.
@@ -23,11 +23,31 @@ import numpy as np
 
 from ._coarse import lowest_bit
 from ._jit import njit
+from ._simd import prefetch_row
 
 #: Training rows per chunk of the walk.
 CHUNK_ROWS = 512
 #: How many survivors ahead their bound rows are prefetched.
 AHEAD = 8
+
+
+@njit(nogil=True, inline="always")
+def four_rows(rows, v, n_rows):
+    """``rows[v:v + 4]`` of ``rows[:n_rows]``, the last row repeated past
+    its end, so that a tile of four rows reads only rows that exist.
+    Inlined, as :func:`prefetch_rows` is: as calls, they made the pruned
+    euclidean search 5-10% slower."""
+    last = n_rows - 1
+    j1, j2, j3 = rows[min(v + 1, last)], rows[min(v + 2, last)], rows[min(v + 3, last)]
+    return rows[v], j1, j2, j3
+
+
+@njit(nogil=True, inline="always")
+def prefetch_rows(T, rows, start, stop, n_rows, width):
+    """Prefetch the first ``width`` bytes of the rows ``rows[start:stop]`` of
+    table ``T`` that are among ``rows[:n_rows]``."""
+    for v in range(start, min(stop, n_rows)):
+        prefetch_row(T, rows[v], width)
 
 
 @njit(nogil=True)

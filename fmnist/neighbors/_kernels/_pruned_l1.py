@@ -28,6 +28,8 @@ from ._bounds import (
     MAX_SEEDS,
     NO_LIMIT,
     SEED_BINS,
+    four_rows,
+    prefetch_rows,
     seed_cut,
     take_mask,
 )
@@ -35,7 +37,6 @@ from ._coarse import coarse_mask_64
 from ._codes import TILE_SAD_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
-from ._simd import prefetch_row
 from ._tiles import tile_1x4, tile_tail
 
 
@@ -89,17 +90,12 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
     ``sum |QT[q] - T[j]|`` is at most ``limit``, in order, in ``out`` (which
     may be ``rows``); returns their number. Four rows per ``psadbw`` tile."""
     n_out = 0
-    last = n_rows - 1
     width = T.shape[1]
-    for v in range(min(2 * AHEAD, n_rows)):
-        prefetch_row(T, rows[v], width)
+    prefetch_rows(T, rows, 0, 2 * AHEAD, n_rows, width)
     for v in range(0, n_rows, 4):
-        for ahead in range(v + 2 * AHEAD, min(n_rows, v + 2 * AHEAD + 4)):
-            prefetch_row(T, rows[ahead], width)
-        j1 = rows[min(v + 1, last)]
-        j2 = rows[min(v + 2, last)]
-        j3 = rows[min(v + 3, last)]
-        values, done = tile_1x4(TILE_SAD_U8, QT, T, q, rows[v], j1, j2, j3)
+        prefetch_rows(T, rows, v + 2 * AHEAD, v + 2 * AHEAD + 4, n_rows, width)
+        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
+        values, done = tile_1x4(TILE_SAD_U8, QT, T, q, j0, j1, j2, j3)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             total = values[c]
@@ -114,17 +110,12 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
 def _exact_l1(X, Y, q, rows, n_rows, order, keys, idx):
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
     ``q`` with their exact manhattan distances, four per tile."""
-    last = n_rows - 1
     width = Y.shape[1]
-    for v in range(min(AHEAD, n_rows)):
-        prefetch_row(Y, rows[v], width)
+    prefetch_rows(Y, rows, 0, AHEAD, n_rows, width)
     for v in range(0, n_rows, 4):
-        for ahead in range(v + AHEAD, min(n_rows, v + AHEAD + 4)):
-            prefetch_row(Y, rows[ahead], width)
-        j1 = rows[min(v + 1, last)]
-        j2 = rows[min(v + 2, last)]
-        j3 = rows[min(v + 3, last)]
-        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, rows[v], j1, j2, j3)
+        prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
+        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
+        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, j0, j1, j2, j3)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             total = values[c]

@@ -58,6 +58,8 @@ from ._bounds import (
     MAX_SEEDS,
     NO_LIMIT,
     SEED_BINS,
+    four_rows,
+    prefetch_rows,
     seed_cut,
     take_mask,
 )
@@ -65,7 +67,6 @@ from ._coarse import coarse_l2_mask_64, coarse_l2_sums_64
 from ._codes import KEY_COSINE_INT, TILE_DOT_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
-from ._simd import prefetch_row
 from ._tiles import NEAR_PARALLEL, pair_key, tile_1x4, tile_offsets, tile_tail
 
 #: Bounds are compared with the threshold widened by these margins (pixel
@@ -174,17 +175,12 @@ def _exact(key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx):
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
     ``q`` with their exact keys, four per tile."""
     literally(key)
-    last = n_rows - 1
     width = Y.shape[1]
-    for v in range(min(AHEAD, n_rows)):
-        prefetch_row(Y, rows[v], width)
+    prefetch_rows(Y, rows, 0, AHEAD, n_rows, width)
     for v in range(0, n_rows, 4):
-        for ahead in range(v + AHEAD, min(n_rows, v + AHEAD + 4)):
-            prefetch_row(Y, rows[ahead], width)
-        j1 = rows[min(v + 1, last)]
-        j2 = rows[min(v + 2, last)]
-        j3 = rows[min(v + 3, last)]
-        values, done = tile_1x4(TILE_DOT_U8, X, Y, q, rows[v], j1, j2, j3)
+        prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
+        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
+        values, done = tile_1x4(TILE_DOT_U8, X, Y, q, j0, j1, j2, j3)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             dot = values[c] + offset
@@ -203,16 +199,12 @@ def _cascade(key, X, Y, q, rows, n_rows, common):
     limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1], TABLE_ROUNDING)
     width = fine.shape[1] * fine.itemsize
     kept = 0
-    last = n_rows - 1
     for v in range(0, n_rows, 4):
-        for ahead in range(v + 2 * AHEAD, min(n_rows, v + 2 * AHEAD + 4)):
-            prefetch_row(fine, rows[ahead], width)
-        j0 = rows[v]
-        j1 = rows[min(v + 1, last)]
-        j2 = rows[min(v + 2, last)]
-        j3 = rows[min(v + 3, last)]
+        prefetch_rows(fine, rows, v + 2 * AHEAD, v + 2 * AHEAD + 4, n_rows, width)
+        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
         b0, b1, b2, b3 = _fine_four(q_fine, fine, j0, j1, j2, j3)
-        # Rows v.. are read before any is written back (kept <= v).
+        # Rows v.. are read before any is written back (kept <= v). Written
+        # out: a loop over the four bounds measured slower.
         rows[kept] = j0
         kept += b0 <= limit
         if v + 1 < n_rows:
