@@ -269,12 +269,10 @@ class ProjectionTables:
     def query_tables(self, X):
         """``(coarse, fine)`` projections of the query rows ``X``, each with
         the norm of the rest of each row last, in table units: ``coarse``
-        rounded to int16 and clipped to ``[-16000, 16000]`` (which keeps it
-        a lower bound: every table value lies in that range), padded like
-        the table's pairs; ``fine`` float32."""
+        rounded as the tables are (:func:`_table_ints`) and padded like
+        their pairs; ``fine`` float32."""
         coarse, fine = _project(X, self.basis, self.unit, self.n_coarse)
-        coarse = np.rint(_in_units(coarse, self.scale))
-        coarse = np.clip(coarse, -_TABLE_MAX, _TABLE_MAX).astype(np.int16)
+        coarse = _table_ints(_in_units(coarse, self.scale))
         return _even_columns(coarse), _in_units(fine, self.scale)
 
     def query_order(self, q_fine):
@@ -341,6 +339,14 @@ def _in_units(table, scale):
     return (table / np.float32(scale)).astype(np.float32)
 
 
+def _table_ints(table):
+    """Values in table units rounded to int16, clipped to ``[-_TABLE_MAX,
+    _TABLE_MAX]`` (a no-op for the training rows, whose largest value sets
+    the scale; for a query it only lowers a bound, as every table value
+    lies in that range)."""
+    return np.clip(np.rint(table), -_TABLE_MAX, _TABLE_MAX).astype(np.int16)
+
+
 def _even_columns(table):
     """``table`` with a zero column added to an odd number of columns."""
     if table.shape[1] % 2 == 0:
@@ -349,8 +355,8 @@ def _even_columns(table):
 
 
 def _with_zero_rows(table, n):
-    """``table`` as int16 with ``n`` rows of zeros after the last."""
-    out = np.zeros((len(table) + n, table.shape[1]), dtype=np.int16)
+    """``table`` with ``n`` rows of zeros after the last."""
+    out = np.zeros((len(table) + n, table.shape[1]), dtype=table.dtype)
     out[: len(table)] = table
     return out
 
@@ -393,8 +399,8 @@ def _projection_tables(Y, unit):
         slab_high=np.array([lead[a:b].max() for a, b in bounds], np.float32),
         second=np.ascontiguousarray(second[order]),
         n_coarse=n_coarse,
-        coarse_pairs=_in_pairs(_with_zero_rows(np.rint(coarse[order]), 64)),
-        fine=np.rint(fine).astype(np.int16),
+        coarse_pairs=_in_pairs(_with_zero_rows(_table_ints(coarse[order]), 64)),
+        fine=_table_ints(fine),
         unit=unit,
     )
 
