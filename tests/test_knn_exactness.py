@@ -85,6 +85,34 @@ _WIDE_CHILD = """
                 results.append(kneighbors(spec, X, Y, 7, reuse=False))
             for got, want in zip(results[1], results[0]):
                 assert (got == want).all(), ("pruned", metric, n_jobs)
+    # Float rows: the lane sums of brute force and of the pruned exact stage.
+    for Yf, Xf in ((Y / np.float32(255), X / np.float32(255)), (Y / 255.0, X / 255.0)):
+        for metric in ("euclidean", "cosine"):
+            results = []
+            for algorithm in ("brute", "pruned"):
+                spec = SearchSpec.build(metric, 2, Yf.dtype, algorithm=algorithm)
+                results.append(kneighbors(spec, Xf, Yf, 7, reuse=False))
+            for got, want in zip(results[1], results[0]):
+                assert (got == want).all(), ("pruned", metric, Yf.dtype)
+    # One order on every target: four lanes, (l0 + l1) + (l2 + l3), then the
+    # rest, each square added with one rounding (fma, by fractions here).
+    from fractions import Fraction
+    from fmnist.neighbors._kernels._tiles import _squares_1x4
+
+    def fma(d, acc):
+        return float(Fraction(d) * Fraction(d) + Fraction(acc))
+
+    for n in (7, 785):
+        A = rng.standard_normal((5, n)).astype(np.float32)
+        for j, got in zip(range(1, 5), _squares_1x4(A, A, 0, 1, 2, 3, 4)):
+            d = [float(a) - float(b) for a, b in zip(A[0], A[j])]
+            lanes = [0.0] * 4
+            for t in range(n - n % 4):
+                lanes[t % 4] = fma(d[t], lanes[t % 4])
+            want = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+            for t in range(n - n % 4, n):
+                want = fma(d[t], want)
+            assert got == want, (n, j, got, want)
     print("ok")
 """
 

@@ -7,12 +7,16 @@ module builds what they walk (the *bound tables* of a training set) and
 decides where it applies:
 
 * manhattan, euclidean, squared euclidean (Minkowski ``p`` of 1 and 2
-  included) and cosine;
-* uint8 queries against uint8 training rows of at least
-  :data:`MIN_FEATURES` features, and at most
+  included) and cosine on uint8 queries against uint8 training rows;
+  euclidean, squared euclidean and cosine also on float rows (``X / 255``,
+  scaled or standardised features), whose exact stage computes the
+  brute-force search's own float64 distances;
+* rows of at least :data:`MIN_FEATURES` features, and at most
   :data:`~._kernels._codes.WIDE_BYTES` (manhattan: group sums fit in int16)
   or :data:`MAX_PROJECTED_FEATURES` (euclidean and cosine: the directions
-  come from an eigendecomposition of a features x features matrix);
+  come from an eigendecomposition of a features x features matrix), and
+  float values within :data:`MAX_FLOAT_SCALE` of 1 (whose squares and
+  projections float64 and float32 hold with room to spare);
 * with ``algorithm='auto'``, training sets of at least
   :data:`MIN_TRAIN_ROWS` rows: where it measured faster than brute force.
 
@@ -57,19 +61,32 @@ _SAMPLE_ROWS = 10_000
 _L1_ROUTE = (_codes.TILE_SAD_U8, _codes.KEY_RAW)
 _L2_ROUTE = (_codes.TILE_DOT_U8, _codes.KEY_SQL2_FROM_DOT)
 _COSINE_ROUTE = (_codes.TILE_DOT_U8, _codes.KEY_COSINE_INT)
+#: The float routes of the registry that are pruned: squared distances and
+#: the chord of unit rows.
+_FLOAT_L2_ROUTE = (_codes.TILE_SQL2, _codes.KEY_RAW)
+_FLOAT_COSINE_ROUTE = (_codes.TILE_CHORD, _codes.KEY_CHORD)
+#: Float rows are pruned when their largest magnitude lies within this
+#: factor of 1 either way (and every query's projections within
+#: ``_MAX_QUERY_UNITS``); others take brute force.
+MAX_FLOAT_SCALE = 1e100
+#: Largest query projection, in table units, the float32 fine bound takes.
+_MAX_QUERY_UNITS = 2.0**40
 
 
 def applies(spec, X, Y):
     """Whether the pruned search serves this search (else brute force)."""
-    route = spec.metric.uint8
-    if spec.algorithm == "brute" or route not in (
-        _L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE
-    ):
+    if spec.algorithm == "brute":
         return False
-    if X.dtype != np.uint8 or Y.dtype != np.uint8:
+    route = spec.metric.route(X.dtype, Y.dtype, X.shape[1])
+    floating = X.dtype.kind == "f" or Y.dtype.kind == "f"
+    if route in (_L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE):
+        uint8 = X.dtype == np.uint8 and Y.dtype == np.uint8
+    elif route in (_FLOAT_L2_ROUTE, _FLOAT_COSINE_ROUTE) and floating:
+        uint8 = False
+    else:
         return False
     widest = _codes.WIDE_BYTES if route == _L1_ROUTE else MAX_PROJECTED_FEATURES
-    if not MIN_FEATURES <= Y.shape[1] <= widest:
+    if not (uint8 or floating) or not MIN_FEATURES <= Y.shape[1] <= widest:
         return False
     return spec.algorithm == "pruned" or Y.shape[0] >= MIN_TRAIN_ROWS
 
@@ -178,13 +195,19 @@ def _mean_tables(Y):
 
 
 def _inverse_norms(A):
-    """``1 / |a|`` of each uint8 row (float64; 0 for a row of zeros), by the
-    rule of the cosine keys (:func:`._kernels._tiles.row_inv_norms`)."""
+    """``1 / |a|`` of each row (float64; 0 for a row of zeros), by the rule
+    of the cosine keys: :func:`._kernels._tiles.row_inv_norms` for integer
+    rows, the inverse of :func:`._kernels._tiles.row_norms` for float ones."""
     from ._kernels import _tiles
 
     out = np.empty(A.shape[0], dtype=np.float64)
-    _tiles.row_inv_norms(A, out)
-    return out
+    if A.dtype.kind in "biu":
+        _tiles.row_inv_norms(A, out)
+        return out
+    _tiles.row_norms(A, out)
+    zero = out == 0.0
+    out[zero] = 1.0
+    return np.where(zero, 0.0, 1.0 / out)
 
 
 def _directions(Y, n_directions, unit):
@@ -304,9 +327,9 @@ def _project(A, basis, unit, n_coarse, rows=4096):
 
     The rests are computed in float64 (so that the rounding the margins of
     :mod:`._kernels._pruned_l2` must cover is the float32 result, and the
-    cancellation in the rest: at most about 3e-4 of a pixel value for uint8
-    rows of up to 1024 features), ``rows`` rows at a time so that no float64
-    copy of ``A`` is made."""
+    cancellation in the rest: about 3e-7 of the row's norm for rows of up
+    to 1024 features), ``rows`` rows at a time so that no float64 copy of
+    ``A`` is made."""
     n_directions = basis.shape[1]
     fine = np.empty((A.shape[0], n_directions + 1), dtype=np.float32)
     coarse = np.empty((A.shape[0], n_coarse + 1), dtype=np.float32)
@@ -371,6 +394,12 @@ def _in_pairs(table):
 
 
 def _projection_tables(Y, unit):
+    """:class:`ProjectionTables` of the rows ``Y``, or None for float rows
+    beyond :data:`MAX_FLOAT_SCALE` (brute force serves them)."""
+    if Y.dtype.kind == "f" and Y.size:
+        magnitude = max(float(Y.max()), -float(Y.min()))  # no copy of Y
+        if not 1.0 / MAX_FLOAT_SCALE <= magnitude <= MAX_FLOAT_SCALE:  # NaN too
+            return None
     n_directions = min(_DIRECTIONS, Y.shape[1])
     basis = _directions(Y, n_directions, unit)
     n_coarse = min(_COARSE_DIRECTIONS, n_directions)
@@ -406,12 +435,14 @@ def _projection_tables(Y, unit):
 
 
 def bound_tables(Y, route):
-    """The bound tables of uint8 training rows ``Y`` for ``route``:
-    :class:`MeanTables` for manhattan, :class:`ProjectionTables` for the
-    squared distances and (of the unit rows) for cosine."""
+    """The bound tables of training rows ``Y`` for ``route``:
+    :class:`MeanTables` for manhattan (uint8), :class:`ProjectionTables` for
+    the squared distances and (of the unit rows) for cosine; None where the
+    rows cannot be pruned (float rows beyond :data:`MAX_FLOAT_SCALE`)."""
     if route == _L1_ROUTE:
         return _mean_tables(Y)
-    return _projection_tables(Y, unit=route == _COSINE_ROUTE)
+    unit = route in (_COSINE_ROUTE, _FLOAT_COSINE_ROUTE)
+    return _projection_tables(Y, unit=unit)
 
 
 def spread_blocks(n_queries, q_block, n_threads):
@@ -434,10 +465,12 @@ def spread_blocks(n_queries, q_block, n_threads):
 
 
 def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
-    """Fill the heaps ``keys``/``idx`` of every query by the pruned search.
+    """Fill the heaps ``keys``/``idx`` of every query by the pruned search;
+    False, with nothing done, for float queries whose projections lie beyond
+    the range the bounds take (brute force serves them).
 
-    ``route`` is the uint8 route of the metric and ``tables`` its bound
-    tables; ``run(serial, parallel)`` calls ``serial(q_block)`` or
+    ``route`` is the route of the metric and ``tables`` its bound tables;
+    ``run(serial, parallel)`` calls ``serial(q_block)`` or
     ``parallel(q_block)`` under the spine's thread and lock rules.
     """
     import numba
@@ -459,9 +492,12 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         q_order = np.argsort(q_sums, kind="stable")
     else:
         q_coarse, q_fine = tables.query_tables(X)
+        if not np.all(np.abs(q_fine) <= _MAX_QUERY_UNITS):  # NaN too
+            return False
         kernel, kernel_parallel = _pruned_l2.entry_points(*route)
+        sorted_aux = aux_y[tables.order] if aux_y.size else aux_y
         common = (
-            bool(exclude_self), aux_x, aux_y[tables.order], keys, idx,
+            bool(exclude_self), aux_x, sorted_aux, keys, idx,
             tables.order, tables.slabs, tables.slab_low, tables.slab_high,
             tables.second, tables.coarse_pairs, q_coarse, tables.fine, q_fine,
             1.0 / tables.scale,
@@ -473,3 +509,4 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         kernel_parallel(X, Y, q_order, *common, q_block, spread)
 
     run(lambda q_block: kernel(X, Y, q_order, 0, n_queries, *common), parallel)
+    return True

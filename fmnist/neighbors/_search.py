@@ -365,15 +365,15 @@ def _search(spec, X, Y, n_neighbors, exclude_self, training=None):
         n_threads = resolve_threads(spec.n_jobs)
         row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)
         q_block, t_block = plan_blocks(spec.block_size, n_queries, row_bytes, n_threads)
+        tables = None
         if _pruning.applies(spec, X, Y):
             tables = training.bound_tables(route)
-            _pruning.search(
-                spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx,
-                lambda serial, parallel: _run(
-                    serial, parallel, n_queries, q_block, n_threads
-                ),
-            )
-        else:
+        if tables is None or not _pruning.search(
+            spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx,
+            lambda serial, parallel: _run(
+                serial, parallel, n_queries, q_block, n_threads
+            ),
+        ):
             _brute_force(route, X, Y, exclude_self, spec.p, aux_x, aux_y, keys, idx,
                          q_block, t_block, n_threads)
         if route[1] == _codes.KEY_COSINE_INT:

@@ -95,7 +95,7 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
     for v in range(0, n_rows, 4):
         prefetch_rows(T, rows, v + 2 * AHEAD, v + 2 * AHEAD + 4, n_rows, width)
         j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(TILE_SAD_U8, QT, T, q, j0, j1, j2, j3)
+        values, done = tile_1x4(TILE_SAD_U8, QT, T, q, j0, j1, j2, j3, None, None)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             total = values[c]
@@ -115,7 +115,7 @@ def _exact_l1(X, Y, q, rows, n_rows, order, keys, idx):
     for v in range(0, n_rows, 4):
         prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
         j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, j0, j1, j2, j3)
+        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, j0, j1, j2, j3, None, None)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             total = values[c]

@@ -12,33 +12,39 @@ the rows the first two directions let in are one contiguous window per
 slab. Within a window every row gets the coarse bound (projections on the
 first 24 directions, in pairs of columns, computed in integers), the rows
 that pass the fine one (all 64, row-major), and the survivors the exact
-integer distance of the brute-force search. Both bounds add the term
+distance of the brute-force search (integers for uint8 rows, float64 for
+float rows). Both bounds add the term
 ``(r_x - r_y)^2`` of the norms ``r`` of the rows' parts outside their
 directions, stored as one more column so that the same sum computes it
 (:func:`fmnist.neighbors._pruning._project`).
 
 Projections are in table units (divided by the tables' ``scale``,
-passed here as ``inv_scale``) and rounded, so a bound is trusted only with
-margins. The threshold key ``thr`` is a squared distance ``thr`` (for
-cosine keys, the squared distance ``2 * max(thr, NEAR_PARALLEL)`` of unit
-rows, with ``UNIT_ABS_MARGIN`` for ``ABS_MARGIN``) and in table units
-becomes the limit ``((sqrt(thr) + ABS_MARGIN) * inv_scale * (1 +
-REL_MARGIN))**2`` (:func:`_limit`). The float32 rounding of the query's
-projections moves a distance by less than 0.01 (unit rows: a few 1e-7) and
-the float32 sums by a few 1e-6 of it, inside those margins. The training
-tables are also rounded to integers: each value is within
-:data:`TABLE_ROUNDING` of its exact one, so a bound over ``n`` columns is
-within ``TABLE_ROUNDING * sqrt(n)`` of its exact value (triangle
-inequality), and a row is ruled out only when its computed bound exceeds the
-limit widened by that much (:func:`widen`). The coarse bound rounds the
-query's projections to integers too, each within :data:`QUERY_ROUNDING`,
-and widens by both. The slab bounds (first and second projections) are not
-rounded to integers. So no row that could enter the heap is ruled out and
-the results are those of brute force, ties included.
+passed here as ``inv_scale``: the largest table value is 16,000 units,
+whatever the rows' own scale) and rounded, so a bound is trusted only with
+margins. The threshold key ``thr`` is a squared distance (for cosine keys,
+the squared distance ``2 * thr`` of unit rows, with ``thr`` at least
+``NEAR_PARALLEL`` for integer rows) and in table units becomes the limit
+``(sqrt(thr) * inv_scale * (1 + REL_MARGIN) + ABS_MARGIN)**2``
+(:func:`_limit`). Float rounding moves a bound's root by less than 0.1 unit:
+the float32 query projections by at most 1e-3 unit per column, the float64
+norms of the rows' rests by about 3e-7 of a row's norm (below 0.05 unit for
+rows within the tables' range), the float32 sums by a few 1e-6 of the bound;
+the exact keys (integers for uint8 rows, float64 sums for float rows) within
+1e-13 of the distance. The training tables are also rounded to integers:
+each value is within :data:`TABLE_ROUNDING` of its exact one, so a bound
+over ``n`` columns is within ``TABLE_ROUNDING * sqrt(n)`` of its exact value
+(triangle inequality), and a row is ruled out only when its computed bound
+exceeds the limit widened by that much (:func:`widen`). The coarse bound
+rounds the query's projections to integers too, each within
+:data:`QUERY_ROUNDING`, and widens by both. The slab bounds (first and
+second projections) are not rounded to integers. So no row that could enter
+the heap is ruled out and the results are those of brute force, ties
+included: for float rows the exact stage computes each distance with the
+brute-force tile's own lane sums (:mod:`._lanes`), the same bits.
 
-``key`` (:data:`._codes.KEY_SQL2_FROM_DOT` or :data:`._codes.KEY_COSINE_INT`)
-is a compile-time literal, as in the brute-force driver: one specialisation
-per key rule, called through :func:`entry_points` (so that a call from Python
+``tile`` and ``key`` (the routes of :data:`_ROUTES`) are compile-time
+literals, as in the brute-force driver: one specialisation
+per route, called through :func:`entry_points` (so that a call from Python
 dispatches on the array types alone). numba keeps a literal only for plain
 arguments, so the helpers that pass it on take the rest of the query's state
 as one tuple.
@@ -64,17 +70,24 @@ from ._bounds import (
     take_mask,
 )
 from ._coarse import coarse_l2_mask_64, coarse_l2_sums_64
-from ._codes import KEY_COSINE_INT, TILE_DOT_U8
+from ._codes import (
+    KEY_CHORD,
+    KEY_COSINE_INT,
+    KEY_RAW,
+    KEY_SQL2_FROM_DOT,
+    TILE_CHORD,
+    TILE_DOT_U8,
+    TILE_SQL2,
+)
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
 from ._tiles import NEAR_PARALLEL, pair_key, tile_1x4, tile_offsets, tile_tail
 
-#: Bounds are compared with the threshold widened by these margins (pixel
-#: value units, and relative).
-ABS_MARGIN = 0.05
+#: Bounds are compared with the threshold widened by these margins: relative,
+#: and absolute in table units (float rounding of the projections moves a
+#: bound's root by less than 0.1 unit: see the module).
 REL_MARGIN = 1e-5
-#: The absolute margin of cosine searches, in units of the unit rows.
-UNIT_ABS_MARGIN = 1e-5
+ABS_MARGIN = 0.25
 #: Largest distance, in table units, between a value of the integer bound
 #: tables and the exact projection: half a unit for rounding to an integer,
 #: and the float32 rounding before it (a few 1e-3 of a unit for values up to
@@ -87,22 +100,32 @@ QUERY_ROUNDING = 0.51
 _COARSE_ROUNDING = TABLE_ROUNDING + QUERY_ROUNDING
 
 _ARITH = {"reassoc", "contract"}
+#: The routes searched here: uint8 rows, and float rows (exact stage in the
+#: lane sums of :mod:`._lanes`).
+_ROUTES = (
+    (TILE_DOT_U8, KEY_SQL2_FROM_DOT),
+    (TILE_DOT_U8, KEY_COSINE_INT),
+    (TILE_SQL2, KEY_RAW),
+    (TILE_CHORD, KEY_CHORD),
+)
 
 
 @njit(nogil=True)
 def _limit(key, thr, inv_scale):
-    """Largest squared distance in table units (``inv_scale`` per pixel
-    value, or per unit length for cosine) that does not rule a row out
-    against the threshold key ``thr`` (a squared distance, or a cosine
-    distance; the sentinels rule nothing out)."""
+    """Largest squared distance in table units (``inv_scale`` per unit of
+    the rows' values, or per unit length for cosine) that does not rule a
+    row out against the threshold key ``thr`` (a squared distance, or a
+    cosine distance; the sentinels rule nothing out)."""
     if thr >= NO_LIMIT // 2:
         return np.inf
     if key == KEY_COSINE_INT:
         # Pairs closer than NEAR_PARALLEL all have the key 0.
-        chord = np.sqrt(2.0 * max(np.float64(thr), NEAR_PARALLEL))
-        return ((chord + UNIT_ABS_MARGIN) * inv_scale * (1.0 + REL_MARGIN)) ** 2
-    radius = np.sqrt(np.float64(thr)) + ABS_MARGIN
-    return (radius * inv_scale * (1.0 + REL_MARGIN)) ** 2
+        radius = np.sqrt(2.0 * max(np.float64(thr), NEAR_PARALLEL))
+    elif key == KEY_CHORD:
+        radius = np.sqrt(2.0 * np.float64(thr))
+    else:
+        radius = np.sqrt(np.float64(thr))
+    return (radius * inv_scale * (1.0 + REL_MARGIN) + ABS_MARGIN) ** 2
 
 
 @njit(nogil=True)
@@ -171,29 +194,33 @@ def _fine_four(qrow, fine, j0, j1, j2, j3):
 
 
 @njit(nogil=True)
-def _exact(key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys, idx):
+def _exact(tile, key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys,
+           idx):  # fmt: skip
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
-    ``q`` with their exact keys, four per tile."""
+    ``q`` with their exact keys (the brute-force search's, bit for bit),
+    four per tile."""
+    literally(tile)
     literally(key)
     width = Y.shape[1]
     prefetch_rows(Y, rows, 0, AHEAD, n_rows, width)
     for v in range(0, n_rows, 4):
         prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
         j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(TILE_DOT_U8, X, Y, q, j0, j1, j2, j3)
+        values, done = tile_1x4(tile, X, Y, q, j0, j1, j2, j3, aux_x, aux_y)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
-            dot = values[c] + offset
+            value = values[c] + offset
             if done < width:
-                dot += tile_tail(TILE_DOT_U8, X, Y, q, j, done)
-            value = pair_key(key, dot, X, Y, q, j, aux_x, aux_y)
+                value += tile_tail(tile, X, Y, q, j, done)
+            value = pair_key(key, value, X, Y, q, j, aux_x, aux_y)
             heap_push(keys, idx, q, value, order[j])
 
 
 @njit(nogil=True)
-def _cascade(key, X, Y, q, rows, n_rows, common):
+def _cascade(tile, key, X, Y, q, rows, n_rows, common):
     """The rows that passed the coarse bound through the fine bound (against
     the threshold as it stands) and then the exact distance."""
+    literally(tile)
     literally(key)
     order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common
     limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1], TABLE_ROUNDING)
@@ -216,7 +243,7 @@ def _cascade(key, X, Y, q, rows, n_rows, common):
         if v + 3 < n_rows:
             rows[kept] = j3
             kept += b3 <= limit
-    _exact(key, X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
+    _exact(tile, key, X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
 
 
 @njit(nogil=True)
@@ -271,10 +298,11 @@ def _coarse_survivors(qc, coarse_pairs, c0, c1, limit, order, excluded, visit):
 
 
 @njit(nogil=True)
-def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
+def _visit_slab(tile, key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
                 slab_high, second, coarse_pairs, visit, common):  # fmt: skip
     """Offer the rows of slab ``s`` that the bound from the first two
     directions lets in; False when the slab is ruled out whole."""
+    literally(tile)
     literally(key)
     order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common
     limit = _limit(key, keys[q, 0], inv_scale)
@@ -293,13 +321,13 @@ def _visit_slab(key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
         n_visit = _coarse_survivors(
             qc, coarse_pairs, c0, c1, limit, order, excluded, visit
         )
-        _cascade(key, X, Y, q, visit, n_visit, common)
+        _cascade(tile, key, X, Y, q, visit, n_visit, common)
     return True
 
 
 @njit(nogil=True)
 def pruned_l2_rows(
-    key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
+    tile, key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
     order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
     inv_scale,
 ):  # fmt: skip
@@ -318,7 +346,10 @@ def pruned_l2_rows(
     training index the heaps record. The query's coarse columns ``q_coarse``
     are int16, its fine ones ``q_fine`` float32, in table units
     (:meth:`fmnist.neighbors._pruning.ProjectionTables.query_tables`).
+    ``tile`` is the route's tile: the exact distances are those of the
+    brute-force search.
     """
+    literally(tile)
     literally(key)
     n_slabs = slabs.shape[0] - 1
     widest = max(CHUNK_ROWS, np.max(slabs[1:] - slabs[:-1]))
@@ -329,7 +360,7 @@ def pruned_l2_rows(
     for position in range(q_start, q_stop):
         q = q_order[position]
         excluded = q if exclude_self else -1
-        offset = tile_offsets(TILE_DOT_U8, X, q, q, q, q)[0]
+        offset = tile_offsets(tile, X, q, q, q, q)[0]
         qc = q_coarse[q]
         qf = q_fine[q]
         q1 = np.float64(qf[0])
@@ -341,23 +372,23 @@ def pruned_l2_rows(
         a, b = slabs[home], slabs[home + 1]
         _coarse(qc, coarse_pairs, a, b, sums, bounds)
         n_visit = _seeds(bounds, b - a, a, order, excluded, histogram, visit)
-        _cascade(key, X, Y, q, visit, n_visit, common)
+        _cascade(tile, key, X, Y, q, visit, n_visit, common)
         limit = _coarse_limit(key, keys[q, 0], inv_scale, qc.shape[0])
         n_visit = _survivors(bounds, b - a, a, limit, order, excluded, visit)
-        _cascade(key, X, Y, q, visit, n_visit, common)
+        _cascade(tile, key, X, Y, q, visit, n_visit, common)
         # Then the other slabs outward, each side until one is ruled out.
         down = home - 1
         up = home + 1
         while down >= 0 or up < n_slabs:
             if down >= 0:
-                if _visit_slab(key, X, Y, q, down, q1, q2, qc, excluded, slabs,
+                if _visit_slab(tile, key, X, Y, q, down, q1, q2, qc, excluded, slabs,
                                slab_low, slab_high, second, coarse_pairs,
                                visit, common):  # fmt: skip
                     down -= 1
                 else:
                     down = -1
             if up < n_slabs:
-                if _visit_slab(key, X, Y, q, up, q1, q2, qc, excluded, slabs,
+                if _visit_slab(tile, key, X, Y, q, up, q1, q2, qc, excluded, slabs,
                                slab_low, slab_high, second, coarse_pairs,
                                visit, common):  # fmt: skip
                     up += 1
@@ -368,13 +399,14 @@ def pruned_l2_rows(
 
 @njit(nogil=True, parallel=True)
 def pruned_l2_rows_parallel(
-    key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
+    tile, key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
     slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine, inv_scale,
     q_block, spread,
 ):  # fmt: skip
     """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``),
     iteration ``b`` taking block ``spread[b]`` (none when negative; see
     :func:`fmnist.neighbors._pruning.spread_blocks`)."""
+    literally(tile)
     literally(key)
     n_q = X.shape[0]
     for b in numba.prange(spread.shape[0]):
@@ -383,23 +415,24 @@ def pruned_l2_rows_parallel(
         b0 = spread[b] * q_block
         b1 = min(b0 + q_block, n_q)
         pruned_l2_rows(
-            key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys, idx, order,
-            slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
-            inv_scale,
+            tile, key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys,
+            idx, order, slabs, slab_low, slab_high, second, coarse_pairs,
+            q_coarse, fine, q_fine, inv_scale,
         )  # fmt: skip
 
 
 @per_route
 def entry_points(tile, key):
-    """``(serial, parallel)`` pruned searches of the route ``(tile, key)``
-    (the uint8 dot tile with the squared-euclidean or the cosine key).
+    """``(serial, parallel)`` pruned searches of the route ``(tile, key)``:
+    the uint8 dot tile with the squared-euclidean or the cosine key, or the
+    float squared-distance or chord tile with its key.
 
     Each is a small cached function calling :func:`pruned_l2_rows` or its
-    parallel twin with ``key`` as a compile-time constant, as the
+    parallel twin with ``tile`` and ``key`` as compile-time constants, as the
     brute-force driver's entry points do.
     """
-    if tile != TILE_DOT_U8:
-        raise ValueError(f"the pruned search runs on the uint8 dot tile, not {tile}")
+    if (tile, key) not in _ROUTES:
+        raise ValueError(f"no pruned euclidean search for the route {(tile, key)}")
 
     @njit(nogil=True)
     def serial(
@@ -408,7 +441,7 @@ def entry_points(tile, key):
         q_fine, inv_scale,
     ):  # fmt: skip
         pruned_l2_rows(
-            key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y,
+            tile, key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y,
             keys, idx, order, slabs, slab_low, slab_high, second, coarse_pairs,
             q_coarse, fine, q_fine, inv_scale,
         )  # fmt: skip
@@ -420,7 +453,7 @@ def entry_points(tile, key):
         inv_scale, q_block, spread,
     ):  # fmt: skip
         pruned_l2_rows_parallel(
-            key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
+            tile, key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
             slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
             q_fine, inv_scale, q_block, spread,
         )  # fmt: skip

@@ -7,13 +7,16 @@
 ``overload`` selected by a literal code from :mod:`._codes`, so the blocked
 driver is compiled once per route with its tile and key rule fixed.
 
-uint8 pairs run the SIMD tiles of :mod:`._simd`. Every other pair runs a tile
-in plain numba: sixteen scalar accumulators updated in one loop over the
-features, which LLVM vectorises along the features (``fastmath``
-reassociation only, never on comparisons with the heaps' sentinels), so every
-pair is reduced in the same order wherever it sits in a tile or block.
-Accumulators are int64 when both sides are integers (exact) and float64
-otherwise.
+uint8 pairs run the SIMD tiles of :mod:`._simd`. Squared distances of float
+rows (euclidean, and cosine as the chord of unit rows) run the lane sums of
+:mod:`._lanes`: float64 sums in one fixed order, so a pair's value is the
+same bits in every tile, in the pruned search and on every target. Every
+other pair runs a tile in plain numba: sixteen scalar accumulators updated in
+one loop over the features, which LLVM vectorises along the features
+(``fastmath`` reassociation only, never on comparisons with the heaps'
+sentinels), so every pair is reduced in the same order wherever it sits in a
+tile or block. Accumulators are int64 when both sides are integers (exact)
+and float64 otherwise.
 
 Cosine is exact where it can be: for integer rows the dot product is an exact
 integer; pairs that may point the same way get key 0 here and are settled
@@ -45,6 +48,13 @@ from ._codes import (
     TILE_SQL2,
 )
 from ._jit import njit
+from ._lanes import (
+    lane_sums_1x4,
+    lane_sums_1x4_scaled,
+    lane_sums_4x4,
+    lane_sums_4x4_scaled,
+    square_add,
+)
 from ._simd import (
     dot_plan,
     dot_tile_1x4,
@@ -64,9 +74,11 @@ def tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
     raise NotImplementedError
 
 
-def tile_1x4(tile, X, Y, i, j0, j1, j2, j3):
+def tile_1x4(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
     """``(values, done)``: 4 values of row ``i`` of X against rows ``j*`` of
-    Y, for the uint8 SIMD tiles only (compiled code only)."""
+    Y, for the uint8 SIMD tiles and the float squared-distance tiles
+    (compiled code only; ``aux_*`` are the rows' norms for ``TILE_CHORD``,
+    unused by the others)."""
     raise NotImplementedError
 
 
@@ -141,49 +153,33 @@ def _inverse_norm_or_one(aux, i):
 
 
 @njit(nogil=True)
-def _load_int(v, divisor):
+def _load_int(v):
     return np.int64(v)
 
 
 @njit(nogil=True)
-def _load_float(v, divisor):
+def _load_float(v):
     return np.float64(v)
 
 
-@njit(fastmath=_ARITH, nogil=True)
-def _load_unit(v, inverse_norm):
-    return np.float64(v) * inverse_norm
-
-
-def _plain_tile(op, combine, integer, unit_rows=False):
+def _plain_tile(op, combine, integer):
     """A plain tile: ``combine(s, op(a, b, p))`` over the features, with int64
-    accumulators for ``integer`` pairs and float64 otherwise; ``unit_rows``
-    scales every row by the inverse of its norm (``aux``) first, one division
-    per row of the tile rather than per element."""
-    divisor = _inverse_norm_or_one if unit_rows else _one
-    load = _load_unit if unit_rows else (_load_int if integer else _load_float)
+    accumulators for ``integer`` pairs and float64 otherwise."""
+    load = _load_int if integer else _load_float
     zero = np.int64(0) if integer else np.float64(0.0)
 
     def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
-        u0 = divisor(aux_x, i0)
-        u1 = divisor(aux_x, i1)
-        u2 = divisor(aux_x, i2)
-        u3 = divisor(aux_x, i3)
-        v0 = divisor(aux_y, j0)
-        v1 = divisor(aux_y, j1)
-        v2 = divisor(aux_y, j2)
-        v3 = divisor(aux_y, j3)
         s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
         s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
         for t in range(X.shape[1]):
-            a0 = load(X[i0, t], u0)
-            a1 = load(X[i1, t], u1)
-            a2 = load(X[i2, t], u2)
-            a3 = load(X[i3, t], u3)
-            b0 = load(Y[j0, t], v0)
-            b1 = load(Y[j1, t], v1)
-            b2 = load(Y[j2, t], v2)
-            b3 = load(Y[j3, t], v3)
+            a0 = load(X[i0, t])
+            a1 = load(X[i1, t])
+            a2 = load(X[i2, t])
+            a3 = load(X[i3, t])
+            b0 = load(Y[j0, t])
+            b1 = load(Y[j1, t])
+            b2 = load(Y[j2, t])
+            b3 = load(Y[j3, t])
             s00 = combine(s00, op(a0, b0, p))
             s01 = combine(s01, op(a0, b1, p))
             s02 = combine(s02, op(a0, b2, p))
@@ -204,6 +200,120 @@ def _plain_tile(op, combine, integer, unit_rows=False):
             s00, s01, s02, s03, s10, s11, s12, s13,
             s20, s21, s22, s23, s30, s31, s32, s33,
         )  # fmt: skip
+        return values, np.int64(X.shape[1])
+
+    return impl
+
+
+# ----------------------------------------------------------------------------
+# float squared distances: one summation order for every pair
+
+
+@njit(nogil=True, fastmath=False)
+def _lane_tail(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3, r, at):
+    """Lane sums ``r[at:at + 4]`` of row ``i`` of X (times ``u``) against
+    rows ``j*`` of Y (times ``v*``) plus the features after the whole groups
+    of four, one by one."""
+    r0, r1, r2, r3 = r[at], r[at + 1], r[at + 2], r[at + 3]
+    n = X.shape[1]
+    for t in range(n - n % 4, n):
+        x = np.float64(X[i, t]) * u
+        d0 = x - np.float64(Y[j0, t]) * v0
+        d1 = x - np.float64(Y[j1, t]) * v1
+        d2 = x - np.float64(Y[j2, t]) * v2
+        d3 = x - np.float64(Y[j3, t]) * v3
+        r0 = square_add(d0, r0)
+        r1 = square_add(d1, r1)
+        r2 = square_add(d2, r2)
+        r3 = square_add(d3, r3)
+    return r0, r1, r2, r3
+
+
+# The lane sums and their tails, compiled on their own without fast-math
+# (see :mod:`._lanes`): a pair's squared distance is the same bits in every
+# tile shape and every caller.
+
+
+@njit(nogil=True, fastmath=False)
+def _squares_1x4(X, Y, i, j0, j1, j2, j3):
+    r = lane_sums_1x4(X, Y, i, j0, j1, j2, j3)
+    return _lane_tail(X, Y, i, j0, j1, j2, j3, 1.0, 1.0, 1.0, 1.0, 1.0, r, 0)
+
+
+@njit(nogil=True, fastmath=False)
+def _chords_1x4(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3):
+    r = lane_sums_1x4_scaled(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3)
+    return _lane_tail(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3, r, 0)
+
+
+@njit(nogil=True, fastmath=False)
+def _lanes_4x4(r, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0, v1,
+               v2, v3):  # fmt: skip
+    """The 16 values of the 4 x 4 tile from its lane sums ``r``."""
+    a = _lane_tail(X, Y, i0, j0, j1, j2, j3, u0, v0, v1, v2, v3, r, 0)
+    b = _lane_tail(X, Y, i1, j0, j1, j2, j3, u1, v0, v1, v2, v3, r, 4)
+    c = _lane_tail(X, Y, i2, j0, j1, j2, j3, u2, v0, v1, v2, v3, r, 8)
+    d = _lane_tail(X, Y, i3, j0, j1, j2, j3, u3, v0, v1, v2, v3, r, 12)
+    return (a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3],
+            c[0], c[1], c[2], c[3], d[0], d[1], d[2], d[3])  # fmt: skip
+
+
+@njit(nogil=True, fastmath=False)
+def _squares_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3):
+    r = lane_sums_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
+    one = 1.0
+    return _lanes_4x4(r, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, one, one, one, one,
+                      one, one, one, one)  # fmt: skip
+
+
+@njit(nogil=True, fastmath=False)
+def _chords_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0, v1, v2,
+                v3):  # fmt: skip
+    r = lane_sums_4x4_scaled(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3,
+                             v0, v1, v2, v3)  # fmt: skip
+    return _lanes_4x4(r, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0,
+                      v1, v2, v3)  # fmt: skip
+
+
+def _lane_row_tile(unit_rows):
+    """The 1 x 4 tile of squared distances of float rows (of the rows scaled
+    to unit length, ``aux`` their norms, when ``unit_rows``)."""
+    if unit_rows:
+
+        def impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
+            s = _inverse_norm_or_one
+            values = _chords_1x4(
+                X, Y, i, j0, j1, j2, j3, s(aux_x, i), s(aux_y, j0),
+                s(aux_y, j1), s(aux_y, j2), s(aux_y, j3),
+            )  # fmt: skip
+            return values, np.int64(X.shape[1])
+
+        return impl
+
+    def impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
+        return _squares_1x4(X, Y, i, j0, j1, j2, j3), np.int64(X.shape[1])
+
+    return impl
+
+
+def _lane_tile(unit_rows):
+    """The 4 x 4 tile of squared distances of float rows (of the rows scaled
+    to unit length when ``unit_rows``)."""
+    if unit_rows:
+
+        def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
+            s = _inverse_norm_or_one
+            values = _chords_4x4(
+                X, Y, i0, i1, i2, i3, j0, j1, j2, j3, s(aux_x, i0), s(aux_x, i1),
+                s(aux_x, i2), s(aux_x, i3), s(aux_y, j0), s(aux_y, j1),
+                s(aux_y, j2), s(aux_y, j3),
+            )  # fmt: skip
+            return values, np.int64(X.shape[1])
+
+        return impl
+
+    def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
+        values = _squares_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
         return values, np.int64(X.shape[1])
 
     return impl
@@ -230,7 +340,7 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
     if code == TILE_L1:
         return _plain_tile(_op_l1, _add, integer)
     if code == TILE_SQL2:
-        return _plain_tile(_op_sql2, _add, integer)
+        return _plain_tile(_op_sql2, _add, True) if integer else _lane_tile(False)
     if code == TILE_DOT:
         return _plain_tile(_op_dot, _add, integer)
     if code == TILE_LINF:
@@ -238,18 +348,23 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
     if code == TILE_LP:
         return _plain_tile(_op_pow, _add, False)
     if code == TILE_CHORD:
-        return _plain_tile(_op_sql2, _add, False, unit_rows=True)
+        return _lane_tile(True)
     return None
 
 
 @overload(tile_1x4, inline="always", jit_options={"nogil": True})
-def _tile_1x4(tile, X, Y, i, j0, j1, j2, j3):
+def _tile_1x4(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
     code = _literal(tile)
+    floating = not (_is_integer(X) and _is_integer(Y))
+    if code == TILE_SQL2 and floating:
+        return _lane_row_tile(False)
+    if code == TILE_CHORD:
+        return _lane_row_tile(True)
     intrinsic = {TILE_SAD_U8: sad_tile_1x4, TILE_DOT_U8: dot_tile_1x4}.get(code)
     if intrinsic is None:
         return None
 
-    def impl(tile, X, Y, i, j0, j1, j2, j3):
+    def impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
         result = intrinsic(X, Y, i, j0, j1, j2, j3, X.shape[1])
         return result[0:4], result[4]
 

@@ -1,0 +1,176 @@
+"""The pruned search on float rows returns exactly what brute force returns.
+
+Float rows (``X / 255``, standardised features) are pruned with the same
+projection bounds as uint8 rows; the exact stage computes every distance
+with the brute-force tile's own float64 lane sums, so the results must be
+bit-identical, ties included.
+"""
+
+import numpy as np
+import pytest
+
+from fmnist import BlockKNNClassifier
+from fmnist.neighbors import _pruning
+from fmnist.neighbors import _search as search_module
+from fmnist.neighbors._kernels import _tiles
+from fmnist.neighbors._search import TrainingRows, kneighbors
+from fmnist.neighbors._spec import SearchSpec
+
+METRICS = ["euclidean", "sqeuclidean", "cosine"]
+
+
+def _images(n, seed, side=28, levels=256):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:side, :side]
+    centres = rng.uniform(0, side, (n, 2, 1, 1))
+    width = rng.uniform(2, side / 2, (n, 1, 1))
+    img = np.exp(-((yy - centres[:, 0]) ** 2 + (xx - centres[:, 1]) ** 2) / width**2)
+    img = img * rng.uniform(0.2, 1.0, (n, 1, 1)) * (levels - 1)
+    return np.round(img).astype(np.uint8).reshape(n, -1)
+
+
+def _search(metric, algorithm, X, Y, k, n_jobs=1, exclude_self=False):
+    spec = SearchSpec.build(metric, 2, Y.dtype, algorithm=algorithm, n_jobs=n_jobs)
+    return kneighbors(spec, X, Y, k, exclude_self=exclude_self, reuse=False)
+
+
+def _no_brute_force(*args):
+    raise AssertionError("brute force ran where the pruned search should")
+
+
+def _assert_same(metric, X, Y, k, n_jobs=1, exclude_self=False, pruned=True):
+    """Brute force and the pruned search agree bit for bit; with ``pruned``,
+    the second really ran pruned (brute force is switched off for it)."""
+    d_b, i_b = _search(metric, "brute", X, Y, k, n_jobs, exclude_self)
+    with pytest.MonkeyPatch.context() as patch:
+        if pruned:
+            patch.setattr(search_module, "_brute_force", _no_brute_force)
+        d_p, i_p = _search(metric, "pruned", X, Y, k, n_jobs, exclude_self)
+    np.testing.assert_array_equal(d_p, d_b)
+    np.testing.assert_array_equal(i_p, i_b)
+    return d_p, i_p
+
+
+SCALINGS = {
+    "div255_float32": lambda a: a / np.float32(255),
+    "div255_float64": lambda a: a / 255.0,
+    "standardised": lambda a: ((a - 60.0) / 90.0).astype(np.float32),
+    "large": lambda a: a * 1e6,
+    "small": lambda a: (a * 1e-7).astype(np.float32),
+}
+
+
+@pytest.mark.parametrize("scaling", list(SCALINGS))
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_float_pruned_matches_brute(scaling, metric, n_jobs):
+    convert = SCALINGS[scaling]
+    Y, X = convert(_images(2500, 0)), convert(_images(61, 1))
+    assert _pruning.applies(SearchSpec.build(metric, 2, Y.dtype), X, Y)
+    for k in (1, 5, 12):
+        _assert_same(metric, X, Y, k, n_jobs)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_float_pruned_keeps_the_tie_rule(metric):
+    # Three grey levels and duplicate rows: most distances tie exactly.
+    rng = np.random.default_rng(3)
+    base = _images(300, 2, side=12, levels=3) / np.float32(2)
+    Y = base[rng.integers(0, 300, 2500)]
+    X = np.concatenate([Y[:40], _images(40, 4, side=12, levels=3) / np.float32(2)])
+    _assert_same(metric, X, Y, 9)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_float_pruned_excludes_self_and_zero_rows(metric):
+    Y = _images(2500, 6) / 255.0
+    Y[:4] = 0.0  # rows of zeros: cosine distance 1 to everything
+    _, ind = _assert_same(metric, Y, Y, 5, n_jobs=2, exclude_self=True)
+    assert not (ind == np.arange(len(Y))[:, None]).any()
+    X = np.concatenate([np.zeros((2, Y.shape[1])), Y[4:10]])
+    _assert_same(metric, X, Y, 7)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_float_pruned_on_noise_and_mixed_dtypes(metric):
+    rng = np.random.default_rng(5)
+    Y = rng.standard_normal((2100, 70)).astype(np.float32)
+    X = rng.standard_normal((15, 70))  # float64 queries, float32 rows
+    _assert_same(metric, X, Y, 4)
+    _assert_same(metric, _images(9, 8)[:, :70], Y, 3)  # uint8 queries
+
+
+def test_floats_beyond_the_range_take_brute_force():
+    Y = _images(2200, 9) * 1e120
+    route = (_tiles.TILE_SQL2, _tiles.KEY_RAW)
+    assert TrainingRows(Y).bound_tables(route) is None
+    _assert_same("euclidean", Y[:5], Y, 3, pruned=False)
+    # In-range rows, a query far outside them: brute force for that call.
+    Y = _images(2200, 9) / 255.0
+    X = np.concatenate([Y[:3], np.full((1, Y.shape[1]), 1e30)])
+    assert TrainingRows(Y).bound_tables(route) is not None
+    dist, _ = _assert_same("euclidean", X, Y, 3, pruned=False)
+    _assert_same("euclidean", X[:3], Y, 3)
+    assert (dist[-1] > 1e30).all()
+
+
+def test_estimator_prunes_scaled_images():
+    Y = _images(2500, 10) / 255.0
+    y = np.arange(len(Y)) % 10
+    X = _images(50, 11) / 255.0
+    results = {}
+    for algorithm in ("brute", "auto"):
+        clf = BlockKNNClassifier(algorithm=algorithm).fit(Y, y)
+        assert clf.search_index().data.dtype == np.float64
+        results[algorithm] = clf.kneighbors(X), clf.predict(X)
+    for got, want in zip(results["auto"][0], results["brute"][0]):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(results["auto"][1], results["brute"][1])
+
+
+# --------------------------------------------------------------------------
+# the lane sums: one order in every tile shape
+
+
+def _reference(x, y, u=1.0, v=1.0):
+    """The documented order in Python floats: four lanes over the whole
+    groups, ``(l0 + l1) + (l2 + l3)``, then the rest one by one, each square
+    added with one rounding (exact here through fractions)."""
+    from fractions import Fraction
+
+    def fma(d, acc):
+        return float(Fraction(d) * Fraction(d) + Fraction(acc))
+
+    n = len(x)
+    whole = n - n % 4
+    d = [float(a) * u - float(b) * v for a, b in zip(x, y)]
+    lanes = [0.0] * 4
+    for t in range(whole):
+        lanes[t % 4] = fma(d[t], lanes[t % 4])
+    total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+    for t in range(whole, n):
+        total = fma(d[t], total)
+    return total
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 7, 9, 784])
+def test_lane_sums_are_one_order_in_every_tile(dtype, n):
+    rng = np.random.default_rng(n)
+    X = (rng.standard_normal((4, n)) * 10).astype(dtype)
+    Y = (rng.standard_normal((5, n)) * 10).astype(dtype)
+    norms = np.sqrt((X.astype(np.float64) ** 2).sum(1))
+    y_norms = np.sqrt((Y.astype(np.float64) ** 2).sum(1))
+    squares = _tiles._squares_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4)
+    one = [v for i in range(4) for v in _tiles._squares_1x4(X, Y, i, 1, 2, 3, 4)]
+    assert squares == tuple(one)
+    ref = [_reference(X[i], Y[j]) for i in range(4) for j in (1, 2, 3, 4)]
+    assert list(squares) == ref
+    u = [1 / v if v else 1.0 for v in norms]
+    v = [1 / w if w else 1.0 for w in y_norms]
+    chords = _tiles._chords_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4, *u, *v[1:])
+    one = [c for i in range(4) for c in _tiles._chords_1x4(X, Y, i, 1, 2, 3, 4, u[i],
+                                                             *v[1:])]  # fmt: skip
+    assert chords == tuple(one)
+    ref = [_reference(X[i], Y[j], u[i], v[j]) for i in range(4) for j in (1, 2, 3, 4)]
+    assert list(chords) == ref
