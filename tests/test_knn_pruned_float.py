@@ -174,3 +174,48 @@ def test_lane_sums_are_one_order_in_every_tile(dtype, n):
     assert chords == tuple(one)
     ref = [_reference(X[i], Y[j], u[i], v[j]) for i in range(4) for j in (1, 2, 3, 4)]
     assert list(chords) == ref
+
+
+# --------------------------------------------------------------------------
+# the code bound of float rows
+
+
+@pytest.mark.parametrize("unit", [False, True])
+@pytest.mark.parametrize("scaling", ["div255_float32", "standardised", "noise"])
+def test_code_bound_stays_below_the_distance(unit, scaling):
+    rng = np.random.default_rng(12)
+    if scaling == "noise":
+        Y = rng.standard_normal((500, 50)).astype(np.float32)
+        X = rng.standard_normal((30, 50)) * 3  # beyond the codes' range too
+    else:
+        Y, X = SCALINGS[scaling](_images(500, 13)), SCALINGS[scaling](_images(30, 14))
+    tables = _pruning._code_tables(Y, unit)
+    q_codes, q_sq, q_slack = tables.query_codes(X, unit)
+    diff = q_codes.astype(np.int64)[:, None] - tables.codes.astype(np.int64)
+    dots = q_codes.astype(np.int64) @ tables.codes.T.astype(np.int64)
+    squares = (diff**2).sum(-1)
+    np.testing.assert_array_equal(squares, q_sq[:, None] + tables.sqnorms - 2 * dots)
+    bound = tables.step * np.sqrt(squares) - tables.rests - q_slack[:, None]
+
+    def scaled(A):
+        A = A.astype(np.float64)
+        if unit:
+            norms = np.sqrt((A * A).sum(1, keepdims=True))
+            A = A / np.where(norms > 0, norms, 1.0)
+        return A
+
+    exact = np.sqrt(((scaled(X)[:, None] - scaled(Y)) ** 2).sum(-1))
+    assert (bound <= exact).all()
+    # And the bound is worth its cost: close to the distance for most pairs.
+    tight = scaling == "div255_float32" and not unit
+    assert np.median(bound / exact) > (0.99 if tight else 0.5)
+
+
+def test_codes_of_scaled_images_are_the_images():
+    # Images spanning 0..255 divided by 255: the codes are the pixel values
+    # and the rests only the float32 rounding of x / 255.
+    images = _images(300, 15)
+    images[0, 0], images[0, 1] = 0, 255
+    tables = _pruning._code_tables(images / np.float32(255), unit=False)
+    np.testing.assert_array_equal(tables.codes, images)
+    assert tables.rests.max() < 1e-6

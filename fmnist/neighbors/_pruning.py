@@ -274,6 +274,9 @@ class ProjectionTables:
         ``x - y`` is at least as long as ``|r_x - r_y|``.
     unit : bool
         Whether the rows are projected at unit length (cosine).
+    codes : CodeTables or None
+        For float rows, their uint8 codes (:class:`CodeTables`); None for
+        uint8 rows.
     """
 
     order: np.ndarray
@@ -288,6 +291,7 @@ class ProjectionTables:
     coarse_pairs: np.ndarray
     fine: np.ndarray
     unit: bool
+    codes: "CodeTables" = None
 
     def query_tables(self, X):
         """``(coarse, fine)`` projections of the query rows ``X``, each with
@@ -314,6 +318,20 @@ class ProjectionTables:
         return np.lexsort((np.where(home % 2 == 1, -second, second), home))
 
 
+def _float_blocks(A, unit, rows=4096):
+    """``(start, block)``: the rows of ``A`` from ``start`` in float64,
+    ``rows`` at a time (no float64 copy of ``A``), scaled to unit length
+    when ``unit`` by the rule of the cosine tiles (times the inverse of the
+    norm; a row of zeros stays zeros)."""
+    scale = _inverse_norms(A) if unit else None
+    for start in range(0, A.shape[0], rows):
+        block = A[start : start + rows].astype(np.float64)
+        if unit:
+            inverse = scale[start : start + rows]
+            block *= np.where(inverse > 0, inverse, 1.0)[:, None]
+        yield start, block
+
+
 def _project(A, basis, unit, n_coarse, rows=4096):
     """``(coarse, fine)`` projection tables of the rows of ``A`` (scaled to
     unit length when ``unit``) on the orthonormal columns of ``basis``.
@@ -333,12 +351,8 @@ def _project(A, basis, unit, n_coarse, rows=4096):
     n_directions = basis.shape[1]
     fine = np.empty((A.shape[0], n_directions + 1), dtype=np.float32)
     coarse = np.empty((A.shape[0], n_coarse + 1), dtype=np.float32)
-    scale = _inverse_norms(A) if unit else None
-    for start in range(0, A.shape[0], rows):
-        stop = start + rows
-        block = A[start:stop].astype(np.float64)
-        if unit:
-            block *= scale[start:stop, None]
+    for start, block in _float_blocks(A, unit, rows):
+        stop = start + len(block)
         projected = block @ basis
         squares = projected * projected
         norms = np.einsum("ij,ij->i", block, block)
@@ -418,9 +432,10 @@ def _projection_tables(Y, unit):
     fine = fine[order]
     lead = fine[:, 0]
     bounds = list(zip(slabs[:-1], slabs[1:]))
+    rows = Y[order]
     return ProjectionTables(
         order=order,
-        rows=Y[order],
+        rows=rows,
         basis=basis,
         scale=scale,
         slabs=slabs,
@@ -431,7 +446,92 @@ def _projection_tables(Y, unit):
         coarse_pairs=_in_pairs(_with_zero_rows(_table_ints(coarse[order]), 64)),
         fine=_table_ints(fine),
         unit=unit,
+        codes=_code_tables(rows, unit) if Y.dtype.kind == "f" else None,
     )
+
+
+# ----------------------------------------------------------------------------
+# float rows: uint8 codes
+
+
+@dataclass(frozen=True)
+class CodeTables:
+    """uint8 codes of float training rows (of the unit rows for cosine), in
+    the tables' sorted order, for the code bound of the pruned search
+    (:func:`._kernels._pruned_l2._code_filter`).
+
+    Each value ``x`` is coded as ``c = clip(rint((x - low) / step), 0,
+    255)``; the rest ``e = x - (low + step * c)`` of a row has norm ``rest``.
+    Since ``x - y = step * (c_x - c_y) + (e_x - e_y)``, the distance of two
+    rows is at least ``step * |c_x - c_y| - rest_x - rest_y``, and
+    ``|c_x - c_y|`` is an exact integer from the uint8 dot tile (a quarter of
+    the bytes of float32 rows). For ``X / 255`` the codes are the images and
+    the rests a few 1e-9, so the bound is the distance itself but for them.
+
+    Attributes
+    ----------
+    low, step : float
+        The coding (``low`` the least value, ``step`` a 255th of the range).
+    codes : ndarray of shape (n_train, n_features), uint8
+    sqnorms : ndarray of shape (n_train,), int64
+        Exact squared norms of the codes.
+    rests : ndarray of shape (n_train,), float64
+        Norm of each row's rest.
+    """
+
+    low: float
+    step: float
+    codes: np.ndarray
+    sqnorms: np.ndarray
+    rests: np.ndarray
+
+    def query_codes(self, X, unit):
+        """``(codes, sqnorms, slack)`` of the query rows ``X``: ``slack`` is
+        the norm of each query's rest plus what float rounding can take off
+        the bound (``_CODE_ROUNDING`` of the largest value involved, per
+        feature's root)."""
+        codes, sqnorms, rests, largest = _coded(X, self.low, self.step, unit)
+        bound = max(abs(self.low), abs(self.low + 255 * self.step))
+        rounding = _CODE_ROUNDING * math.sqrt(X.shape[1]) * (2 * bound + largest)
+        return codes, sqnorms, rests + rounding
+
+
+#: Relative rounding of the codes' rests and reconstructions (float64: a few
+#: ulps per value, far above 2**-52 here).
+_CODE_ROUNDING = 1e-12
+
+
+def _coded(A, low, step, unit, rows=4096):
+    """``(codes, sqnorms, rests, largest)`` of the rows of ``A`` (scaled to
+    unit length when ``unit``, by the rule of the cosine tiles): their uint8
+    codes, the codes' exact squared norms, the norms of the rests and the
+    largest magnitude of a (scaled) value."""
+    from ._kernels import _tiles
+
+    codes = np.empty(A.shape, dtype=np.uint8)
+    rests = np.empty(A.shape[0], dtype=np.float64)
+    largest = 0.0
+    for start, block in _float_blocks(A, unit, rows):
+        stop = start + len(block)
+        largest = max(largest, float(np.abs(block).max(initial=0.0)))
+        c = np.clip(np.rint((block - low) / step), 0, 255)
+        rest = block - (low + step * c)
+        rests[start:stop] = np.sqrt(np.einsum("ij,ij->i", rest, rest))
+        codes[start:stop] = c
+    sqnorms = np.empty(A.shape[0], dtype=np.int64)
+    _tiles.row_sqnorms(codes, sqnorms)
+    return codes, sqnorms, rests, largest
+
+
+def _code_tables(rows, unit):
+    """:class:`CodeTables` of the float rows ``rows`` (sorted)."""
+    low, high = np.inf, -np.inf
+    for _, block in _float_blocks(rows, unit):
+        low = min(low, float(block.min(initial=np.inf)))
+        high = max(high, float(block.max(initial=-np.inf)))
+    step = (high - low) / 255 if high > low else 1.0
+    codes, sqnorms, rests, _ = _coded(rows, low, step, unit)
+    return CodeTables(low, step, codes, sqnorms, rests)
 
 
 def bound_tables(Y, route):
@@ -462,6 +562,21 @@ def spread_blocks(n_queries, q_block, n_threads):
     slot = np.arange(per_thread * n_threads)
     block = (slot % per_thread) * n_threads + slot // per_thread
     return np.where(block < n_blocks, block, -1).astype(np.int64)
+
+
+def _code_arguments(tables, X):
+    """The ``codes`` tuple of the euclidean kernel: the codes of the training
+    rows and of the queries ``X`` (empty arrays for uint8 rows)."""
+    codes = tables.codes
+    if codes is None:
+        none = np.empty((0, 0), dtype=np.uint8)
+        ints, floats = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        return none, ints, floats, none, ints, floats, 1.0
+    q_codes, q_sqnorms, q_slack = codes.query_codes(X, tables.unit)
+    return (
+        codes.codes, codes.sqnorms, codes.rests, q_codes, q_sqnorms, q_slack,
+        float(codes.step),
+    )  # fmt: skip
 
 
 def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
@@ -500,7 +615,7 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
             bool(exclude_self), aux_x, sorted_aux, keys, idx,
             tables.order, tables.slabs, tables.slab_low, tables.slab_high,
             tables.second, tables.coarse_pairs, q_coarse, tables.fine, q_fine,
-            1.0 / tables.scale,
+            1.0 / tables.scale, _code_arguments(tables, X),
         )  # fmt: skip
         q_order = tables.query_order(q_fine)
 

@@ -111,21 +111,26 @@ _ROUTES = (
 
 
 @njit(nogil=True)
-def _limit(key, thr, inv_scale):
-    """Largest squared distance in table units (``inv_scale`` per unit of
-    the rows' values, or per unit length for cosine) that does not rule a
-    row out against the threshold key ``thr`` (a squared distance, or a
-    cosine distance; the sentinels rule nothing out)."""
+def _radius(key, thr):
+    """The distance between rows (unit rows for cosine) of the threshold key
+    ``thr`` (a squared distance, or a cosine distance); infinite for the
+    sentinels, which rule nothing out."""
     if thr >= NO_LIMIT // 2:
         return np.inf
     if key == KEY_COSINE_INT:
         # Pairs closer than NEAR_PARALLEL all have the key 0.
-        radius = np.sqrt(2.0 * max(np.float64(thr), NEAR_PARALLEL))
-    elif key == KEY_CHORD:
-        radius = np.sqrt(2.0 * np.float64(thr))
-    else:
-        radius = np.sqrt(np.float64(thr))
-    return (radius * inv_scale * (1.0 + REL_MARGIN) + ABS_MARGIN) ** 2
+        return np.sqrt(2.0 * max(np.float64(thr), NEAR_PARALLEL))
+    if key == KEY_CHORD:
+        return np.sqrt(2.0 * np.float64(thr))
+    return np.sqrt(np.float64(thr))
+
+
+@njit(nogil=True)
+def _limit(key, thr, inv_scale):
+    """Largest squared distance in table units (``inv_scale`` per unit of
+    the rows' values, or per unit length for cosine) that does not rule a
+    row out against the threshold key ``thr``."""
+    return (_radius(key, thr) * inv_scale * (1.0 + REL_MARGIN) + ABS_MARGIN) ** 2
 
 
 @njit(nogil=True)
@@ -217,12 +222,48 @@ def _exact(tile, key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys,
 
 
 @njit(nogil=True)
+def _code_filter(key, q, rows, n_rows, codes, code_offset, thr):
+    """Keep the rows of ``rows[:n_rows]`` that the code bound of float rows
+    lets in against the threshold key ``thr``; returns their number.
+
+    ``codes`` is ``(YC, yc_sq, y_rest, QC, qc_sq, q_slack, step)``: the
+    uint8 codes ``c`` of the (sorted) training rows and of the queries,
+    their exact squared norms, and per training row the norm ``e`` of its
+    rest ``x - (low + step * c)``; with ``|x - y| >= step * |c_x - c_y|
+    - e_x - e_y``, a row is ruled out when ``step * |c_x - c_y| - e_y``
+    exceeds the radius plus ``slack[q]`` (``e_x`` and the rounding of all of
+    it). ``|c_x - c_y|^2`` is an exact integer from the uint8 dot tile."""
+    YC, yc_sq, y_rest, QC, qc_sq, q_slack, step = codes
+    reach = _radius(key, thr) * (1.0 + REL_MARGIN) + q_slack[q]
+    if reach == np.inf:
+        return n_rows
+    width = YC.shape[1]
+    prefetch_rows(YC, rows, 0, AHEAD, n_rows, width)
+    kept = 0
+    for v in range(0, n_rows, 4):
+        prefetch_rows(YC, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
+        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
+        values, done = tile_1x4(TILE_DOT_U8, QC, YC, q, j0, j1, j2, j3, None, None)
+        for c in range(min(4, n_rows - v)):
+            # Rows v + c.. are read before any is written back (kept <= v + c).
+            j = rows[v + c]
+            dot = values[c] + code_offset
+            if done < width:
+                dot += tile_tail(TILE_DOT_U8, QC, YC, q, j, done)
+            squares = pair_key(KEY_SQL2_FROM_DOT, dot, QC, YC, q, j, qc_sq, yc_sq)
+            rows[kept] = j
+            kept += step * np.sqrt(np.float64(squares)) - y_rest[j] <= reach
+    return kept
+
+
+@njit(nogil=True)
 def _cascade(tile, key, X, Y, q, rows, n_rows, common):
     """The rows that passed the coarse bound through the fine bound (against
-    the threshold as it stands) and then the exact distance."""
+    the threshold as it stands), for float rows the code bound, and then the
+    exact distance."""
     literally(tile)
     literally(key)
-    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common
+    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common[:9]
     limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1], TABLE_ROUNDING)
     width = fine.shape[1] * fine.itemsize
     kept = 0
@@ -243,6 +284,9 @@ def _cascade(tile, key, X, Y, q, rows, n_rows, common):
         if v + 3 < n_rows:
             rows[kept] = j3
             kept += b3 <= limit
+    if tile != TILE_DOT_U8:
+        codes, code_offset = common[9:]
+        kept = _code_filter(key, q, rows, kept, codes, code_offset, keys[q, 0])
     _exact(tile, key, X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
 
 
@@ -304,7 +348,7 @@ def _visit_slab(tile, key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
     directions lets in; False when the slab is ruled out whole."""
     literally(tile)
     literally(key)
-    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common
+    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common[:9]
     limit = _limit(key, keys[q, 0], inv_scale)
     gap = max(0.0, np.float64(slab_low[s]) - q1, q1 - np.float64(slab_high[s]))
     rest = limit - gap * gap
@@ -329,7 +373,7 @@ def _visit_slab(tile, key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
 def pruned_l2_rows(
     tile, key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
     order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
-    inv_scale,
+    inv_scale, codes,
 ):  # fmt: skip
     """Search of queries ``q_order[q_start:q_stop]`` of ``X`` through the
     projection cascade with the key rule ``key`` (squared euclidean, or
@@ -347,7 +391,9 @@ def pruned_l2_rows(
     are int16, its fine ones ``q_fine`` float32, in table units
     (:meth:`fmnist.neighbors._pruning.ProjectionTables.query_tables`).
     ``tile`` is the route's tile: the exact distances are those of the
-    brute-force search.
+    brute-force search. ``codes`` is the tuple :func:`_code_filter` takes
+    (training codes in sorted order, query codes in query order; empty
+    arrays for uint8 rows, which need no code bound).
     """
     literally(tile)
     literally(key)
@@ -361,12 +407,18 @@ def pruned_l2_rows(
         q = q_order[position]
         excluded = q if exclude_self else -1
         offset = tile_offsets(tile, X, q, q, q, q)[0]
+        code_offset = np.int64(0)
+        if tile != TILE_DOT_U8:  # float rows: their codes' dot tile
+            code_offset = tile_offsets(TILE_DOT_U8, codes[3], q, q, q, q)[0]
         qc = q_coarse[q]
         qf = q_fine[q]
         q1 = np.float64(qf[0])
         q2 = np.float64(qf[1]) if qf.shape[0] > 1 else 0.0
         home = home_slab(slab_low, qf[0])
-        common = (order, aux_x, aux_y, offset, keys, idx, qf, fine, inv_scale)
+        common = (
+            order, aux_x, aux_y, offset, keys, idx, qf, fine, inv_scale, codes,
+            code_offset,
+        )  # fmt: skip
         # The rows of the query's own slab with the smallest coarse bounds
         # fill the heap first, then the rest of the slab.
         a, b = slabs[home], slabs[home + 1]
@@ -401,7 +453,7 @@ def pruned_l2_rows(
 def pruned_l2_rows_parallel(
     tile, key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
     slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine, inv_scale,
-    q_block, spread,
+    codes, q_block, spread,
 ):  # fmt: skip
     """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``),
     iteration ``b`` taking block ``spread[b]`` (none when negative; see
@@ -417,7 +469,7 @@ def pruned_l2_rows_parallel(
         pruned_l2_rows(
             tile, key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys,
             idx, order, slabs, slab_low, slab_high, second, coarse_pairs,
-            q_coarse, fine, q_fine, inv_scale,
+            q_coarse, fine, q_fine, inv_scale, codes,
         )  # fmt: skip
 
 
@@ -438,24 +490,24 @@ def entry_points(tile, key):
     def serial(
         X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
         order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
-        q_fine, inv_scale,
+        q_fine, inv_scale, codes,
     ):  # fmt: skip
         pruned_l2_rows(
             tile, key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y,
             keys, idx, order, slabs, slab_low, slab_high, second, coarse_pairs,
-            q_coarse, fine, q_fine, inv_scale,
+            q_coarse, fine, q_fine, inv_scale, codes,
         )  # fmt: skip
 
     @njit(nogil=True)
     def parallel(
         X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
         slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
-        inv_scale, q_block, spread,
+        inv_scale, codes, q_block, spread,
     ):  # fmt: skip
         pruned_l2_rows_parallel(
             tile, key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
             slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
-            q_fine, inv_scale, q_block, spread,
+            q_fine, inv_scale, codes, q_block, spread,
         )  # fmt: skip
 
     return serial, parallel
