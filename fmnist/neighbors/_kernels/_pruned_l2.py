@@ -222,6 +222,14 @@ def _exact(tile, key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys,
 
 
 @njit(nogil=True)
+def _code_offset(QC, q):
+    """The dot tile's offset of the codes of query ``q`` (a function of its
+    own: inlined into a branch that the uint8 routes prune, the tile's
+    overload upsets numba's IR checks)."""
+    return tile_offsets(TILE_DOT_U8, QC, q, q, q, q)[0]
+
+
+@njit(nogil=True)
 def _code_filter(key, q, rows, n_rows, codes, code_offset, thr):
     """Keep the rows of ``rows[:n_rows]`` that the code bound of float rows
     lets in against the threshold key ``thr``; returns their number.
@@ -409,7 +417,7 @@ def pruned_l2_rows(
         offset = tile_offsets(tile, X, q, q, q, q)[0]
         code_offset = np.int64(0)
         if tile != TILE_DOT_U8:  # float rows: their codes' dot tile
-            code_offset = tile_offsets(TILE_DOT_U8, codes[3], q, q, q, q)[0]
+            code_offset = _code_offset(codes[3], q)
         qc = q_coarse[q]
         qf = q_fine[q]
         q1 = np.float64(qf[0])
