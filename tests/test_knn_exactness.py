@@ -87,7 +87,7 @@ _WIDE_CHILD = """
                 assert (got == want).all(), ("pruned", metric, n_jobs)
     # Float rows: the lane sums of brute force and of the pruned exact stage.
     for Yf, Xf in ((Y / np.float32(255), X / np.float32(255)), (Y / 255.0, X / 255.0)):
-        for metric in ("euclidean", "cosine"):
+        for metric in ("manhattan", "euclidean", "cosine"):
             results = []
             for algorithm in ("brute", "pruned"):
                 spec = SearchSpec.build(metric, 2, Yf.dtype, algorithm=algorithm)

@@ -312,13 +312,13 @@ def test_which_searches_are_pruned():
     assert applies("cosine", "auto") and not applies("cosine", "auto", small, small)
     assert not applies("chebyshev", "pruned")
     floats = Y.astype(np.float32)
-    assert not applies("manhattan", "pruned", floats, floats)
-    for metric in ("euclidean", "sqeuclidean", "cosine"):
+    for metric in ("manhattan", "euclidean", "sqeuclidean", "cosine"):
         assert applies(metric, "auto", floats, floats)
         assert applies(metric, "auto", Y, floats) and applies(metric, "auto", floats, Y)
         assert not applies(metric, "auto", floats[:100], floats[:100])
     int32 = Y.astype(np.int32)
     assert not applies("euclidean", "pruned", int32, int32)
+    assert not applies("manhattan", "pruned", int32, int32)
     narrow = np.zeros((3000, 32), dtype=np.uint8)
     assert not applies("manhattan", "pruned", narrow, narrow)
     # Euclidean directions come from a features x features matrix.

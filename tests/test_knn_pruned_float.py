@@ -16,7 +16,7 @@ from fmnist.neighbors._kernels import _tiles
 from fmnist.neighbors._search import TrainingRows, kneighbors
 from fmnist.neighbors._spec import SearchSpec
 
-METRICS = ["euclidean", "sqeuclidean", "cosine"]
+METRICS = ["manhattan", "euclidean", "sqeuclidean", "cosine"]
 
 
 def _images(n, seed, side=28, levels=256):
@@ -104,7 +104,9 @@ def test_floats_beyond_the_range_take_brute_force():
     Y = _images(2200, 9) * 1e120
     route = (_tiles.TILE_SQL2, _tiles.KEY_RAW)
     assert TrainingRows(Y).bound_tables(route) is None
+    assert TrainingRows(Y).bound_tables((_tiles.TILE_L1, _tiles.KEY_RAW)) is None
     _assert_same("euclidean", Y[:5], Y, 3, pruned=False)
+    _assert_same("manhattan", Y[:5], Y, 3, pruned=False)
     # In-range rows, a query far outside them: brute force for that call.
     Y = _images(2200, 9) / 255.0
     X = np.concatenate([Y[:3], np.full((1, Y.shape[1]), 1e30)])
@@ -132,13 +134,16 @@ def test_estimator_prunes_scaled_images():
 # the lane sums: one order in every tile shape
 
 
-def _reference(x, y, u=1.0, v=1.0):
+def _reference(x, y, u=1.0, v=1.0, absolute=False):
     """The documented order in Python floats: four lanes over the whole
     groups, ``(l0 + l1) + (l2 + l3)``, then the rest one by one, each square
-    added with one rounding (exact here through fractions)."""
+    (or absolute difference) added with one rounding (exact here through
+    fractions)."""
     from fractions import Fraction
 
     def fma(d, acc):
+        if absolute:
+            return acc + abs(d)
         return float(Fraction(d) * Fraction(d) + Fraction(acc))
 
     n = len(x)
@@ -174,28 +179,35 @@ def test_lane_sums_are_one_order_in_every_tile(dtype, n):
     assert chords == tuple(one)
     ref = [_reference(X[i], Y[j], u[i], v[j]) for i in range(4) for j in (1, 2, 3, 4)]
     assert list(chords) == ref
+    sums = _tiles._abs_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4)
+    one = [v for i in range(4) for v in _tiles._abs_1x4(X, Y, i, 1, 2, 3, 4)]
+    assert sums == tuple(one)
+    ref = [_reference(X[i], Y[j], absolute=True) for i in range(4) for j in range(1, 5)]
+    assert list(sums) == ref
 
 
 # --------------------------------------------------------------------------
 # the code bound of float rows
 
 
-@pytest.mark.parametrize("unit", [False, True])
+@pytest.mark.parametrize("norm", ["euclidean", "unit", "manhattan"])
 @pytest.mark.parametrize("scaling", ["div255_float32", "standardised", "noise"])
-def test_code_bound_stays_below_the_distance(unit, scaling):
+def test_code_bound_stays_below_the_distance(norm, scaling):
+    unit, manhattan = norm == "unit", norm == "manhattan"
     rng = np.random.default_rng(12)
     if scaling == "noise":
         Y = rng.standard_normal((500, 50)).astype(np.float32)
         X = rng.standard_normal((30, 50)) * 3  # beyond the codes' range too
     else:
         Y, X = SCALINGS[scaling](_images(500, 13)), SCALINGS[scaling](_images(30, 14))
-    tables = _pruning._code_tables(Y, unit)
+    tables = _pruning._code_tables(Y, unit, manhattan)
     q_codes, q_sq, q_slack = tables.query_codes(X, unit)
     diff = q_codes.astype(np.int64)[:, None] - tables.codes.astype(np.int64)
     dots = q_codes.astype(np.int64) @ tables.codes.T.astype(np.int64)
     squares = (diff**2).sum(-1)
     np.testing.assert_array_equal(squares, q_sq[:, None] + tables.sqnorms - 2 * dots)
-    bound = tables.step * np.sqrt(squares) - tables.rests - q_slack[:, None]
+    code_distance = np.abs(diff).sum(-1) if manhattan else np.sqrt(squares)
+    bound = tables.step * code_distance - tables.rests - q_slack[:, None]
 
     def scaled(A):
         A = A.astype(np.float64)
@@ -204,7 +216,8 @@ def test_code_bound_stays_below_the_distance(unit, scaling):
             A = A / np.where(norms > 0, norms, 1.0)
         return A
 
-    exact = np.sqrt(((scaled(X)[:, None] - scaled(Y)) ** 2).sum(-1))
+    diff = scaled(X)[:, None] - scaled(Y)
+    exact = np.abs(diff).sum(-1) if manhattan else np.sqrt((diff**2).sum(-1))
     assert (bound <= exact).all()
     # And the bound is worth its cost: close to the distance for most pairs.
     tight = scaling == "div255_float32" and not unit

@@ -30,6 +30,7 @@ are exact (the projection ones within a margin for rounding); the grouping
 and the directions only change how many rows they rule out.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -61,8 +62,9 @@ _SAMPLE_ROWS = 10_000
 _L1_ROUTE = (_codes.TILE_SAD_U8, _codes.KEY_RAW)
 _L2_ROUTE = (_codes.TILE_DOT_U8, _codes.KEY_SQL2_FROM_DOT)
 _COSINE_ROUTE = (_codes.TILE_DOT_U8, _codes.KEY_COSINE_INT)
-#: The float routes of the registry that are pruned: squared distances and
-#: the chord of unit rows.
+#: The float routes of the registry that are pruned: manhattan, squared
+#: distances and the chord of unit rows.
+_FLOAT_L1_ROUTE = (_codes.TILE_L1, _codes.KEY_RAW)
 _FLOAT_L2_ROUTE = (_codes.TILE_SQL2, _codes.KEY_RAW)
 _FLOAT_COSINE_ROUTE = (_codes.TILE_CHORD, _codes.KEY_CHORD)
 #: Float rows are pruned when their largest magnitude lies within this
@@ -81,11 +83,12 @@ def applies(spec, X, Y):
     floating = X.dtype.kind == "f" or Y.dtype.kind == "f"
     if route in (_L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE):
         uint8 = X.dtype == np.uint8 and Y.dtype == np.uint8
-    elif route in (_FLOAT_L2_ROUTE, _FLOAT_COSINE_ROUTE) and floating:
+    elif route in (_FLOAT_L1_ROUTE, _FLOAT_L2_ROUTE, _FLOAT_COSINE_ROUTE) and floating:
         uint8 = False
     else:
         return False
-    widest = _codes.WIDE_BYTES if route == _L1_ROUTE else MAX_PROJECTED_FEATURES
+    manhattan = route in (_L1_ROUTE, _FLOAT_L1_ROUTE)
+    widest = _codes.WIDE_BYTES if manhattan else MAX_PROJECTED_FEATURES
     if not (uint8 or floating) or not MIN_FEATURES <= Y.shape[1] <= widest:
         return False
     return spec.algorithm == "pruned" or Y.shape[0] >= MIN_TRAIN_ROWS
@@ -151,6 +154,12 @@ class MeanTables:
         Coarse group means, group-major.
     fine : ndarray of shape (n_train, n_groups_padded), uint8
         Fine group means, row-major, padded with zero groups.
+    codes : CodeTables or None
+        For float rows: the tables are those of their uint8 codes (``rows``
+        the sorted codes), and ``codes`` holds the coding and the manhattan
+        norms of the rows' rests, in sorted order; None for uint8 rows.
+    float_rows : ndarray or None
+        For float rows, the rows themselves (training order).
     """
 
     order: np.ndarray
@@ -159,9 +168,11 @@ class MeanTables:
     groups: tuple
     coarse_t: np.ndarray
     fine: np.ndarray
+    codes: "CodeTables" = None
+    float_rows: np.ndarray = None
 
     def query_tables(self, X):
-        """``(sums, coarse, fine)`` of the query rows ``X``."""
+        """``(sums, coarse, fine)`` of the uint8 query rows ``X``."""
         tables = [_mean_table(X, *level) for level in self.groups]
         return (_row_sums(X), *tables)
 
@@ -407,13 +418,20 @@ def _in_pairs(table):
     return np.ascontiguousarray(pairs.transpose(1, 0, 2))
 
 
+def _in_range(Y):
+    """Whether rows ``Y`` are uint8, or floats whose largest magnitude lies
+    within :data:`MAX_FLOAT_SCALE` of 1."""
+    if Y.dtype.kind != "f" or not Y.size:
+        return True
+    magnitude = max(float(Y.max()), -float(Y.min()))  # no copy of Y
+    return 1.0 / MAX_FLOAT_SCALE <= magnitude <= MAX_FLOAT_SCALE  # NaN: False
+
+
 def _projection_tables(Y, unit):
     """:class:`ProjectionTables` of the rows ``Y``, or None for float rows
     beyond :data:`MAX_FLOAT_SCALE` (brute force serves them)."""
-    if Y.dtype.kind == "f" and Y.size:
-        magnitude = max(float(Y.max()), -float(Y.min()))  # no copy of Y
-        if not 1.0 / MAX_FLOAT_SCALE <= magnitude <= MAX_FLOAT_SCALE:  # NaN too
-            return None
+    if not _in_range(Y):
+        return None
     n_directions = min(_DIRECTIONS, Y.shape[1])
     basis = _directions(Y, n_directions, unit)
     n_coarse = min(_COARSE_DIRECTIONS, n_directions)
@@ -477,6 +495,10 @@ class CodeTables:
         Exact squared norms of the codes.
     rests : ndarray of shape (n_train,), float64
         Norm of each row's rest.
+    manhattan : bool
+        Whether the norms are manhattan norms (``|e|_1``, for the manhattan
+        bound ``step * |c_x - c_y|_1 - |e_x|_1 - |e_y|_1``) rather than
+        euclidean ones.
     """
 
     low: float
@@ -484,28 +506,32 @@ class CodeTables:
     codes: np.ndarray
     sqnorms: np.ndarray
     rests: np.ndarray
+    manhattan: bool = False
 
     def query_codes(self, X, unit):
         """``(codes, sqnorms, slack)`` of the query rows ``X``: ``slack`` is
         the norm of each query's rest plus what float rounding can take off
         the bound (``_CODE_ROUNDING`` of the largest value involved, per
-        feature's root)."""
-        codes, sqnorms, rests, largest = _coded(X, self.low, self.step, unit)
+        feature)."""
+        codes, sqnorms, rests, largest = _coded(
+            X, self.low, self.step, unit, self.manhattan
+        )
         bound = max(abs(self.low), abs(self.low + 255 * self.step))
-        rounding = _CODE_ROUNDING * math.sqrt(X.shape[1]) * (2 * bound + largest)
+        rounding = _CODE_ROUNDING * X.shape[1] * (2 * bound + largest)
         return codes, sqnorms, rests + rounding
 
 
-#: Relative rounding of the codes' rests and reconstructions (float64: a few
-#: ulps per value, far above 2**-52 here).
+#: Relative rounding of the codes' rests and reconstructions, per feature
+#: (float64: a few ulps per value, far above 2**-52 here).
 _CODE_ROUNDING = 1e-12
 
 
-def _coded(A, low, step, unit, rows=4096):
+def _coded(A, low, step, unit, manhattan=False, rows=4096):
     """``(codes, sqnorms, rests, largest)`` of the rows of ``A`` (scaled to
     unit length when ``unit``, by the rule of the cosine tiles): their uint8
-    codes, the codes' exact squared norms, the norms of the rests and the
-    largest magnitude of a (scaled) value."""
+    codes, the codes' exact squared norms, the norms of the rests (manhattan
+    norms with ``manhattan``) and the largest magnitude of a (scaled)
+    value."""
     from ._kernels import _tiles
 
     codes = np.empty(A.shape, dtype=np.uint8)
@@ -516,31 +542,50 @@ def _coded(A, low, step, unit, rows=4096):
         largest = max(largest, float(np.abs(block).max(initial=0.0)))
         c = np.clip(np.rint((block - low) / step), 0, 255)
         rest = block - (low + step * c)
-        rests[start:stop] = np.sqrt(np.einsum("ij,ij->i", rest, rest))
+        if manhattan:
+            rests[start:stop] = np.abs(rest).sum(axis=1)
+        else:
+            rests[start:stop] = np.sqrt(np.einsum("ij,ij->i", rest, rest))
         codes[start:stop] = c
     sqnorms = np.empty(A.shape[0], dtype=np.int64)
     _tiles.row_sqnorms(codes, sqnorms)
     return codes, sqnorms, rests, largest
 
 
-def _code_tables(rows, unit):
-    """:class:`CodeTables` of the float rows ``rows`` (sorted)."""
+def _code_tables(rows, unit, manhattan=False):
+    """:class:`CodeTables` of the float rows ``rows``."""
     low, high = np.inf, -np.inf
     for _, block in _float_blocks(rows, unit):
         low = min(low, float(block.min(initial=np.inf)))
         high = max(high, float(block.max(initial=-np.inf)))
     step = (high - low) / 255 if high > low else 1.0
-    codes, sqnorms, rests, _ = _coded(rows, low, step, unit)
-    return CodeTables(low, step, codes, sqnorms, rests)
+    codes, sqnorms, rests, _ = _coded(rows, low, step, unit, manhattan)
+    return CodeTables(low, step, codes, sqnorms, rests, manhattan)
+
+
+def _coded_mean_tables(Y):
+    """:class:`MeanTables` of float rows ``Y``: those of their uint8 codes."""
+    if not _in_range(Y):
+        return None
+    codes = _code_tables(Y, unit=False, manhattan=True)
+    tables = _mean_tables(codes.codes)
+    sorted_codes = dataclasses.replace(
+        codes, codes=tables.rows, sqnorms=codes.sqnorms[tables.order],
+        rests=codes.rests[tables.order],
+    )  # fmt: skip
+    return dataclasses.replace(tables, codes=sorted_codes, float_rows=Y)
 
 
 def bound_tables(Y, route):
     """The bound tables of training rows ``Y`` for ``route``:
-    :class:`MeanTables` for manhattan (uint8), :class:`ProjectionTables` for
-    the squared distances and (of the unit rows) for cosine; None where the
-    rows cannot be pruned (float rows beyond :data:`MAX_FLOAT_SCALE`)."""
+    :class:`MeanTables` for manhattan (of the codes of float rows),
+    :class:`ProjectionTables` for the squared distances and (of the unit
+    rows) for cosine; None where the rows cannot be pruned (float rows
+    beyond :data:`MAX_FLOAT_SCALE`)."""
     if route == _L1_ROUTE:
         return _mean_tables(Y)
+    if route == _FLOAT_L1_ROUTE:
+        return _coded_mean_tables(Y)
     unit = route in (_COSINE_ROUTE, _FLOAT_COSINE_ROUTE)
     return _projection_tables(Y, unit=unit)
 
@@ -562,6 +607,23 @@ def spread_blocks(n_queries, q_block, n_threads):
     slot = np.arange(per_thread * n_threads)
     block = (slot % per_thread) * n_threads + slot // per_thread
     return np.where(block < n_blocks, block, -1).astype(np.int64)
+
+
+def _float_arguments(tables, X):
+    """The ``floats`` tuple of the manhattan kernel: ``(XF, QC, YF, slack,
+    rests, step, largest_rest)``, the float query rows and their codes, the
+    float training rows, the queries' slack and the training rows' rests
+    (sorted) of :class:`CodeTables`; empty arrays for uint8 rows."""
+    codes = tables.codes
+    if codes is None:
+        none = np.empty((0, 0), dtype=np.float64)
+        floats = np.empty(0, dtype=np.float64)
+        return none, np.empty((0, 0), np.uint8), none, floats, floats, 1.0, 0.0
+    q_codes, _, q_slack = codes.query_codes(X, unit=False)
+    return (
+        X, q_codes, tables.float_rows, q_slack, codes.rests, float(codes.step),
+        float(codes.rests.max(initial=0.0)),
+    )  # fmt: skip
 
 
 def _code_arguments(tables, X):
@@ -594,7 +656,10 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
 
     Y = tables.rows
     n_queries = X.shape[0]
-    if route == _L1_ROUTE:
+    if route in (_L1_ROUTE, _FLOAT_L1_ROUTE):
+        floats = _float_arguments(tables, X)
+        if tables.codes is not None:  # the walk runs on the codes
+            X = floats[1]
         q_sums, q_coarse, q_fine = tables.query_tables(X)
         (_, m0, _), (_, m1, _) = tables.groups
         b0, b1 = tables.offsets()
@@ -603,6 +668,7 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         common = (
             bool(exclude_self), keys, idx, tables.order, tables.sums, q_sums,
             tables.coarse_t, q_coarse, m0, b0, tables.fine, q_fine, m1, b1,
+            floats,
         )  # fmt: skip
         q_order = np.argsort(q_sums, kind="stable")
     else:

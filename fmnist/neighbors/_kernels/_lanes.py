@@ -1,4 +1,5 @@
-"""Squared distances of float rows in one fixed summation order.
+"""Squared distances (and manhattan distances) of float rows in one fixed
+summation order.
 
 The lane sums (:func:`lane_sums_1x4` and its twins) add ``(u x - v y)**2``
 between a row of X and each of four rows of Y over their whole groups of four
@@ -9,7 +10,9 @@ flags, each square added with one fused multiply-add (``llvm.fma``, which is
 fused on every target), so LLVM keeps that order and that rounding exactly on
 every target: the same bits whether one pair or sixteen are computed at once,
 in the brute-force tile or in the pruned search's exact stage, with AVX-512,
-AVX2 or SSE2 (which holds the four lanes in two registers). numba's loop
+AVX2 or SSE2 (which holds the four lanes in two registers). The manhattan
+lane sums (:func:`lane_abs_1x4`, :func:`lane_abs_4x4`) add ``|x - y|`` in
+the same order, one rounded addition each. numba's loop
 vectoriser cannot be asked for this: without reassociation it leaves the loop
 scalar.
 
@@ -61,6 +64,13 @@ def _fma(builder, a, b, c):
     return builder.call(fn, [a, b, c])
 
 
+def _fabs(builder, a):
+    fn = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(a.type, [a.type]), f"llvm.fabs.v{_LANES}f64"
+    )
+    return builder.call(fn, [a])
+
+
 @intrinsic
 def square_add(typingctx, d, acc):
     """``d * d + acc`` rounded once, as the lane sums add each square."""
@@ -96,10 +106,12 @@ def _row_pointer(context, builder, arrty, arr, row, elem):
     return builder.bitcast(start, elem.as_pointer())
 
 
-def _lane_sums(X, Y, n_x, n_args, scaled):
+def _lane_sums(X, Y, n_x, n_args, scaled, absolute=False):
     """``(signature, codegen)`` of the lane sums of ``n_x`` rows of X against
     four rows of Y (``n_args`` arguments after the arrays: the rows, then
-    with ``scaled`` one float64 scale per row), or None for other types."""
+    with ``scaled`` one float64 scale per row), or None for other types.
+    ``absolute`` sums ``|x - y|`` (each added with one rounding) instead of
+    the squares."""
     n_rows = n_x + _TILE_ROWS
     for arr in (X, Y):
         if not (isinstance(arr, types.Array) and arr.ndim == 2 and arr.layout == "C"):
@@ -152,7 +164,11 @@ def _lane_sums(X, Y, n_x, n_args, scaled):
                 for c, y in enumerate(ys):
                     acc = accs[r * _TILE_ROWS + c]
                     d = builder.fsub(x, y)
-                    builder.store(_fma(builder, d, d, builder.load(acc)), acc)
+                    if absolute:
+                        total = builder.fadd(builder.load(acc), _fabs(builder, d))
+                    else:
+                        total = _fma(builder, d, d, builder.load(acc))
+                    builder.store(total, acc)
         totals = [_lane_total(builder, builder.load(acc)) for acc in accs]
         return context.make_tuple(builder, sig.return_type, totals)
 
@@ -170,6 +186,19 @@ def lane_sums_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3):
     """The 16 lane sums of rows ``i*`` of X against rows ``j*`` of Y,
     row-major."""
     return _lane_sums(X, Y, 4, 8, False)
+
+
+@intrinsic
+def lane_abs_1x4(typingctx, X, Y, i, j0, j1, j2, j3):
+    """The 4 lane sums of ``|x - y|``, row ``i`` of X against rows ``j*``."""
+    return _lane_sums(X, Y, 1, 5, False, absolute=True)
+
+
+@intrinsic
+def lane_abs_4x4(typingctx, X, Y, i0, i1, i2, i3, j0, j1, j2, j3):
+    """The 16 lane sums of ``|x - y|``, rows ``i*`` of X against rows
+    ``j*``, row-major."""
+    return _lane_sums(X, Y, 4, 8, False, absolute=True)
 
 
 @intrinsic

@@ -17,10 +17,21 @@ Before the walk, the rows of a region around the query's sum with the
 smallest coarse bounds *seed* the heap (found with a histogram of the
 bounds, not a sort), so that the threshold is close to its final value
 before most rows are reached.
+
+Float rows walk the same tables, built from their uint8 codes ``x = low +
+step * c + e`` (:class:`fmnist.neighbors._pruning.CodeTables`): since
+``|x - y|_1 >= step * |c_x - c_y|_1 - |e_x|_1 - |e_y|_1``, a float threshold
+``thr`` becomes the code threshold ``floor((thr (1 + REL_MARGIN) + slack_x +
+max_y |e_y|_1) / step)`` (:func:`code_key`), every bound of the walk is on
+the codes, and the rows that pass the exact code distance with their own
+``|e_y|_1`` get their float distance from the lane sums of
+:mod:`._lanes`, the brute-force search's own bits.
 """
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from ._bounds import (
     AHEAD,
@@ -34,10 +45,56 @@ from ._bounds import (
     take_mask,
 )
 from ._coarse import coarse_mask_64
-from ._codes import TILE_SAD_U8
+from ._codes import TILE_L1, TILE_SAD_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
 from ._tiles import tile_1x4, tile_tail
+
+#: Relative margin on a float threshold (its own rounding is 1e-13 of it).
+REL_MARGIN = 1e-9
+
+
+def code_key(keys, q, floats):
+    """The threshold key of query ``q`` in code units: the key itself for
+    uint8 rows (integer keys), else the code threshold of the module."""
+    raise NotImplementedError
+
+
+@overload(code_key, jit_options={"nogil": True})
+def _code_key(keys, q, floats):
+    if isinstance(keys.dtype, types.Integer):
+        return lambda keys, q, floats: keys[q, 0]
+
+    def coded(keys, q, floats):
+        thr = keys[q, 0]
+        if thr == np.inf:
+            return NO_LIMIT
+        _, _, _, slack, _, step, largest_rest = floats
+        reach = thr * (1.0 + REL_MARGIN) + slack[q] + largest_rest
+        return np.int64(min(np.floor(reach / step), NO_LIMIT // 4))
+
+    return coded
+
+
+def finish_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
+    """Offer the rows that passed the bounds to the heap of query ``q``:
+    :func:`_exact_l1` for uint8 rows, :func:`_exact_float_l1` for codes."""
+    raise NotImplementedError
+
+
+@overload(finish_l1, jit_options={"nogil": True})
+def _finish_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
+    if isinstance(keys.dtype, types.Integer):
+
+        def exact(X, Y, q, rows, n_rows, order, keys, idx, floats):
+            _exact_l1(X, Y, q, rows, n_rows, order, keys, idx)
+
+        return exact
+
+    def coded(X, Y, q, rows, n_rows, order, keys, idx, floats):
+        _exact_float_l1(X, Y, q, rows, n_rows, order, keys, idx, floats)
+
+    return coded
 
 
 @njit(nogil=True)
@@ -125,12 +182,46 @@ def _exact_l1(X, Y, q, rows, n_rows, order, keys, idx):
 
 
 @njit(nogil=True)
-def _l1_cascade(X, Y, q, rows, n_rows, order, keys, idx, q_fine, fine, m1, b1):
+def _exact_float_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
+    """For float rows (``X``, ``Y`` their codes): keep the rows whose code
+    bound ``step * |c_x - c_y|_1 - |e_y|_1`` is within the threshold plus the
+    query's slack, then offer them with their float distances (the lane sums
+    of the float rows ``floats``, training rows by index), four per tile."""
+    XF, _, YF, slack, rests, step, _ = floats
+    reach = keys[q, 0] * (1.0 + REL_MARGIN) + slack[q]
+    width = Y.shape[1]
+    prefetch_rows(Y, rows, 0, AHEAD, n_rows, width)
+    kept = 0
+    for v in range(0, n_rows, 4):
+        prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
+        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
+        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, j0, j1, j2, j3, None, None)
+        for c in range(min(4, n_rows - v)):
+            # Rows v + c.. are read before any is written back (kept <= v + c).
+            j = rows[v + c]
+            total = values[c]
+            if done < width:
+                total += tile_tail(TILE_SAD_U8, X, Y, q, j, done)
+            rows[kept] = j
+            kept += step * np.float64(total) - rests[j] <= reach
+    for v in range(0, kept, 4):
+        j0, j1, j2, j3 = four_rows(rows, v, kept)
+        values, _ = tile_1x4(
+            TILE_L1, XF, YF, q, order[j0], order[j1], order[j2], order[j3], None,
+            None,
+        )  # fmt: skip
+        for c in range(min(4, kept - v)):
+            heap_push(keys, idx, q, values[c], order[rows[v + c]])
+
+
+@njit(nogil=True)
+def _l1_cascade(X, Y, q, rows, n_rows, order, keys, idx, q_fine, fine, m1, b1,
+                floats):  # fmt: skip
     """The rows that passed the coarse bound through the fine bound (against
     the threshold as it stands) and then the exact distance."""
-    limit = _sad_limit(keys[q, 0], m1, b1)
+    limit = _sad_limit(code_key(keys, q, floats), m1, b1)
     n_rows = _sad_filter(q_fine, q, fine, rows, n_rows, limit, rows)
-    _exact_l1(X, Y, q, rows, n_rows, order, keys, idx)
+    finish_l1(X, Y, q, rows, n_rows, order, keys, idx, floats)
 
 
 #: The first region walked: this many chunks around the query's sum.
@@ -170,7 +261,7 @@ def _seeds(coarse, n, first, order, excluded, histogram, visit):
 @njit(nogil=True)
 def pruned_l1_rows(
     X, Y, q_order, q_start, q_stop, exclude_self, keys, idx, order, sums, q_sums,
-    coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1,
+    coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1, floats,
 ):  # fmt: skip
     """Manhattan search of queries ``q_order[q_start:q_stop]`` of ``X``
     through the byte-table cascade; ``keys``/``idx`` hold initialised heaps,
@@ -180,6 +271,9 @@ def pruned_l1_rows(
     group-major, ``fine`` row-major) are in ascending order of the row sums
     ``sums``; ``order`` maps each sorted position to the training index the
     heaps record. The bounds are ``m0 * sad - b0`` and ``m1 * sad - b1``.
+    For float rows ``X`` and ``Y`` are their codes and ``floats`` the tuple
+    of :func:`fmnist.neighbors._pruning._float_arguments` (empty arrays for
+    uint8 rows).
     """
     n = Y.shape[0]
     chunk = min(CHUNK_ROWS, n)
@@ -200,18 +294,20 @@ def pruned_l1_rows(
         # to its final value before the rest is walked.
         _coarse_sad(qc, coarse_t, lo, hi, coarse)
         n_visit = _seeds(coarse, region, lo, order, excluded, histogram, visit)
-        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1)
+        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1,
+                    floats)  # fmt: skip
         # The seeds' bounds are now _SEEN: no limit lets them in again.
-        limit = min(_sad_limit(keys[q, 0], m0, b0), _SEEN - 1)
+        limit = min(_sad_limit(code_key(keys, q, floats), m0, b0), _SEEN - 1)
         n_visit = 0
         for v in range(region):
             visit[n_visit] = lo + v
             n_visit += (coarse[v] <= limit) & (order[lo + v] != excluded)
-        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1)
+        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1,
+                    floats)  # fmt: skip
         # Then outward, one chunk each side at a time, while the sum bound
         # lets rows in.
         while True:
-            thr = keys[q, 0]
+            thr = code_key(keys, q, floats)
             right = hi < n and sums[hi] - s <= thr
             left = lo > 0 and s - sums[lo - 1] <= thr
             if not (left or right):
@@ -225,12 +321,13 @@ def pruned_l1_rows(
                     lo = c0
                 else:
                     continue
-                limit = _sad_limit(keys[q, 0], m0, b0)
+                limit = _sad_limit(code_key(keys, q, floats), m0, b0)
                 n_visit = _coarse_survivors(
                     qc, coarse_t, c0, c1, limit, order, excluded, coarse, visit
                 )
                 _l1_cascade(
-                    X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1
+                    X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1,
+                    floats,
                 )
         heap_sort_rows(keys, idx, q, q + 1)
 
@@ -238,7 +335,7 @@ def pruned_l1_rows(
 @njit(nogil=True, parallel=True)
 def pruned_l1_rows_parallel(
     X, Y, q_order, exclude_self, keys, idx, order, sums, q_sums, coarse_t,
-    q_coarse, m0, b0, fine, q_fine, m1, b1, q_block, spread,
+    q_coarse, m0, b0, fine, q_fine, m1, b1, floats, q_block, spread,
 ):  # fmt: skip
     """:func:`pruned_l1_rows` over blocks of ``q_block`` queries (``prange``),
     iteration ``b`` taking block ``spread[b]`` (none when negative; see
@@ -251,5 +348,5 @@ def pruned_l1_rows_parallel(
         b1_ = min(b0_ + q_block, n_q)
         pruned_l1_rows(
             X, Y, q_order, b0_, b1_, exclude_self, keys, idx, order, sums, q_sums,
-            coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1,
+            coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1, floats,
         )  # fmt: skip

@@ -7,8 +7,9 @@
 ``overload`` selected by a literal code from :mod:`._codes`, so the blocked
 driver is compiled once per route with its tile and key rule fixed.
 
-uint8 pairs run the SIMD tiles of :mod:`._simd`. Squared distances of float
-rows (euclidean, and cosine as the chord of unit rows) run the lane sums of
+uint8 pairs run the SIMD tiles of :mod:`._simd`. Squared and manhattan
+distances of float rows (euclidean, cosine as the chord of unit rows,
+manhattan) run the lane sums of
 :mod:`._lanes`: float64 sums in one fixed order, so a pair's value is the
 same bits in every tile, in the pruned search and on every target. Every
 other pair runs a tile in plain numba: sixteen scalar accumulators updated in
@@ -49,6 +50,8 @@ from ._codes import (
 )
 from ._jit import njit
 from ._lanes import (
+    lane_abs_1x4,
+    lane_abs_4x4,
     lane_sums_1x4,
     lane_sums_1x4_scaled,
     lane_sums_4x4,
@@ -235,6 +238,36 @@ def _lane_tail(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3, r, at):
 
 
 @njit(nogil=True, fastmath=False)
+def _abs_tail(X, Y, i, j0, j1, j2, j3, r, at):
+    """As :func:`_lane_tail` for the sums of ``|x - y|``."""
+    r0, r1, r2, r3 = r[at], r[at + 1], r[at + 2], r[at + 3]
+    n = X.shape[1]
+    for t in range(n - n % 4, n):
+        x = np.float64(X[i, t])
+        r0 += abs(x - np.float64(Y[j0, t]))
+        r1 += abs(x - np.float64(Y[j1, t]))
+        r2 += abs(x - np.float64(Y[j2, t]))
+        r3 += abs(x - np.float64(Y[j3, t]))
+    return r0, r1, r2, r3
+
+
+@njit(nogil=True, fastmath=False)
+def _abs_1x4(X, Y, i, j0, j1, j2, j3):
+    return _abs_tail(X, Y, i, j0, j1, j2, j3, lane_abs_1x4(X, Y, i, j0, j1, j2, j3), 0)
+
+
+@njit(nogil=True, fastmath=False)
+def _abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3):
+    r = lane_abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
+    a = _abs_tail(X, Y, i0, j0, j1, j2, j3, r, 0)
+    b = _abs_tail(X, Y, i1, j0, j1, j2, j3, r, 4)
+    c = _abs_tail(X, Y, i2, j0, j1, j2, j3, r, 8)
+    d = _abs_tail(X, Y, i3, j0, j1, j2, j3, r, 12)
+    return (a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3],
+            c[0], c[1], c[2], c[3], d[0], d[1], d[2], d[3])  # fmt: skip
+
+
+@njit(nogil=True, fastmath=False)
 def _squares_1x4(X, Y, i, j0, j1, j2, j3):
     r = lane_sums_1x4(X, Y, i, j0, j1, j2, j3)
     return _lane_tail(X, Y, i, j0, j1, j2, j3, 1.0, 1.0, 1.0, 1.0, 1.0, r, 0)
@@ -275,9 +308,16 @@ def _chords_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0, v1, v2
                       v1, v2, v3)  # fmt: skip
 
 
-def _lane_row_tile(unit_rows):
+def _lane_row_tile(unit_rows, absolute=False):
     """The 1 x 4 tile of squared distances of float rows (of the rows scaled
-    to unit length, ``aux`` their norms, when ``unit_rows``)."""
+    to unit length, ``aux`` their norms, when ``unit_rows``), or with
+    ``absolute`` of their manhattan distances."""
+    if absolute:
+
+        def abs_impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
+            return _abs_1x4(X, Y, i, j0, j1, j2, j3), np.int64(X.shape[1])
+
+        return abs_impl
     if unit_rows:
 
         def impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
@@ -296,9 +336,17 @@ def _lane_row_tile(unit_rows):
     return impl
 
 
-def _lane_tile(unit_rows):
+def _lane_tile(unit_rows, absolute=False):
     """The 4 x 4 tile of squared distances of float rows (of the rows scaled
-    to unit length when ``unit_rows``)."""
+    to unit length when ``unit_rows``), or with ``absolute`` of their
+    manhattan distances."""
+    if absolute:
+
+        def abs_impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
+            values = _abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
+            return values, np.int64(X.shape[1])
+
+        return abs_impl
     if unit_rows:
 
         def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
@@ -338,7 +386,7 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
         return _simd_tile(wide_dot_tile_4x4)
     integer = _is_integer(X) and _is_integer(Y)
     if code == TILE_L1:
-        return _plain_tile(_op_l1, _add, integer)
+        return _plain_tile(_op_l1, _add, True) if integer else _lane_tile(False, True)
     if code == TILE_SQL2:
         return _plain_tile(_op_sql2, _add, True) if integer else _lane_tile(False)
     if code == TILE_DOT:
@@ -358,6 +406,8 @@ def _tile_1x4(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
     floating = not (_is_integer(X) and _is_integer(Y))
     if code == TILE_SQL2 and floating:
         return _lane_row_tile(False)
+    if code == TILE_L1 and floating:
+        return _lane_row_tile(False, absolute=True)
     if code == TILE_CHORD:
         return _lane_row_tile(True)
     intrinsic = {TILE_SAD_U8: sad_tile_1x4, TILE_DOT_U8: dot_tile_1x4}.get(code)
