@@ -7,9 +7,10 @@ module builds what they walk (the *bound tables* of a training set) and
 decides where it applies:
 
 * manhattan, euclidean, squared euclidean (Minkowski ``p`` of 1 and 2
-  included) and cosine on uint8 queries against uint8 training rows;
-  euclidean, squared euclidean and cosine also on float rows (``X / 255``,
-  scaled or standardised features), whose exact stage computes the
+  included) and cosine, on uint8 queries against uint8 training rows and on
+  float rows (``X / 255``, scaled or standardised features). Float rows also
+  get uint8 codes (:class:`CodeTables`) that bound their distances (and,
+  for manhattan, carry the whole walk); their exact stage computes the
   brute-force search's own float64 distances;
 * rows of at least :data:`MIN_FEATURES` features, and at most
   :data:`~._kernels._codes.WIDE_BYTES` (manhattan: group sums fit in int16)
