@@ -26,7 +26,7 @@ for AVX2: ``NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES=+sse,+sse2,+sse3,
 +movbe,+f16c`` (one string, no spaces).
 The same search on the images scaled to ``[0, 1]`` (``X / 255``, float32,
 the call path of a user who normalised the pixels) is timed after the peers
-(with ``algorithm="auto"``; where that is brute force, on
+(with ``algorithm="auto"`` and ``"brute"``; brute force on
 ``--sklearn-queries`` queries, scaled). Its ratio column is its seconds
 over those of the uint8 search.
 Peers, in the same process on the same data, each given float32 as they
@@ -335,23 +335,30 @@ def main(argv=None):
     np.divide(Xte32, np.float32(255), out=Xte32)
     scaled_seconds = {}
     for metric in args.metrics:
-        est = BlockKNNClassifier(K, metric=metric).fit(Xtr32, y_train)
-        start = time.perf_counter()
-        est.kneighbors(Xte32[:64])  # compile or load kernels, build tables
-        first = time.perf_counter() - start
-        pruned = _pruning.applies(est.search_index().spec, Xte32, Xtr32)
-        # Brute force on floats takes minutes: a subset, scaled.
-        n_run = n_q if pruned else n_sub
-        seconds, (_, ind) = median_time(
-            partial(est.kneighbors, Xte32[:n_run]), args.repeats if pruned else 1
-        )
-        seconds *= n_q / n_run
-        scaled_seconds[metric] = {"seconds": seconds, "first_64_queries": first}
-        note = f"timed on {n_run} queries, scaled x{n_q / n_run:g}"
-        chosen = f"auto: {'pruned' if pruned else 'brute'}"
-        engine = f"BlockKNNClassifier.kneighbors (float32 X / 255, {chosen})"
-        add(metric, engine, n_q, seconds, y_train[ind], note if n_run < n_q else "")
-        del est
+        for algorithm in ("auto", "brute"):
+            est = BlockKNNClassifier(K, metric=metric, algorithm=algorithm)
+            est.fit(Xtr32, y_train)
+            start = time.perf_counter()
+            est.kneighbors(Xte32[:64])  # compile or load kernels, build tables
+            first = time.perf_counter() - start
+            pruned = _pruning.applies(est.search_index().spec, Xte32, Xtr32)
+            # Brute force on floats takes many seconds: a subset, scaled.
+            n_run = n_q if pruned else n_sub
+            seconds, (_, ind) = median_time(
+                partial(est.kneighbors, Xte32[:n_run]), args.repeats if pruned else 1
+            )
+            seconds *= n_q / n_run
+            scaled_seconds[f"{metric} {algorithm}"] = {
+                "seconds": seconds, "first_64_queries": first
+            }
+            note = f"timed on {n_run} queries, scaled x{n_q / n_run:g}"
+            chosen = "brute" if algorithm == "brute" else (
+                f"auto: {'pruned' if pruned else 'brute'}"
+            )
+            engine = f"BlockKNNClassifier.kneighbors (float32 X / 255, {chosen})"
+            add(metric, engine, n_q, seconds, y_train[ind],
+                note if n_run < n_q else "")  # fmt: skip
+            del est
 
     for row in rows:
         row["ratio"] = row["seconds"] / ours[row["metric"]]
