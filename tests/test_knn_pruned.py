@@ -7,6 +7,7 @@ so the results must be bit-identical, ties included, on any data.
 
 import numpy as np
 import pytest
+from _knn_helpers import blob_images
 
 from fmnist import BlockKNNClassifier
 from fmnist.neighbors import _pruning
@@ -22,15 +23,7 @@ def _search(metric, algorithm, X, Y, k, n_jobs=1, exclude_self=False):
     return kneighbors(spec, X, Y, k, exclude_self=exclude_self, reuse=False)
 
 
-def _images(n, side, seed, levels=256):
-    """Smooth, image-like uint8 rows (blobs), so that the bounds prune."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:side, :side]
-    centres = rng.uniform(0, side, (n, 2, 1, 1))
-    width = rng.uniform(2, side / 2, (n, 1, 1))
-    img = np.exp(-((yy - centres[:, 0]) ** 2 + (xx - centres[:, 1]) ** 2) / width**2)
-    img = img * rng.uniform(0.2, 1.0, (n, 1, 1)) * (levels - 1)
-    return np.round(img).astype(np.uint8).reshape(n, -1)
+_images = blob_images
 
 
 @pytest.mark.parametrize("metric", METRICS)

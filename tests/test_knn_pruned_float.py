@@ -8,6 +8,7 @@ bit-identical, ties included.
 
 import numpy as np
 import pytest
+from _knn_helpers import blob_images
 
 from fmnist import BlockKNNClassifier
 from fmnist.neighbors import _pruning
@@ -20,13 +21,7 @@ METRICS = ["manhattan", "euclidean", "sqeuclidean", "cosine"]
 
 
 def _images(n, seed, side=28, levels=256):
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:side, :side]
-    centres = rng.uniform(0, side, (n, 2, 1, 1))
-    width = rng.uniform(2, side / 2, (n, 1, 1))
-    img = np.exp(-((yy - centres[:, 0]) ** 2 + (xx - centres[:, 1]) ** 2) / width**2)
-    img = img * rng.uniform(0.2, 1.0, (n, 1, 1)) * (levels - 1)
-    return np.round(img).astype(np.uint8).reshape(n, -1)
+    return blob_images(n, side, seed, levels)
 
 
 def _search(metric, algorithm, X, Y, k, n_jobs=1, exclude_self=False):

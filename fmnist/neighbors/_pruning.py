@@ -259,8 +259,11 @@ class ProjectionTables:
     ----------
     order : ndarray of shape (n_train,), intp
         Training row at each sorted position.
-    rows : ndarray of shape (n_train, n_features), uint8
-        The training rows in sorted order.
+    rows : ndarray of shape (n_train, n_features)
+        The uint8 training rows in sorted order; float rows as they are, in
+        training order (the code bound leaves their exact stage so few rows
+        that a sorted copy, 188 MB of float32 for Fashion-MNIST, would not
+        pay).
     basis : ndarray of shape (n_features, n_directions), float64
         Orthonormal directions, leading first.
     scale : float
@@ -451,10 +454,10 @@ def _projection_tables(Y, unit):
     fine = fine[order]
     lead = fine[:, 0]
     bounds = list(zip(slabs[:-1], slabs[1:]))
-    rows = Y[order]
+    floating = Y.dtype.kind == "f"
     return ProjectionTables(
         order=order,
-        rows=rows,
+        rows=Y if floating else Y[order],
         basis=basis,
         scale=scale,
         slabs=slabs,
@@ -465,7 +468,7 @@ def _projection_tables(Y, unit):
         coarse_pairs=_in_pairs(_with_zero_rows(_table_ints(coarse[order]), 64)),
         fine=_table_ints(fine),
         unit=unit,
-        codes=_code_tables(rows, unit) if Y.dtype.kind == "f" else None,
+        codes=_sorted_codes(_code_tables(Y, unit), order) if floating else None,
     )
 
 
@@ -564,17 +567,23 @@ def _code_tables(rows, unit, manhattan=False):
     return CodeTables(low, step, codes, sqnorms, rests, manhattan)
 
 
+def _sorted_codes(codes, order):
+    """:class:`CodeTables` ``codes`` with its rows in the sorted ``order``."""
+    return dataclasses.replace(
+        codes, codes=codes.codes[order], sqnorms=codes.sqnorms[order],
+        rests=codes.rests[order],
+    )  # fmt: skip
+
+
 def _coded_mean_tables(Y):
     """:class:`MeanTables` of float rows ``Y``: those of their uint8 codes."""
     if not _in_range(Y):
         return None
     codes = _code_tables(Y, unit=False, manhattan=True)
     tables = _mean_tables(codes.codes)
-    sorted_codes = dataclasses.replace(
-        codes, codes=tables.rows, sqnorms=codes.sqnorms[tables.order],
-        rests=codes.rests[tables.order],
-    )  # fmt: skip
-    return dataclasses.replace(tables, codes=sorted_codes, float_rows=Y)
+    return dataclasses.replace(
+        tables, codes=_sorted_codes(codes, tables.order), float_rows=Y
+    )
 
 
 def bound_tables(Y, route):
@@ -677,7 +686,9 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         if not np.all(np.abs(q_fine) <= _MAX_QUERY_UNITS):  # NaN too
             return False
         kernel, kernel_parallel = _pruned_l2.entry_points(*route)
-        sorted_aux = aux_y[tables.order] if aux_y.size else aux_y
+        # Float rows are searched in training order (see ProjectionTables).
+        uint8 = tables.codes is None
+        sorted_aux = aux_y[tables.order] if aux_y.size and uint8 else aux_y
         common = (
             bool(exclude_self), aux_x, sorted_aux, keys, idx,
             tables.order, tables.slabs, tables.slab_low, tables.slab_high,

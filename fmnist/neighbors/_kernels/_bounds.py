@@ -20,10 +20,12 @@ a kernel is reached.
 """
 
 import numpy as np
+from numba import literally
 
 from ._coarse import lowest_bit
 from ._jit import njit
 from ._simd import prefetch_row
+from ._tiles import tile_1x4, tile_tail
 
 #: Training rows per chunk of the walk.
 CHUNK_ROWS = 512
@@ -48,6 +50,37 @@ def prefetch_rows(T, rows, start, stop, n_rows, width):
     table ``T`` that are among ``rows[:n_rows]``."""
     for v in range(start, min(stop, n_rows)):
         prefetch_row(T, rows[v], width)
+
+
+@njit(nogil=True, inline="always")
+def four_values(tile, X, Y, q, rows, v, n_rows, aux_x, aux_y, ahead):
+    """The tile values of row ``q`` of X against the rows ``rows[v:v + 4]``
+    of Y (of ``rows[:n_rows]``, the last one repeated past the end; tails
+    added): the loop step of every stage that visits rows four at a time.
+    It prefetches the first ``Y.shape[1]`` bytes of the rows ``ahead``
+    positions on (for float rows the hardware streams the rest), and at
+    ``v == 0`` the first ``ahead`` rows."""
+    width = Y.shape[1]
+    if v == 0:
+        prefetch_rows(Y, rows, 0, ahead, n_rows, width)
+    prefetch_rows(Y, rows, v + ahead, v + ahead + 4, n_rows, width)
+    j0, j1, j2, j3 = four_rows(rows, v, n_rows)
+    values, done = tile_1x4(tile, X, Y, q, j0, j1, j2, j3, aux_x, aux_y)
+    v0, v1, v2, v3 = values
+    if done < width:
+        v0 += _tail(tile, X, Y, q, j0, done)
+        v1 += _tail(tile, X, Y, q, j1, done)
+        v2 += _tail(tile, X, Y, q, j2, done)
+        v3 += _tail(tile, X, Y, q, j3, done)
+    return v0, v1, v2, v3
+
+
+@njit(nogil=True)
+def _tail(tile, X, Y, q, j, done):
+    """:func:`._tiles.tile_tail` as a function of its own: its overload
+    inlined several times into one function upsets numba's IR checks."""
+    literally(tile)
+    return tile_tail(tile, X, Y, q, j, done)
 
 
 @njit(nogil=True)

@@ -40,7 +40,7 @@ from ._bounds import (
     NO_LIMIT,
     SEED_BINS,
     four_rows,
-    prefetch_rows,
+    four_values,
     seed_cut,
     take_mask,
 )
@@ -48,7 +48,7 @@ from ._coarse import coarse_mask_64
 from ._codes import TILE_L1, TILE_SAD_U8
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit
-from ._tiles import tile_1x4, tile_tail
+from ._tiles import tile_1x4
 
 #: Relative margin on a float threshold (its own rounding is 1e-13 of it).
 REL_MARGIN = 1e-9
@@ -147,19 +147,12 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
     ``sum |QT[q] - T[j]|`` is at most ``limit``, in order, in ``out`` (which
     may be ``rows``); returns their number. Four rows per ``psadbw`` tile."""
     n_out = 0
-    width = T.shape[1]
-    prefetch_rows(T, rows, 0, 2 * AHEAD, n_rows, width)
     for v in range(0, n_rows, 4):
-        prefetch_rows(T, rows, v + 2 * AHEAD, v + 2 * AHEAD + 4, n_rows, width)
-        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(TILE_SAD_U8, QT, T, q, j0, j1, j2, j3, None, None)
+        values = four_values(TILE_SAD_U8, QT, T, q, rows, v, n_rows, None, None,
+                             2 * AHEAD)  # fmt: skip
         for c in range(min(4, n_rows - v)):
-            j = rows[v + c]
-            total = values[c]
-            if done < width:
-                total += tile_tail(TILE_SAD_U8, QT, T, q, j, done)
-            out[n_out] = j
-            n_out += total <= limit
+            out[n_out] = rows[v + c]
+            n_out += values[c] <= limit
     return n_out
 
 
@@ -167,18 +160,10 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
 def _exact_l1(X, Y, q, rows, n_rows, order, keys, idx):
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
     ``q`` with their exact manhattan distances, four per tile."""
-    width = Y.shape[1]
-    prefetch_rows(Y, rows, 0, AHEAD, n_rows, width)
     for v in range(0, n_rows, 4):
-        prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
-        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, j0, j1, j2, j3, None, None)
+        values = four_values(TILE_SAD_U8, X, Y, q, rows, v, n_rows, None, None, AHEAD)
         for c in range(min(4, n_rows - v)):
-            j = rows[v + c]
-            total = values[c]
-            if done < width:
-                total += tile_tail(TILE_SAD_U8, X, Y, q, j, done)
-            heap_push(keys, idx, q, total, order[j])
+            heap_push(keys, idx, q, values[c], order[rows[v + c]])
 
 
 @njit(nogil=True)
@@ -189,21 +174,14 @@ def _exact_float_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
     of the float rows ``floats``, training rows by index), four per tile."""
     XF, _, YF, slack, rests, step, _ = floats
     reach = keys[q, 0] * (1.0 + REL_MARGIN) + slack[q]
-    width = Y.shape[1]
-    prefetch_rows(Y, rows, 0, AHEAD, n_rows, width)
     kept = 0
     for v in range(0, n_rows, 4):
-        prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
-        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(TILE_SAD_U8, X, Y, q, j0, j1, j2, j3, None, None)
+        # Rows v.. are read before any is written back (kept <= v).
+        values = four_values(TILE_SAD_U8, X, Y, q, rows, v, n_rows, None, None, AHEAD)
         for c in range(min(4, n_rows - v)):
-            # Rows v + c.. are read before any is written back (kept <= v + c).
             j = rows[v + c]
-            total = values[c]
-            if done < width:
-                total += tile_tail(TILE_SAD_U8, X, Y, q, j, done)
             rows[kept] = j
-            kept += step * np.float64(total) - rests[j] <= reach
+            kept += step * np.float64(values[c]) - rests[j] <= reach
     for v in range(0, kept, 4):
         j0, j1, j2, j3 = four_rows(rows, v, kept)
         values, _ = tile_1x4(

@@ -65,6 +65,7 @@ from ._bounds import (
     NO_LIMIT,
     SEED_BINS,
     four_rows,
+    four_values,
     prefetch_rows,
     seed_cut,
     take_mask,
@@ -81,7 +82,7 @@ from ._codes import (
 )
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
-from ._tiles import NEAR_PARALLEL, pair_key, tile_1x4, tile_offsets, tile_tail
+from ._tiles import NEAR_PARALLEL, pair_key, tile_offsets
 
 #: Bounds are compared with the threshold widened by these margins: relative,
 #: and absolute in table units (float rounding of the projections moves a
@@ -203,22 +204,20 @@ def _exact(tile, key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys,
            idx):  # fmt: skip
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
     ``q`` with their exact keys (the brute-force search's, bit for bit),
-    four per tile."""
+    four per tile. Uint8 rows ``Y`` (and ``aux_y``) are in sorted order,
+    float rows in training order (``rows`` becomes their indices)."""
     literally(tile)
     literally(key)
-    width = Y.shape[1]
-    prefetch_rows(Y, rows, 0, AHEAD, n_rows, width)
+    floating = tile != TILE_DOT_U8
+    if floating:  # float rows are in training order: their training indices
+        for v in range(n_rows):
+            rows[v] = order[rows[v]]
     for v in range(0, n_rows, 4):
-        prefetch_rows(Y, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
-        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(tile, X, Y, q, j0, j1, j2, j3, aux_x, aux_y)
+        values = four_values(tile, X, Y, q, rows, v, n_rows, aux_x, aux_y, AHEAD)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
-            value = values[c] + offset
-            if done < width:
-                value += tile_tail(tile, X, Y, q, j, done)
-            value = pair_key(key, value, X, Y, q, j, aux_x, aux_y)
-            heap_push(keys, idx, q, value, order[j])
+            value = pair_key(key, values[c] + offset, X, Y, q, j, aux_x, aux_y)
+            heap_push(keys, idx, q, value, j if floating else order[j])
 
 
 @njit(nogil=True)
@@ -245,19 +244,14 @@ def _code_filter(key, q, rows, n_rows, codes, code_offset, thr):
     reach = _radius(key, thr) * (1.0 + REL_MARGIN) + q_slack[q]
     if reach == np.inf:
         return n_rows
-    width = YC.shape[1]
-    prefetch_rows(YC, rows, 0, AHEAD, n_rows, width)
     kept = 0
     for v in range(0, n_rows, 4):
-        prefetch_rows(YC, rows, v + AHEAD, v + AHEAD + 4, n_rows, width)
-        j0, j1, j2, j3 = four_rows(rows, v, n_rows)
-        values, done = tile_1x4(TILE_DOT_U8, QC, YC, q, j0, j1, j2, j3, None, None)
+        # Rows v.. are read before any is written back (kept <= v).
+        values = four_values(TILE_DOT_U8, QC, YC, q, rows, v, n_rows, None, None,
+                             AHEAD)  # fmt: skip
         for c in range(min(4, n_rows - v)):
-            # Rows v + c.. are read before any is written back (kept <= v + c).
             j = rows[v + c]
             dot = values[c] + code_offset
-            if done < width:
-                dot += tile_tail(TILE_DOT_U8, QC, YC, q, j, done)
             squares = pair_key(KEY_SQL2_FROM_DOT, dot, QC, YC, q, j, qc_sq, yc_sq)
             rows[kept] = j
             kept += step * np.sqrt(np.float64(squares)) - y_rest[j] <= reach
@@ -388,9 +382,10 @@ def pruned_l2_rows(
     cosine with projections of the unit rows); ``keys``/``idx`` hold
     initialised heaps, sorted at the end.
 
-    ``Y``, its row values ``aux_y`` (squared norms, or inverse norms for
-    cosine), its coarse columns ``coarse_pairs`` (pairs x rows x 2) and
-    fine ones ``fine`` (rows x columns), int16 in table units
+    ``Y`` and its row values ``aux_y`` (squared norms, inverse norms or
+    norms for cosine; float rows: both in training order, see
+    :func:`_exact`), its coarse columns ``coarse_pairs`` (pairs x rows x 2)
+    and fine ones ``fine`` (rows x columns), int16 in table units
     (``inv_scale`` per pixel value or unit length), are in sorted order:
     slabs ``[slabs[s], slabs[s + 1])`` in order of the first projection
     (each within ``[slab_low[s], slab_high[s]]``), each sorted by the second
