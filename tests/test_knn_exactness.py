@@ -85,18 +85,6 @@ _WIDE_CHILD = """
                 results.append(kneighbors(spec, X, Y, 7, reuse=False))
             for got, want in zip(results[1], results[0]):
                 assert (got == want).all(), ("pruned", metric, n_jobs)
-    # Float rows: the lane sums of brute force and of the pruned exact stage
-    # (float32, one thread: float64 and the threads run the same code).
-    Yf, Xf = Y / np.float32(255), X / np.float32(255)
-    for metric in ("manhattan", "euclidean", "cosine"):
-        results = []
-        for algorithm in ("brute", "pruned"):
-            spec = SearchSpec.build(
-                metric, 2, Yf.dtype, algorithm=algorithm, n_jobs=1
-            )
-            results.append(kneighbors(spec, Xf, Yf, 7, reuse=False))
-        for got, want in zip(results[1], results[0]):
-            assert (got == want).all(), ("pruned", metric, Yf.dtype)
     # One order on every target: four lanes, (l0 + l1) + (l2 + l3), then the
     # rest, each square added with one rounding (fma, by fractions here).
     from fractions import Fraction

@@ -404,6 +404,15 @@ _BOUNDS = """
                 kneighbors(spec, X, Y, k, reuse=False)
             if n_y > 1:
                 kneighbors(spec, Y, Y, n_y - 1, exclude_self=True, reuse=False)
+    # The pruned search of float rows (codes, lane sums), one thread.
+    for n_x, n_y, d in [(1, 1, 64), (5, 3, 65), (9, 600, 100)]:
+        X = (rng.integers(0, 255, (n_x, d)) / 255).astype(np.float32)
+        Y = (rng.integers(0, 255, (n_y, d)) / 255).astype(np.float32)
+        for metric in ("manhattan", "cosine"):  # both pruned kernels
+            spec = SearchSpec.build(metric, 2, Y.dtype, algorithm="pruned", n_jobs=1)
+            kneighbors(spec, X, Y, min(5, n_y), reuse=False)
+            if n_y > 1:
+                kneighbors(spec, Y, Y, n_y - 1, exclude_self=True, reuse=False)
     print("ok")
 """
 

@@ -81,7 +81,8 @@ def applies(spec, X, Y):
     if spec.algorithm == "brute":
         return False
     route = spec.metric.route(X.dtype, Y.dtype, X.shape[1])
-    floating = X.dtype.kind == "f" or Y.dtype.kind == "f"
+    # Float routes need float training rows: their tables hold the codes.
+    floating = Y.dtype.kind == "f"
     if route in (_L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE):
         uint8 = X.dtype == np.uint8 and Y.dtype == np.uint8
     elif route in (_FLOAT_L1_ROUTE, _FLOAT_L2_ROUTE, _FLOAT_COSINE_ROUTE) and floating:
@@ -666,6 +667,9 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
 
     Y = tables.rows
     n_queries = X.shape[0]
+    if (tables.codes is None) != (route in (_L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE)):
+        # The kernels read the codes of float routes: never without them.
+        raise ValueError(f"bound tables of the wrong kind for the route {route}")
     if route in (_L1_ROUTE, _FLOAT_L1_ROUTE):
         floats = _float_arguments(tables, X)
         if tables.codes is not None:  # the walk runs on the codes
