@@ -79,9 +79,9 @@ def tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
 
 def tile_1x4(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
     """``(values, done)``: 4 values of row ``i`` of X against rows ``j*`` of
-    Y, for the uint8 SIMD tiles and the float squared-distance tiles
-    (compiled code only; ``aux_*`` are the rows' norms for ``TILE_CHORD``,
-    unused by the others)."""
+    Y, for the uint8 SIMD tiles and the float lane-sum tiles (compiled code
+    only; ``aux_*`` are the rows' norms for ``TILE_CHORD``, unused by the
+    others)."""
     raise NotImplementedError
 
 
@@ -143,11 +143,6 @@ def _add(s, v):
 @njit(nogil=True)
 def _max(s, v):
     return v if v > s else s
-
-
-@njit(nogil=True)
-def _one(aux, i):
-    return 1.0
 
 
 @njit(nogil=True)
@@ -233,8 +228,8 @@ def _lane_tail(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3, r, at):
 
 
 # The lane sums and their tails, compiled on their own without fast-math
-# (see :mod:`._lanes`): a pair's squared distance is the same bits in every
-# tile shape and every caller.
+# (see :mod:`._lanes`): a pair's distance is the same bits in every tile shape
+# and every caller.
 
 
 @njit(nogil=True, fastmath=False)
@@ -308,19 +303,32 @@ def _chords_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0, v1, v2
                       v1, v2, v3)  # fmt: skip
 
 
-def _lane_row_tile(unit_rows, absolute=False):
-    """The 1 x 4 tile of squared distances of float rows (of the rows scaled
-    to unit length, ``aux`` their norms, when ``unit_rows``), or with
-    ``absolute`` of their manhattan distances."""
-    if absolute:
+def _lane_kind(code, X, Y):
+    """Which lane sums serve tile ``code`` for these array types: "abs"
+    (manhattan) and "squares" (euclidean) for float pairs, "chords" for
+    cosine of float rows, None for the other tiles."""
+    floating = not (_is_integer(X) and _is_integer(Y))
+    if code == TILE_CHORD:
+        return "chords"
+    if floating and code == TILE_L1:
+        return "abs"
+    if floating and code == TILE_SQL2:
+        return "squares"
+    return None
+
+
+def _lane_row_tile(kind):
+    """The 1 x 4 tile of the lane sums ``kind`` (:func:`_lane_kind`; for
+    chords ``aux`` holds the rows' norms)."""
+    if kind == "abs":
 
         def abs_impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
             return _abs_1x4(X, Y, i, j0, j1, j2, j3), np.int64(X.shape[1])
 
         return abs_impl
-    if unit_rows:
+    if kind == "chords":
 
-        def impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
+        def chord_impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
             s = _inverse_norm_or_one
             values = _chords_1x4(
                 X, Y, i, j0, j1, j2, j3, s(aux_x, i), s(aux_y, j0),
@@ -328,7 +336,7 @@ def _lane_row_tile(unit_rows, absolute=False):
             )  # fmt: skip
             return values, np.int64(X.shape[1])
 
-        return impl
+        return chord_impl
 
     def impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
         return _squares_1x4(X, Y, i, j0, j1, j2, j3), np.int64(X.shape[1])
@@ -336,20 +344,19 @@ def _lane_row_tile(unit_rows, absolute=False):
     return impl
 
 
-def _lane_tile(unit_rows, absolute=False):
-    """The 4 x 4 tile of squared distances of float rows (of the rows scaled
-    to unit length when ``unit_rows``), or with ``absolute`` of their
-    manhattan distances."""
-    if absolute:
+def _lane_tile(kind):
+    """The 4 x 4 tile of the lane sums ``kind`` (:func:`_lane_kind`)."""
+    if kind == "abs":
 
         def abs_impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
             values = _abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
             return values, np.int64(X.shape[1])
 
         return abs_impl
-    if unit_rows:
+    if kind == "chords":
 
-        def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
+        def chord_impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x,
+                       aux_y):  # fmt: skip
             s = _inverse_norm_or_one
             values = _chords_4x4(
                 X, Y, i0, i1, i2, i3, j0, j1, j2, j3, s(aux_x, i0), s(aux_x, i1),
@@ -358,7 +365,7 @@ def _lane_tile(unit_rows, absolute=False):
             )  # fmt: skip
             return values, np.int64(X.shape[1])
 
-        return impl
+        return chord_impl
 
     def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
         values = _squares_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
@@ -384,32 +391,29 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
         return _simd_tile(dot_tile_4x4)
     if code == TILE_DOT_U8_WIDE:
         return _simd_tile(wide_dot_tile_4x4)
+    kind = _lane_kind(code, X, Y)
+    if kind is not None:
+        return _lane_tile(kind)
     integer = _is_integer(X) and _is_integer(Y)
     if code == TILE_L1:
-        return _plain_tile(_op_l1, _add, True) if integer else _lane_tile(False, True)
+        return _plain_tile(_op_l1, _add, integer)
     if code == TILE_SQL2:
-        return _plain_tile(_op_sql2, _add, True) if integer else _lane_tile(False)
+        return _plain_tile(_op_sql2, _add, integer)
     if code == TILE_DOT:
         return _plain_tile(_op_dot, _add, integer)
     if code == TILE_LINF:
         return _plain_tile(_op_l1, _max, integer)
     if code == TILE_LP:
         return _plain_tile(_op_pow, _add, False)
-    if code == TILE_CHORD:
-        return _lane_tile(True)
     return None
 
 
 @overload(tile_1x4, inline="always", jit_options={"nogil": True})
 def _tile_1x4(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
     code = _literal(tile)
-    floating = not (_is_integer(X) and _is_integer(Y))
-    if code == TILE_SQL2 and floating:
-        return _lane_row_tile(False)
-    if code == TILE_L1 and floating:
-        return _lane_row_tile(False, absolute=True)
-    if code == TILE_CHORD:
-        return _lane_row_tile(True)
+    kind = _lane_kind(code, X, Y)
+    if kind is not None:
+        return _lane_row_tile(kind)
     intrinsic = {TILE_SAD_U8: sad_tile_1x4, TILE_DOT_U8: dot_tile_1x4}.get(code)
     if intrinsic is None:
         return None
