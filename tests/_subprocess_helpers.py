@@ -44,12 +44,22 @@ def _host_flags():
     return set()
 
 
-def simd_target_env(target, cache_dir):
-    """The environment of a child compiled for ``target`` (its own numba
-    cache, 2 threads); skips the test when this CPU cannot run that code."""
+def runs_here(target):
+    """Whether this CPU has every flag ``target``'s code needs."""
+    return not SIMD_TARGETS[target] - _host_flags()
+
+
+def require_simd_target(target):
+    """Skip the calling test when this CPU cannot run ``target``'s code."""
     missing = SIMD_TARGETS[target] - _host_flags()
     if missing:
         pytest.skip(f"this CPU cannot run {target} code (no {sorted(missing)})")
+
+
+def simd_target_env(target, cache_dir):
+    """The environment of a child compiled for ``target`` (its own numba
+    cache, 2 threads); skips the test when this CPU cannot run that code."""
+    require_simd_target(target)
     return dict(
         os.environ,
         NUMBA_CPU_NAME=target,
@@ -59,22 +69,45 @@ def simd_target_env(target, cache_dir):
     )
 
 
-def run_python(code, *args, env=None, cwd=None, timeout=None):
-    """Run ``python -c code *args`` and return the completed process.
+def start_python(code, *args, env=None, cwd=None):
+    """Start ``python -c code *args`` and return the running process; wait
+    for it with :func:`finish_python`.
 
-    ``code`` is dedented first. A non-zero exit status fails the calling test
-    with the exit status, the output and the end of the error output.
+    Children that each compile for a minute on one core (one per SIMD
+    target, or a bounds-checked build) are started together so that they
+    share the machine's cores instead of running one after another.
     """
-    result = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
         cwd=cwd,
-        timeout=timeout,
     )
-    assert result.returncode == 0, (
-        f"exit status {result.returncode}\nstdout:\n{result.stdout}\n"
-        f"stderr:\n{result.stderr[-4000:]}"
+
+
+def finish_python(process, timeout=None):
+    """Wait for a child of :func:`start_python` and return it completed.
+
+    A non-zero exit status fails the calling test with the exit status, the
+    output and the end of the error output; a child still running after
+    ``timeout`` seconds is killed and the test fails.
+    """
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    assert process.returncode == 0, (
+        f"exit status {process.returncode}\nstdout:\n{stdout}\n"
+        f"stderr:\n{stderr[-4000:]}"
     )
-    return result
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_python(code, *args, env=None, cwd=None, timeout=None):
+    """Run ``python -c code *args`` and return the completed process (see
+    :func:`finish_python`). ``code`` is dedented first."""
+    return finish_python(start_python(code, *args, env=env, cwd=cwd), timeout)

@@ -6,7 +6,15 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from _subprocess_helpers import SIMD_TARGETS, run_python, simd_target_env
+from _subprocess_helpers import (
+    SIMD_TARGETS,
+    finish_python,
+    require_simd_target,
+    run_python,
+    runs_here,
+    simd_target_env,
+    start_python,
+)
 from sklearn.neighbors import KNeighborsClassifier
 
 from fmnist import BlockKNNClassifier
@@ -136,11 +144,35 @@ def test_each_simd_target_compiles_its_own_path(target, tmp_path):
     assert out.stdout.strip() == EXPECTED_PLANS[target]
 
 
+@pytest.fixture(scope="module")
+def simd_children(request, tmp_path_factory):
+    """The wide-row child of every SIMD target this run selects, started
+    together: each spends about a minute compiling on one core, so on a
+    machine with several cores they finish in a fraction of the time they
+    take one after another."""
+    test = "test_uint8_searches_are_exact_on_every_simd_path"
+    selected = {
+        item.callspec.params["target"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == test
+    }
+    children = {}
+    for target in SIMD_TARGETS:
+        if target in selected and runs_here(target):
+            env = simd_target_env(target, tmp_path_factory.mktemp(f"nb-{target}"))
+            children[target] = start_python(_WIDE_CHILD, *WIDTHS, env=env)
+    yield children
+    for child in children.values():
+        if child.poll() is None:  # the run was interrupted
+            child.kill()
+            child.communicate()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("target", list(SIMD_TARGETS))
-def test_uint8_searches_are_exact_on_every_simd_path(target, tmp_path):
-    env = simd_target_env(target, tmp_path / "cache")
-    out = run_python(_WIDE_CHILD, *WIDTHS, env=env, timeout=600)
+def test_uint8_searches_are_exact_on_every_simd_path(target, simd_children):
+    require_simd_target(target)
+    out = finish_python(simd_children[target], timeout=600)
     assert out.stdout.split()[-1] == "ok"
 
 

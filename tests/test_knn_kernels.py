@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pytest
-from _subprocess_helpers import run_python
+from _subprocess_helpers import finish_python, run_python, start_python
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fmnist.neighbors import SearchSpec, warmup
@@ -374,7 +374,7 @@ def test_forked_and_loky_workers():
     assert "ok" in out.stdout
 
 
-_BOUNDS = """
+_BOUNDS_PRELUDE = """
     import numpy as np
     from fmnist.neighbors import SearchSpec
     from fmnist.neighbors._search import kneighbors
@@ -386,6 +386,11 @@ _BOUNDS = """
         return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
     rng = np.random.default_rng(0)
+"""
+
+# Three children, each compiling one family of kernels with bounds checks.
+_BOUNDS = {
+    "brute force": """
     for dtype in (np.uint8, np.float32):
         for n_x, n_y, d in [(1, 1, 1), (5, 3, 17), (9, 6, 33), (2, 7, 784)]:
             X = rng.integers(0, 255, (n_x, d)).astype(dtype)
@@ -394,7 +399,10 @@ _BOUNDS = """
                 for bs in (None, 1, (2, 3)):
                     kneighbors_search(X, Y, n_y, metric=metric, block_size=bs)
             kneighbors_search(Y, Y, n_y - 1 or 1, exclude_self=n_y > 1)
-    # The pruned search (uint8 rows of 64 to 4096 features).
+    print("ok")
+""",
+    "pruned uint8": """
+    # uint8 rows of 64 to 4096 features.
     for n_x, n_y, d in [(1, 1, 64), (5, 3, 64), (9, 600, 100), (2, 700, 784)]:
         X = rng.integers(0, 255, (n_x, d)).astype(np.uint8)
         Y = rng.integers(0, 255, (n_y, d)).astype(np.uint8)
@@ -404,7 +412,10 @@ _BOUNDS = """
                 kneighbors(spec, X, Y, k, reuse=False)
             if n_y > 1:
                 kneighbors(spec, Y, Y, n_y - 1, exclude_self=True, reuse=False)
-    # The pruned search of float rows (codes, lane sums), one thread.
+    print("ok")
+""",
+    "pruned float": """
+    # Codes and lane sums, one thread.
     for n_x, n_y, d in [(1, 1, 64), (5, 3, 65), (9, 600, 100)]:
         X = (rng.integers(0, 255, (n_x, d)) / 255).astype(np.float32)
         Y = (rng.integers(0, 255, (n_y, d)) / 255).astype(np.float32)
@@ -414,14 +425,26 @@ _BOUNDS = """
             if n_y > 1:
                 kneighbors(spec, Y, Y, n_y - 1, exclude_self=True, reuse=False)
     print("ok")
-"""
+""",
+}
 
 
 @pytest.mark.slow
 def test_kernels_under_boundscheck(tmp_path):
-    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "c"))
-    out = run_python(_BOUNDS, env=env, timeout=300)
-    assert "ok" in out.stdout
+    children = {}
+    for name, part in _BOUNDS.items():  # started together: see start_python
+        cache = tmp_path / name.replace(" ", "-")
+        env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(cache))
+        children[name] = start_python(_BOUNDS_PRELUDE + part, env=env)
+    try:
+        for name, child in children.items():
+            out = finish_python(child, timeout=300)
+            assert out.stdout.strip() == "ok", name
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
 
 
 def test_warmup_compiles_serial_and_parallel_kernels():
@@ -496,8 +519,7 @@ _CACHE_CHILD = """
         return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
     X = np.arange(300, dtype=np.uint8).reshape(20, 15)
-    for metric in ("manhattan", "euclidean"):
-        kneighbors_search(X, X, 3, metric=metric, block_size=4)
+    kneighbors_search(X, X, 3, metric="manhattan", block_size=4)
     print("ok")
 """
 

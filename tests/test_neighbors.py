@@ -481,6 +481,30 @@ def test_dtype_policy(dtype, values, stored):
     np.testing.assert_allclose(est.kneighbors(X)[0], expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize(
+    "dtype, high, searched",
+    [
+        (np.uint8, 256, np.float32),
+        (np.int16, 300, np.float32),
+        (np.int64, 2**24 + 1, np.float32),
+        (np.int64, 2**24 + 2, np.float64),  # 2**24 + 1 is not a float32
+        (np.float16, 2, np.float32),
+        (np.float64, 2, np.float64),
+    ],
+)
+def test_queries_on_float32_rows_keep_their_values(dtype, high, searched):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((40, 6)).astype(np.float32)
+    est = BlockKNNClassifier(n_neighbors=3).fit(X, np.arange(40) % 2)
+    Q = rng.integers(0, high, (5, 6)).astype(dtype)
+    Q[0, 0] = high - 1
+    as_searched = est.search_index().spec.query_array(Q)
+    assert as_searched.dtype == searched
+    np.testing.assert_array_equal(as_searched.astype(np.float64), Q.astype(np.float64))
+    expected, _ = _reference_kneighbors(Q.astype(np.float64), X, 3, "euclidean")
+    np.testing.assert_allclose(est.kneighbors(Q)[0], expected, rtol=1e-6)
+
+
 def test_uint8_is_not_copied_and_inputs_are_not_written(tmp_path):
     X, y = _small_problem()
     X.flags.writeable = False

@@ -63,6 +63,17 @@ def _integer_dtype(low, high, n_features, allow_uint8=True):
     return None
 
 
+def _float32_holds(X):
+    """Whether float32 holds every value of ``X`` exactly: float16 and float32
+    data, integers of at most 16 bits, and whole numbers up to ``2**24``."""
+    if X.dtype.kind == "f":
+        return X.dtype.itemsize <= 4
+    if X.dtype.itemsize <= 2:
+        return True
+    low, high = _whole_range(X)
+    return -(2**24) <= low and high <= 2**24
+
+
 def _check_supported(X):
     if X.dtype.kind not in "biuf" or (X.dtype.kind == "f" and X.dtype.itemsize > 8):
         raise TypeError(
@@ -181,7 +192,7 @@ class SearchSpec:
                 )
                 if dtype is not None:
                     return np.ascontiguousarray(X, dtype=dtype)
-        elif train == np.float32 and X.dtype.kind == "f" and X.dtype.itemsize <= 4:
+        elif train == np.float32 and _float32_holds(X):
             return np.ascontiguousarray(X, dtype=np.float32)
         if X.dtype.kind == "f" and X.dtype.itemsize <= 4:
             return np.ascontiguousarray(X, dtype=np.float32)
