@@ -6,8 +6,21 @@ set by ``.ci/run``, or ``CI=true``) a missing dataset is a test failure, never a
 skip (see ``_ci.py``).
 """
 
+import os
+
 import pytest
 from _ci import skip_or_fail
+
+#: Most worker processes ``-n auto`` starts (pyproject.toml): each holds the
+#: dataset, torch and the compiled kernels (1-2 GB), and more workers than this
+#: mostly compile the same kernels side by side.
+MAX_WORKERS = 4
+
+
+def pytest_xdist_auto_num_workers(config):
+    """One worker per core for ``-n auto``, at most :data:`MAX_WORKERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return max(1, min(cores or os.cpu_count() or 1, MAX_WORKERS))
 
 
 @pytest.fixture(scope="session")

@@ -578,6 +578,44 @@ _DIGEST_CHILD = """
 """
 
 
+_SAVER = """
+    import sys
+    import time
+    from fmnist.neighbors._kernels import _jit
+
+    folder, name, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    files = getattr(_jit, sys.argv[4])
+    cache = files(cache_path=folder, filename_base="kernel", source_stamp="s")
+    while time.time() < start:  # every child saves at the same moment
+        pass
+    for i in range(150):
+        cache.save((name, i), f"{name}{i}")
+    print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_processes_saving_kernels_at_once_keep_every_entry(tmp_path):
+    import time
+
+    from fmnist.neighbors._kernels._jit import LockedCacheFile
+
+    start = time.time() + 2.0
+    names = "abcd"
+    children = [
+        start_python(_SAVER, tmp_path, name, start, "LockedCacheFile")
+        for name in names
+    ]
+    for child in children:
+        finish_python(child, timeout=120)
+    cache = LockedCacheFile(
+        cache_path=tmp_path, filename_base="kernel", source_stamp="s"
+    )
+    for name in names:
+        for i in range(150):
+            assert cache.load((name, i)) == f"{name}{i}", (name, i)
+
+
 @pytest.mark.slow
 def test_kernel_cache_key_follows_every_kernel_source(tmp_path):
     """Editing any kernel file (not only the compiled function's) changes the

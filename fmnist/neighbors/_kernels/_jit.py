@@ -1,18 +1,39 @@
-"""``numba.njit`` with an on-disk cache keyed on every kernel source file.
+"""``numba.njit`` with an on-disk cache keyed on every kernel source file, safe
+for several processes at once.
 
 numba's cache checks only the file of the function it compiled; a kernel that
 inlines a tile or a heap from a sibling module would keep stale machine code
 after that sibling changes. Each kernel's cache index key therefore also holds
 a digest of all the source files of this package, computed at import.
+
+numba saves a new entry by reading the function's index, picking the first
+free data file number, and writing the index and then the data file. Two
+processes compiling the same kernel for different types at once (pytest or
+joblib workers, dask workers on a cold cache) can both read the index before
+either writes it: one entry is lost, and both may write the same data file,
+so that the index can point one signature to the other's machine code (numba
+issue 10128). The kernels' cache therefore saves under an exclusive lock on a
+file in the cache folder (``fcntl.flock``; where there is no ``fcntl``,
+numba's own unlocked save).
 """
 
+import contextlib
 import functools
 import hashlib
+import os
 import pathlib
 import warnings
 
 import numba
-from numba.core.caching import FunctionCache
+from numba.core.caching import FunctionCache, IndexDataCacheFile
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+#: The lock file saves take, in each cache folder.
+LOCK_NAME = "fmnist-kernels.lock"
 
 
 def _sources_digest():
@@ -27,8 +48,41 @@ SOURCES_DIGEST = _sources_digest()
 _CACHE_WARNINGS = []
 
 
+@contextlib.contextmanager
+def cache_lock(folder):
+    """Hold the exclusive lock of cache folder ``folder`` across processes."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    with open(os.path.join(folder, LOCK_NAME), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class LockedCacheFile(IndexDataCacheFile):
+    """numba's index and data files, each new entry saved under
+    :func:`cache_lock`: the index read, the free data file picked and both
+    written by one process at a time."""
+
+    def save(self, key, data):
+        with cache_lock(self._cache_path):
+            super().save(key, data)
+
+
 class _KernelCache(FunctionCache):
-    """numba's function cache with the package's source digest in its key."""
+    """numba's function cache with the package's source digest in its key,
+    saving through :class:`LockedCacheFile`."""
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        self._cache_file = LockedCacheFile(
+            cache_path=self._cache_path,
+            filename_base=self._impl.filename_base,
+            source_stamp=self._impl.locator.get_source_stamp(),
+        )
 
     def _index_key(self, sig, codegen):
         return (*super()._index_key(sig, codegen), SOURCES_DIGEST)
