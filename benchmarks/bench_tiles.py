@@ -1,0 +1,139 @@
+"""Where a brute-force tile spends its cycles: the loop over the row against
+the per-tile work around it.
+
+Times the uint8 4 x 4 tiles of the kNN search (``sad_tile_4x4`` for
+manhattan, ``dot_tile_4x4`` for euclidean and cosine) on rows that stay in the
+L1 cache, for two row lengths, one thread. Each call compares 4 query rows
+with 4 training rows over the whole row, then reduces its 16 accumulators and
+returns 16 sums; every sum is used, so that no part of the tile can be left
+out by the compiler. With ``t(n) = steps(n) * step + tile`` cycles per call,
+two lengths give the cycles of one step of the loop (16 vector instructions
+on 4 x 4 pairs) and the fixed cycles of a tile (reduction, masked tail,
+set-up). The search itself runs at about the speed of the tile on
+784-byte rows (compare ``byte_pairs_per_cycle_per_core`` of ``bench_knn.py``).
+
+Run with ``python benchmarks/bench_tiles.py`` on the host's code path, or
+with the ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` of another path (see
+``benchmarks/README.md``).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from numba import njit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _clock import cycles_per_second  # noqa: E402
+
+from fmnist.neighbors._kernels._simd import (  # noqa: E402
+    dot_tile_4x4,
+    plan,
+    sad_tile_4x4,
+    target_features,
+)
+
+# Both fit the L1 cache: 10 rows of 2,048 bytes are 20 KiB.
+LENGTHS = (784, 2048)
+PAIRS_PER_CALL = 2e9  # byte pairs per timing
+
+
+def _tile_loop(tile):
+    @njit(nogil=True)
+    def run(X, Y, calls, n):
+        total = 0
+        for call in range(calls):
+            # Rows 0-4 take turns in the tile's slots, so that no call repeats
+            # the one before and nothing can be hoisted out of the loop.
+            a = call % 2
+            b = (call + 1) % 2
+            v = tile(X, Y, a, a + 1, a + 2, a + 3, b, b + 1, b + 2, b + 3, n)
+            for q in range(16):
+                total += v[q] * (q + 1)
+        return total
+
+    return run
+
+
+def _cycles_per_call(run, n, clock, repeats):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (5, n), dtype=np.uint8)
+    Y = rng.integers(0, 256, (5, n), dtype=np.uint8)
+    run(X, Y, 10, n)  # compile
+    calls = int(PAIRS_PER_CALL / (16 * n))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(X, Y, calls, n)
+        best = min(best, time.perf_counter() - start)
+    return best * clock / calls
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+
+    from numba.core.registry import cpu_target
+
+    features = target_features(cpu_target.target_context)
+    clock = cycles_per_second()
+    if clock is None:
+        sys.exit("needs an x86-64 CPU (the tiles and the clock are x86 code)")
+    results = {
+        "command": " ".join(["python", *sys.argv]),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "clock_ghz": round(clock / 1e9, 3),
+        "cpu_name": os.environ.get("NUMBA_CPU_NAME", "host"),
+        "cpu_features": os.environ.get("NUMBA_CPU_FEATURES", "host"),
+        "lengths": list(LENGTHS),
+        "tiles": {},
+    }
+    for name, tile in (("sad", sad_tile_4x4), ("dot", dot_tile_4x4)):
+        widths, _ = plan(features, name)
+        step_bytes = min(widths) if widths else 1
+        run = _tile_loop(tile)
+        cycles = {n: _cycles_per_call(run, n, clock, args.repeats) for n in LENGTHS}
+        # Steps of the widest vector, the masked or scalar rest counted as one.
+        steps = {n: -(-n // max(widths or (1,))) for n in LENGTHS}
+        short, long = LENGTHS
+        step = (cycles[long] - cycles[short]) / (steps[long] - steps[short])
+        fixed = cycles[short] - steps[short] * step
+        row = {
+            "widths": list(widths),
+            "byte_pairs_per_cycle": {
+                str(n): round(16 * n / cycles[n], 1) for n in LENGTHS
+            },
+            "cycles_per_call": {str(n): round(cycles[n], 1) for n in LENGTHS},
+            "cycles_per_step": round(step, 2),
+            "byte_pairs_per_cycle_in_the_loop": round(
+                16 * max(widths or (step_bytes,)) / step, 1
+            ),
+            "fixed_cycles_per_tile": round(fixed, 1),
+            "fixed_share_at_784": round(fixed / cycles[short], 3),
+        }
+        results["tiles"][name] = row
+        print(
+            f"{name} ({'/'.join(map(str, widths)) or 'scalar'} bytes): "
+            + ", ".join(
+                f"{n} bytes {row['byte_pairs_per_cycle'][str(n)]} pairs/cycle"
+                for n in LENGTHS
+            )
+            + f"; loop {row['byte_pairs_per_cycle_in_the_loop']} pairs/cycle, "
+            f"{row['fixed_cycles_per_tile']} fixed cycles per tile "
+            f"({100 * row['fixed_share_at_784']:.0f}% at 784 bytes)",
+            flush=True,
+        )
+    print(f"clock {results['clock_ghz']} GHz, code path {results['cpu_name']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
