@@ -12,6 +12,11 @@ on 4 x 4 pairs) and the fixed cycles of a tile (reduction, masked tail,
 set-up). The search itself runs at about the speed of the tile on
 784-byte rows (compare ``byte_pairs_per_cycle_per_core`` of ``bench_knn.py``).
 
+Where the CPU has AVX-512, it also times a tile with one pair per vector lane
+(``_panel_tiles.py``: training rows packed in interleaved panels, nothing to
+reduce; not used by the search), after checking its 128 sums per call
+against NumPy: 4 queries against 32 training rows per call.
+
 Run with ``python benchmarks/bench_tiles.py`` on the host's code path, or
 with the ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` of another path (see
 ``benchmarks/README.md``).
@@ -29,6 +34,12 @@ from numba import njit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _clock import cycles_per_second  # noqa: E402
+from _panel_tiles import (  # noqa: E402
+    pack_panels,
+    pad_queries,
+    panel_dot_tile,
+    panel_sad_tile,
+)
 
 from fmnist.neighbors._kernels._simd import (  # noqa: E402
     dot_tile_4x4,
@@ -71,6 +82,47 @@ def _cycles_per_call(run, n, clock, repeats):
         run(X, Y, calls, n)
         best = min(best, time.perf_counter() - start)
     return best * clock / calls
+
+
+def _panel_loop(tile):
+    @njit(nogil=True)
+    def run(P, Q, out, calls, n_groups):
+        total = 0
+        for call in range(calls):
+            tile(P, Q, out, call % 2, (call + 1) % 2, n_groups)  # as above
+            for t in range(128):
+                total += out[t] * (t + 1)
+        return total
+
+    return run
+
+
+def _panel_pairs_per_cycle(kind, tile, n, clock, repeats):
+    """Byte pairs per cycle of the panel tile on rows of ``n`` bytes, after
+    checking one call against NumPy (raises if it differs)."""
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 256, (5, n), dtype=np.uint8)
+    Y = rng.integers(0, 256, (40, n), dtype=np.uint8)
+    P, Q = pack_panels(Y, kind), pad_queries(X, kind)
+    group = {"sad": 8, "dot": 4}[kind]
+    n_groups = Q.shape[1] // group
+    out = np.zeros(128, np.int64)
+    run = _panel_loop(tile)
+    run(P, Q, out, 1, n_groups)  # call 0: queries 1-4 against rows 0-31
+    Xi, Yi = X[1:5].astype(np.int64), Y[:32].astype(np.int64)
+    if kind == "sad":
+        want = np.abs(Xi[:, None, :] - Yi[None, :, :]).sum(-1)
+    else:
+        want = Xi @ Yi.T - 128 * Xi.sum(1)[:, None]
+    if not (out.reshape(4, 32) == want).all():
+        raise AssertionError(f"panel {kind} tile differs from NumPy at {n} bytes")
+    calls = int(PAIRS_PER_CALL / (128 * n))
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(P, Q, out, calls, n_groups)
+        best = min(best, time.perf_counter() - start)
+    return round(128 * n * calls / (best * clock), 1)
 
 
 def main():
@@ -127,6 +179,19 @@ def main():
             + f"; loop {row['byte_pairs_per_cycle_in_the_loop']} pairs/cycle, "
             f"{row['fixed_cycles_per_tile']} fixed cycles per tile "
             f"({100 * row['fixed_share_at_784']:.0f}% at 784 bytes)",
+            flush=True,
+        )
+    needs = {"sad": {"avx512bw"}, "dot": {"avx512bw", "avx512vl", "avx512vnni"}}
+    results["panels"] = {}
+    for kind, tile in (("sad", panel_sad_tile), ("dot", panel_dot_tile)):
+        if not needs[kind] <= features:
+            continue
+        row = {str(n): _panel_pairs_per_cycle(kind, tile, n, clock, args.repeats)
+               for n in LENGTHS}  # fmt: skip
+        results["panels"][kind] = {"byte_pairs_per_cycle": row}
+        print(
+            f"{kind} panel tile (one pair per lane, exact): "
+            + ", ".join(f"{n} bytes {v} pairs/cycle" for n, v in row.items()),
             flush=True,
         )
     print(f"clock {results['clock_ghz']} GHz, code path {results['cpu_name']}")
