@@ -12,10 +12,11 @@ on 4 x 4 pairs) and the fixed cycles of a tile (reduction, masked tail,
 set-up). The search itself runs at about the speed of the tile on
 784-byte rows (compare ``byte_pairs_per_cycle_per_core`` of ``bench_knn.py``).
 
-Where the CPU has AVX-512, it also times a tile with one pair per vector lane
-(``_panel_tiles.py``: training rows packed in interleaved panels, nothing to
-reduce; not used by the search), after checking its 128 sums per call
-against NumPy: 4 queries against 32 training rows per call.
+Where the CPU has AVX-512, it also times the panel tiles that brute force
+runs there (``fmnist/neighbors/_kernels/_panels.py``: one pair per vector
+lane, training rows packed in interleaved panels, nothing to reduce), after
+checking their 128 sums per call against NumPy: 4 queries against 32
+training rows per call.
 
 Run with ``python benchmarks/bench_tiles.py`` on the host's code path, or
 with the ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` of another path (see
@@ -34,13 +35,13 @@ from numba import njit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _clock import cycles_per_second  # noqa: E402
-from _panel_tiles import (  # noqa: E402
-    pack_panels,
-    pad_queries,
+
+from fmnist.neighbors._kernels._codes import TILE_DOT_U8, TILE_SAD_U8  # noqa: E402
+from fmnist.neighbors._kernels._panels import (  # noqa: E402
+    pack,
     panel_dot_tile,
     panel_sad_tile,
 )
-
 from fmnist.neighbors._kernels._simd import (  # noqa: E402
     dot_tile_4x4,
     plan,
@@ -103,9 +104,12 @@ def _panel_pairs_per_cycle(kind, tile, n, clock, repeats):
     rng = np.random.default_rng(1)
     X = rng.integers(0, 256, (5, n), dtype=np.uint8)
     Y = rng.integers(0, 256, (40, n), dtype=np.uint8)
-    P, Q = pack_panels(Y, kind), pad_queries(X, kind)
+    code = {"sad": TILE_SAD_U8, "dot": TILE_DOT_U8}[kind]
     group = {"sad": 8, "dot": 4}[kind]
-    n_groups = Q.shape[1] // group
+    n_groups = -(-n // group)
+    P = pack(Y, code)
+    Q = np.zeros((8, n_groups * group), np.uint8)  # whole groups, 4 rows from 1
+    Q[:5, :n] = X
     out = np.zeros(128, np.int64)
     run = _panel_loop(tile)
     run(P, Q, out, 1, n_groups)  # call 0: queries 1-4 against rows 0-31

@@ -578,6 +578,81 @@ _DIGEST_CHILD = """
 """
 
 
+# --------------------------------------------------------------------------
+# brute force with one pair per vector lane (AVX-512 panel tiles)
+
+
+@pytest.mark.parametrize("tile", ["sad", "dot"])
+def test_panels_hold_each_row_in_one_lane(tile):
+    from fmnist.neighbors._kernels import _codes, _panels
+
+    code = {"sad": _codes.TILE_SAD_U8, "dot": _codes.TILE_DOT_U8}[tile]
+    group = _panels.group_bytes(code)
+    rng = np.random.default_rng(0)
+    Y = rng.integers(0, 256, (37, 13), dtype=np.uint8)
+    P = _panels.pack(Y, code)
+    n_groups = -(-13 // group)
+    assert P.shape == (64 // 8, n_groups * group * 8)  # 37 rows -> 64, whole groups
+    flip = 0x80 if tile == "dot" else 0
+    padded = np.zeros((64, n_groups * group), np.uint8)
+    padded[:37, :13] = Y
+    for row in (0, 7, 8, 36, 63):
+        for byte in (0, group - 1, 12, n_groups * group - 1):
+            g, lane = divmod(row, 8)
+            k, b = divmod(byte, group)
+            got = P[g, k * 8 * group + lane * group + b]
+            assert got == padded[row, byte] ^ flip, (row, byte)
+
+
+def test_panels_serve_only_where_their_instructions_are():
+    from fmnist.neighbors._kernels import _codes, _panels
+
+    avx512 = {"avx512bw", "avx512vl", "avx512vnni", "avx2"}
+    assert _panels.serves(_codes.TILE_SAD_U8, avx512, 784)
+    assert _panels.serves(_codes.TILE_DOT_U8, avx512, 784)
+    assert not _panels.serves(_codes.TILE_DOT_U8, avx512, _codes.WIDE_BYTES + 1)
+    assert _panels.serves(_codes.TILE_SAD_U8, avx512, 10**6)
+    assert not _panels.serves(_codes.TILE_DOT_U8, {"avx512bw", "avx512vl"}, 784)
+    assert not _panels.serves(_codes.TILE_SAD_U8, {"avx2", "sse2"}, 784)
+    assert not _panels.serves(_codes.TILE_L1, avx512, 784)
+
+
+@pytest.mark.parametrize("metric", ["manhattan", "sqeuclidean", "cosine"])
+def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
+    from fmnist.neighbors import _search
+    from fmnist.neighbors._kernels import _panels
+
+    spec = SearchSpec.build(metric, 2, np.uint8, algorithm="brute", n_jobs=1)
+    route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8), 9)
+    if not _panels.serves(route[0], _panels.host_features(), 9):
+        pytest.skip("this CPU has no panel tiles (they need AVX-512)")
+    ran = []
+    search_with_panels = _search._panel_search
+    monkeypatch.setattr(
+        _search, "_panel_search", lambda *a: ran.append(1) or search_with_panels(*a)
+    )
+    rng = np.random.default_rng(3)
+    for d, n_train, n_q in [(1, 5, 3), (9, 33, 9), (63, 70, 5), (785, 41, 6)]:
+        Y = rng.integers(0, 256, (n_train, d), dtype=np.uint8)
+        Y[1:4] = Y[0]  # ties
+        X = np.concatenate([Y[:2], rng.integers(0, 256, (n_q, d), dtype=np.uint8)])
+        for n_jobs, exclude_self in [(1, False), (2, False), (2, True)]:
+            spec = SearchSpec.build(metric, 2, np.uint8, algorithm="brute",
+                                    n_jobs=n_jobs, block_size=(4, 32))  # fmt: skip
+            queries = Y if exclude_self else X
+            k = min(6, n_train - exclude_self)
+            results = []
+            for enabled in (False, True):
+                monkeypatch.setitem(_search.PANELS, "enabled", enabled)
+                results.append(
+                    kneighbors(spec, queries, Y, k, exclude_self=exclude_self,
+                               reuse=False)  # fmt: skip
+                )
+            for got, want in zip(results[1], results[0]):
+                assert_array_equal(got, want)
+    assert len(ran) == 12  # every second search ran the panel tiles
+
+
 _SAVER = """
     import sys
     import time

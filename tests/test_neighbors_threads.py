@@ -122,13 +122,14 @@ def test_warmup_compiles_the_kernels():
         fmnist.warmup(dtypes=("uint8",), metrics=("l1", "euclidean"))
         print("numba" in sys.modules)
         from fmnist import BlockKNNClassifier
-        from fmnist.neighbors._kernels import _driver
+        from fmnist.neighbors._kernels import _driver, _panels
 
         def compiled():
             return sum(
                 len(kernel.signatures)
-                for route in list(_driver.entry_points.built)
-                for kernel in _driver.entry_points(*route)
+                for entry_points in (_driver.entry_points, _panels.entry_points)
+                for route in list(entry_points.built)
+                for kernel in entry_points(*route)
             )
 
         before = compiled()

@@ -166,12 +166,13 @@ class TrainingRows:
     not pass over all the training rows again before it starts.
     """
 
-    __slots__ = ("rows", "_values", "_tables")
+    __slots__ = ("rows", "_values", "_tables", "_panels")
 
     def __init__(self, rows):
         self.rows = rows
         self._values = {}
         self._tables = {}
+        self._panels = {}
 
     def row_values(self, kind):
         """The values of :func:`_row_values` of kind ``kind`` for the rows."""
@@ -184,6 +185,14 @@ class TrainingRows:
         if route not in self._tables:
             self._tables[route] = _pruning.bound_tables(self.rows, route)
         return self._tables[route]
+
+    def panels(self, tile):
+        """The rows packed for the panel tiles of tile code ``tile``."""
+        from ._kernels import _panels
+
+        if tile not in self._panels:
+            self._panels[tile] = _panels.pack(self.rows, tile)
+        return self._panels[tile]
 
 
 def _row_values(kind, A):
@@ -295,7 +304,7 @@ def merge_topk(first, second, n_neighbors):
 
 
 def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
-                 t_block, n_threads):  # fmt: skip
+                 t_block, n_threads, training=None, panels=True):  # fmt: skip
     from ._kernels import _driver
 
     serial, parallel = _driver.entry_points(*route)
@@ -310,10 +319,71 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
         _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
                         n_threads)  # fmt: skip
         return
+    if panels and _panels_serve(route, X, Y):
+        _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
+                      t_block, n_threads, training or TrainingRows(Y))  # fmt: skip
+        return
     args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
     _run(
         lambda q_block: serial(X, Y, 0, n_queries, *args, q_block, t_block),
         lambda q_block: parallel(X, Y, *args, q_block, t_block),
+        n_queries, q_block, n_threads,
+    )  # fmt: skip
+
+
+def _panels_serve(route, X, Y):
+    """Whether brute force of ``route`` on these arrays runs the panel tiles
+    (:mod:`._kernels._panels`): uint8 rows, a target with their instructions."""
+    from ._kernels import _panels
+
+    if X.dtype != np.uint8 or Y.dtype != np.uint8 or not PANELS["enabled"]:
+        return False
+    if PANELS["features"] is None:
+        PANELS["features"] = _panels.host_features()
+    return _panels.serves(route[0], PANELS["features"], Y.shape[1])
+
+
+#: ``enabled``: whether brute force may use the panel tiles where they serve
+#: (tests switch them off to compare with the 4 x 4 tiles); ``features``: the
+#: target's CPU features, read at the first search.
+PANELS = {"enabled": True, "features": None}
+
+
+def warm_tiles(spec, rows, n_threads):
+    """Compile (or load) the 4 x 4 brute-force kernels of ``spec`` for
+    ``rows`` where the panel tiles serve brute force: small batches split over
+    threads still run them."""
+    route = spec.metric.route(rows.dtype, rows.dtype, rows.shape[1])
+    if not _panels_serve(route, rows, rows):
+        return
+    aux = _row_values(_codes.KEY_AUX[route[1]], rows)
+    key_dtype = spec.metric.key_dtype(rows.dtype, rows.dtype)
+    sentinel = np.iinfo(np.int64).max if key_dtype == np.int64 else np.inf
+    keys = np.full((rows.shape[0], 1), sentinel, dtype=key_dtype)
+    idx = np.full((rows.shape[0], 1), rows.shape[0], dtype=np.intp)
+    _brute_force(route, rows, rows, False, spec.p, aux, aux, keys, idx, 1, 4,
+                 n_threads, panels=False)  # fmt: skip
+
+
+def _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
+                  t_block, n_threads, training):  # fmt: skip
+    from ._kernels import _panels
+
+    tile = route[0]
+    P = training.panels(tile)
+    group = _panels.group_bytes(tile)
+    # What the tiles read: 4 panels from any multiple of 4, every group of
+    # every row, and whole groups of the query copy.
+    n_groups = -(-Y.shape[1] // group)
+    panel_rows = -(-Y.shape[0] // _panels.TILE_ROWS) * _panels.TILE_ROWS
+    if P.shape != (panel_rows // _panels.PANEL_ROWS, n_groups * group * 8):
+        raise ValueError(f"panels of shape {P.shape} do not fit rows {Y.shape}")
+    serial, parallel = _panels.entry_points(*route)
+    args = (bool(exclude_self), aux_x, aux_y, keys, idx)
+    n_queries = X.shape[0]
+    _run(
+        lambda q_block: serial(X, Y, P, group, 0, n_queries, *args, q_block, t_block),
+        lambda q_block: parallel(X, Y, P, group, *args, q_block, t_block),
         n_queries, q_block, n_threads,
     )  # fmt: skip
 
@@ -375,7 +445,7 @@ def _search(spec, X, Y, n_neighbors, exclude_self, training=None):
             ),
         ):
             _brute_force(route, X, Y, exclude_self, spec.p, aux_x, aux_y, keys, idx,
-                         q_block, t_block, n_threads)
+                         q_block, t_block, n_threads, training)
         if route[1] == _codes.KEY_COSINE_INT:
             from ._kernels import _cosine
 

@@ -1,0 +1,329 @@
+"""Brute force on uint8 rows with one pair per vector lane (AVX-512).
+
+The 4 x 4 tiles of :mod:`._simd` give each pair a vector of partial sums over
+byte positions and reduce their 16 vectors at the end of every tile: on
+784-byte rows that fixed work is a fifth to a quarter of a tile
+(``benchmarks/bench_tiles.py``). Here, as in GEMM micro-kernels, the training
+rows are packed once into panels of 8 rows whose bytes are interleaved in
+groups (8 bytes for ``psadbw``, whose 64-bit lanes each sum 8 byte pairs; 4
+for ``vpdpbusd``, whose 32-bit lanes each sum 4 products), and each group of
+a query's bytes is broadcast to every lane: lane ``l`` of an accumulator then
+holds the whole distance to row ``l`` of its panel, and nothing is left to
+reduce. A tile compares 4 queries with 4 panels (32 training rows) and writes
+its 128 sums, exact integers like those of the 4 x 4 tiles:
+
+* manhattan (``TILE_SAD_U8``): ``psadbw`` on 512 bits, AVX-512BW;
+* dot products (``TILE_DOT_U8``, rows of at most ``WIDE_BYTES``):
+  ``vpdpbusd`` on 256 bits (AVX-512 VNNI with VL; faster than 512 bits on
+  Zen 4, see :mod:`._simd`). The panels hold ``y ^ 0x80`` (``y - 128`` as a
+  signed byte), so a lane sums ``x.y - 128 * sum(x)``; the driver adds
+  ``128 * sum(x)`` back. A lane gains at most ``255 * 128`` per byte:
+  ``WIDE_BYTES`` bytes stay far below ``2**31``.
+
+Rows are padded with zero bytes to whole groups and to a multiple of 32
+rows; queries are copied, a block at a time, into a zero-padded buffer. The
+padding adds nothing to a sum (the query side is zero) and padded training
+rows are never offered to the heaps. The driver follows
+:func:`._driver.search_rows` (query blocks against chunks of training rows
+that stay in the L2 cache, the same keys and heaps), so its results are those
+of the 4 x 4 tiles bit for bit. Other targets keep the 4 x 4 tiles.
+"""
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import literally, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+from ._codes import TILE_DOT_U8, TILE_SAD_U8, WIDE_BYTES
+from ._driver import _offer_four
+from ._heap import heap_push, heap_sort_rows
+from ._jit import njit, per_route
+from ._simd import target_features
+from ._tiles import pair_key
+
+_I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
+
+#: Training rows per panel, queries and panels per tile.
+PANEL_ROWS = 8
+TILE_QUERIES = 4
+TILE_PANELS = 4
+TILE_ROWS = PANEL_ROWS * TILE_PANELS
+
+#: tile code: (bytes per group, vector bytes, LLVM intrinsic, lane type,
+#: CPU features, bias)
+_KINDS = {
+    TILE_SAD_U8: (8, 64, "llvm.x86.avx512.psad.bw.512", _I64, {"avx512bw"}, 0),
+    TILE_DOT_U8: (
+        4, 32, "llvm.x86.avx512.vpdpbusd.256", _I32,
+        {"avx512bw", "avx512vl", "avx512vnni"}, 128,
+    ),  # fmt: skip
+}
+
+
+def serves(tile, features, n_features):
+    """Whether the panel tiles serve tile code ``tile`` on a target with
+    ``features`` for rows of ``n_features`` bytes."""
+    if tile not in _KINDS or not n_features:
+        return False
+    if tile == TILE_DOT_U8 and n_features > WIDE_BYTES:
+        return False
+    return _KINDS[tile][4] <= features
+
+
+def group_bytes(tile):
+    """Bytes of a row that one lane of ``tile``'s vectors sums per step."""
+    return _KINDS[tile][0]
+
+
+def pack(Y, tile):
+    """Training rows ``Y`` (uint8, 2-D) as the panels of ``tile``: one row per
+    panel of 8 rows, rows padded to a multiple of 32 with zero rows and
+    bytes to whole groups with zero bytes (``0x80`` for the dot tile, whose
+    panels hold every byte ``^ 0x80``)."""
+    group = _KINDS[tile][0]
+    n_rows = -(-Y.shape[0] // TILE_ROWS) * TILE_ROWS
+    n_bytes = -(-Y.shape[1] // group) * group
+    padded = np.zeros((n_rows, n_bytes), np.uint8)
+    padded[: Y.shape[0], : Y.shape[1]] = Y
+    if tile == TILE_DOT_U8:
+        padded ^= 0x80
+    panels = padded.reshape(n_rows // PANEL_ROWS, PANEL_ROWS, n_bytes // group, group)
+    return np.ascontiguousarray(
+        panels.transpose(0, 2, 1, 3).reshape(n_rows // PANEL_ROWS, -1)
+    )
+
+
+# ----------------------------------------------------------------------------
+# the tiles
+
+
+def _row_pointers(builder, array, first, count):
+    stride = builder.extract_value(array.strides, 0)
+    data = builder.bitcast(array.data, _I8.as_pointer())
+    starts = [builder.add(first, ir.Constant(_I64, i)) for i in range(count)]
+    return [builder.gep(data, [builder.mul(row, stride)]) for row in starts]
+
+
+def _load(builder, ptr, index, size, ty):
+    at = builder.gep(ptr, [builder.mul(index, ir.Constant(_I64, size))])
+    return builder.load(builder.bitcast(at, ty.as_pointer()), align=1)
+
+
+def _broadcast(builder, value, count):
+    vec_ty = ir.VectorType(value.type, count)
+    one = builder.insert_element(ir.Constant(vec_ty, None), value, ir.Constant(_I32, 0))
+    zeros = ir.Constant(ir.VectorType(_I32, count), [0] * count)
+    return builder.shuffle_vector(one, one, zeros)
+
+
+def _panel_intrinsic(tile_code):
+    group, width, name, lane, _, _ = _KINDS[tile_code]
+    lanes = width * 8 // lane.width
+    vec = ir.VectorType(lane, lanes)
+    dot = tile_code == TILE_DOT_U8
+    in_ty = vec if dot else ir.VectorType(_I8, width)
+    word = ir.IntType(group * 8)
+    copies = width // group  # of a query's group in one vector
+
+    def step(builder, fn, acc, x, y):
+        if dot:
+            return builder.call(fn, [acc, x, y])
+        return builder.add(acc, builder.call(fn, [x, y]))
+
+    def tile(typingctx, P, Q, out, g0, q0, n_groups):
+        sig = types.void(P, Q, out, g0, q0, n_groups)
+
+        def codegen(context, builder, sig, args):
+            P, Q, out = (
+                context.make_array(t)(context, builder, a)
+                for t, a in zip(sig.args[:3], args[:3])
+            )
+            panels = _row_pointers(builder, P, args[3], TILE_PANELS)
+            queries = _row_pointers(builder, Q, args[4], TILE_QUERIES)
+            arg_types = [vec, vec, vec] if dot else [in_ty, in_ty]
+            fn = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, arg_types), name
+            )
+            accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, None))
+                    for _ in range(TILE_QUERIES * TILE_PANELS)]  # fmt: skip
+            with cgutils.for_range(builder, args[5]) as loop:
+                k = loop.index
+                ys = [_load(builder, p, k, width, in_ty) for p in panels]
+                for r, q in enumerate(queries):
+                    value = _load(builder, q, k, group, word)
+                    x = builder.bitcast(_broadcast(builder, value, copies), in_ty)
+                    for c, y in enumerate(ys):
+                        ptr = accs[TILE_PANELS * r + c]
+                        builder.store(step(builder, fn, builder.load(ptr), x, y), ptr)
+            wide = ir.VectorType(_I64, lanes)
+            target = builder.bitcast(out.data, wide.as_pointer())
+            for i, ptr in enumerate(accs):
+                value = builder.load(ptr)
+                if lane != _I64:
+                    value = builder.sext(value, wide)
+                at = builder.gep(target, [ir.Constant(_I64, i)])
+                builder.store(value, at, align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    kind = "dot" if dot else "sad"
+    tile.__name__ = tile.__qualname__ = f"panel_{kind}_tile"
+    tile.__doc__ = (
+        f"Queries ``q0 .. q0 + 3`` of ``Q`` against panels ``g0 .. g0 + 3`` of "
+        f"``P`` over ``n_groups`` groups of {group} bytes: 128 int64 sums into "
+        "``out`` (int64, 128 values), query-major, each query's 32 in "
+        "training row order."
+    )
+    return intrinsic(tile)
+
+
+panel_sad_tile = _panel_intrinsic(TILE_SAD_U8)
+panel_dot_tile = _panel_intrinsic(TILE_DOT_U8)
+
+
+def panel_tile(tile, P, Q, out, g0, q0, n_groups):
+    """The panel tile of literal tile code ``tile`` (compiled code only)."""
+    raise NotImplementedError
+
+
+def panel_bias(tile):
+    """What the panel tile of ``tile`` subtracts per query byte (compiled code
+    only)."""
+    raise NotImplementedError
+
+
+@overload(panel_tile, inline="always", jit_options={"nogil": True})
+def _panel_tile(tile, P, Q, out, g0, q0, n_groups):
+    code = getattr(tile, "literal_value", None)
+    intrinsic_tile = {TILE_SAD_U8: panel_sad_tile, TILE_DOT_U8: panel_dot_tile}.get(
+        code
+    )
+    if intrinsic_tile is None:
+        return None
+
+    def impl(tile, P, Q, out, g0, q0, n_groups):
+        intrinsic_tile(P, Q, out, g0, q0, n_groups)
+
+    return impl
+
+
+@overload(panel_bias, inline="always", jit_options={"nogil": True})
+def _panel_bias(tile):
+    code = getattr(tile, "literal_value", None)
+    if code not in _KINDS:
+        return None
+    bias = np.int64(_KINDS[code][5])
+
+    def impl(tile):
+        return bias
+
+    return impl
+
+
+# ----------------------------------------------------------------------------
+# the driver
+
+
+@njit(nogil=True)
+def panel_rows(
+    tile, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
+    idx, q_block, t_block,
+):  # fmt: skip
+    """Search rows ``[q_start, q_stop)`` of ``X`` against all rows of ``Y``
+    (packed as ``P`` by :func:`pack`), as :func:`._driver.search_rows` does."""
+    literally(tile)
+    literally(key)
+    n_train, d = Y.shape
+    n_groups = P.shape[1] // (PANEL_ROWS * group)
+    bias = panel_bias(tile)
+    rows = (q_block + TILE_QUERIES - 1) // TILE_QUERIES * TILE_QUERIES
+    Q = np.zeros((rows, n_groups * group), np.uint8)  # padding stays zero
+    offsets = np.zeros(rows, np.int64)
+    out = np.empty(TILE_QUERIES * TILE_ROWS, np.int64)
+    t_rows = max(TILE_ROWS, t_block // TILE_ROWS * TILE_ROWS)
+    for b0 in range(q_start, q_stop, q_block):
+        n_b = min(q_block, q_stop - b0)
+        for r in range(n_b):
+            s = np.int64(0)
+            for t in range(d):
+                Q[r, t] = X[b0 + r, t]
+                s += X[b0 + r, t]
+            offsets[r] = bias * s
+        for c0 in range(0, n_train, t_rows):
+            c1 = min(c0 + t_rows, n_train)
+            for i in range(0, n_b, TILE_QUERIES):
+                n_r = min(TILE_QUERIES, n_b - i)
+                for j0 in range(c0, c1, TILE_ROWS):
+                    panel_tile(tile, P, Q, out, j0 // PANEL_ROWS, i, n_groups)
+                    for r in range(n_r):
+                        q = b0 + i + r
+                        o = offsets[i + r]
+                        for s in range(0, TILE_ROWS, 4):
+                            j = j0 + s
+                            v = r * TILE_ROWS + s
+                            if j + 3 < c1 and not exclude_self:
+                                _offer_four(key, out[v] + o, out[v + 1] + o,
+                                            out[v + 2] + o, out[v + 3] + o, X, Y,
+                                            q, j, aux_x, aux_y, keys, idx)  # fmt: skip
+                                continue
+                            for u in range(4):
+                                t_row = j + u
+                                if t_row >= c1:
+                                    break
+                                if exclude_self and q == t_row:
+                                    continue
+                                value = out[v + u] + o
+                                heap_push(
+                                    keys, idx, q,
+                                    pair_key(key, value, X, Y, q, t_row, aux_x, aux_y),
+                                    t_row,
+                                )  # fmt: skip
+    heap_sort_rows(keys, idx, q_start, q_stop)
+
+
+@njit(nogil=True, parallel=True)
+def panel_rows_parallel(
+    tile, key, X, Y, P, group, exclude_self, aux_x, aux_y, keys, idx, q_block,
+    t_block,
+):  # fmt: skip
+    """Run :func:`panel_rows` over query blocks in parallel (``prange``)."""
+    literally(tile)
+    literally(key)
+    n_q = X.shape[0]
+    n_blocks = (n_q + q_block - 1) // q_block
+    for b in numba.prange(n_blocks):
+        b0 = b * q_block
+        b1 = min(b0 + q_block, n_q)
+        panel_rows(tile, key, X, Y, P, group, b0, b1, exclude_self, aux_x, aux_y,
+                   keys, idx, q_block, t_block)  # fmt: skip
+
+
+@per_route
+def entry_points(tile, key):
+    """``(serial, parallel)`` panel kernels of one route (see
+    :func:`._driver.entry_points`)."""
+
+    @njit(nogil=True)
+    def serial(X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
+               idx, q_block, t_block):  # fmt: skip
+        panel_rows(tile, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x,
+                   aux_y, keys, idx, q_block, t_block)  # fmt: skip
+
+    @njit(nogil=True)
+    def parallel(X, Y, P, group, exclude_self, aux_x, aux_y, keys, idx, q_block,
+                 t_block):  # fmt: skip
+        panel_rows_parallel(tile, key, X, Y, P, group, exclude_self, aux_x, aux_y,
+                            keys, idx, q_block, t_block)  # fmt: skip
+
+    return serial, parallel
+
+
+def host_features():
+    """The CPU features numba compiles for (the host's, or
+    ``NUMBA_CPU_FEATURES``)."""
+    from numba.core.registry import cpu_target
+
+    return target_features(cpu_target.target_context)
