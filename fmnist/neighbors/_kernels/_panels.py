@@ -80,19 +80,27 @@ def group_bytes(tile):
 def pack(Y, tile):
     """Training rows ``Y`` (uint8, 2-D) as the panels of ``tile``: one row per
     panel of 8 rows, rows padded to a multiple of 32 with zero rows and
-    bytes to whole groups with zero bytes (``0x80`` for the dot tile, whose
-    panels hold every byte ``^ 0x80``)."""
+    bytes to whole groups with zero bytes (every byte ``^ 0x80`` for the dot
+    tile). One allocation, the size of the padded rows."""
     group = _KINDS[tile][0]
     n_rows = -(-Y.shape[0] // TILE_ROWS) * TILE_ROWS
     n_bytes = -(-Y.shape[1] // group) * group
-    padded = np.zeros((n_rows, n_bytes), np.uint8)
-    padded[: Y.shape[0], : Y.shape[1]] = Y
-    if tile == TILE_DOT_U8:
-        padded ^= 0x80
-    panels = padded.reshape(n_rows // PANEL_ROWS, PANEL_ROWS, n_bytes // group, group)
-    return np.ascontiguousarray(
-        panels.transpose(0, 2, 1, 3).reshape(n_rows // PANEL_ROWS, -1)
-    )
+    flip = np.uint8(0x80 if tile == TILE_DOT_U8 else 0)
+    panels = np.full((n_rows // PANEL_ROWS, n_bytes * PANEL_ROWS), flip, np.uint8)
+    _fill_panels(Y, panels, group, flip)
+    return panels
+
+
+@njit(nogil=True)
+def _fill_panels(Y, panels, group, flip):
+    n_groups = -(-Y.shape[1] // group)
+    for i in range(Y.shape[0]):
+        g = i // PANEL_ROWS
+        lane = i % PANEL_ROWS
+        for k in range(n_groups):
+            at = (k * PANEL_ROWS + lane) * group
+            for b in range(min(group, Y.shape[1] - k * group)):
+                panels[g, at + b] = Y[i, k * group + b] ^ flip
 
 
 # ----------------------------------------------------------------------------
