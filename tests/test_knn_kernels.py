@@ -376,8 +376,10 @@ def test_forked_and_loky_workers():
 
 _BOUNDS_PRELUDE = """
     import numpy as np
-    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors import SearchSpec, _search
     from fmnist.neighbors._search import kneighbors
+
+    _search.PANELS["min_queries"] = 1  # the panel tiles too, where they serve
 
     def kneighbors_search(
         X, Y, k, metric="euclidean", block_size=None, exclude_self=False
@@ -626,6 +628,7 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
     route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8), 9)
     if not _panels.serves(route[0], _panels.host_features(), 9):
         pytest.skip("this CPU has no panel tiles (they need AVX-512)")
+    monkeypatch.setitem(_search.PANELS, "min_queries", 1)
     ran = []
     search_with_panels = _search._panel_search
     monkeypatch.setattr(
@@ -651,6 +654,32 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
             for got, want in zip(results[1], results[0]):
                 assert_array_equal(got, want)
     assert len(ran) == 12  # every second search ran the panel tiles
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_panels_follow_rows_changed_in_place(reuse, monkeypatch):
+    from fmnist import BlockKNNClassifier
+    from fmnist.neighbors import _search, search_cache
+    from fmnist.neighbors._kernels import _panels
+
+    if not _panels.serves(0, _panels.host_features(), 8):
+        pytest.skip("this CPU has no panel tiles (they need AVX-512)")
+    monkeypatch.setitem(_search.PANELS, "min_queries", 1)
+    monkeypatch.setattr(search_cache, "max_bytes", search_cache.max_bytes * reuse)
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 256, (70, 24), dtype=np.uint8)
+    Q = X[:6].copy()
+    # Manhattan: no other derived values (the norms euclidean keys use are
+    # kept from the first search until the next fit, docs/knn.rst).
+    est = BlockKNNClassifier(2, metric="manhattan", algorithm="brute").fit(X, X[:, 0])
+    before = est.kneighbors(Q)  # packs the panels
+    X[:6] = 255 - X[:6]  # the training rows change under the model
+    fresh = BlockKNNClassifier(2, metric="manhattan", algorithm="brute")
+    want = fresh.fit(X.copy(), X[:, 0]).kneighbors(Q)
+    got = est.kneighbors(Q)
+    for got_part, want_part in zip(got, want):
+        assert_array_equal(got_part, want_part)
+    assert not np.array_equal(got[0], before[0])
 
 
 _SAVER = """

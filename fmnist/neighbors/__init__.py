@@ -74,7 +74,7 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
     """
     import numpy as np
 
-    from ._search import kneighbors, warm_tiles
+    from ._search import kneighbors, warm_panels
 
     for dtype in dtypes:
         A = np.ones((5, 3), dtype=dtype)
@@ -90,6 +90,6 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
                         algorithm=algorithm,
                     )  # fmt: skip
                     kneighbors(spec, rows, rows, 1, reuse=False)  # never reuse
-                # Where brute force runs the panel tiles (AVX-512, uint8), the
-                # 4 x 4 tiles still serve small batches split over threads.
-                warm_tiles(spec, A, n_jobs)
+                # The panel tiles (AVX-512, uint8), which brute force runs on
+                # larger batches than these rows.
+                warm_panels(spec, A, n_jobs)

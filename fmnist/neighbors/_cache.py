@@ -32,7 +32,8 @@ __all__ = ["SearchCache", "search_cache"]
 MIN_NEIGHBORS = 16
 
 
-def _digest(array):
+def digest(array):
+    """BLAKE2b digest (16 bytes) of a C-contiguous array's dtype, shape and bytes."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{array.dtype.str}{array.shape}".encode())
     if array.size:  # a C-contiguous array, hashed without a copy
@@ -109,8 +110,8 @@ class SearchCache:
         """The key of a search: contents of ``X`` and ``Y`` and the distance."""
         if not self._max_bytes:
             return None
-        query = b"self" if exclude_self else _digest(X)
-        return (metric.name, float(p), _digest(Y), query, bool(exclude_self))
+        query = b"self" if exclude_self else digest(X)
+        return (metric.name, float(p), digest(Y), query, bool(exclude_self))
 
     def get(self, key, k):
         """Copies of the first ``k`` cached neighbours, or None."""

@@ -35,7 +35,7 @@ import threading
 import numpy as np
 
 from . import _pruning
-from ._cache import MIN_NEIGHBORS, search_cache
+from ._cache import MIN_NEIGHBORS, digest, search_cache
 from ._kernels import _codes
 from ._spec import KERNEL_DTYPES, integer_limit
 
@@ -168,6 +168,11 @@ class TrainingRows:
 
     __slots__ = ("rows", "_values", "_tables", "_panels")
 
+    # The panels of brute force are a packed copy of the rows: unlike the
+    # other derived values they are checked against the rows' digest at every
+    # use, so that rows changed in place after ``fit`` are searched as they
+    # are now.
+
     def __init__(self, rows):
         self.rows = rows
         self._values = {}
@@ -186,13 +191,16 @@ class TrainingRows:
             self._tables[route] = _pruning.bound_tables(self.rows, route)
         return self._tables[route]
 
-    def panels(self, tile):
-        """The rows packed for the panel tiles of tile code ``tile``."""
+    def panels(self, tile, digest):
+        """The rows packed for the panel tiles of tile code ``tile``, packed
+        again when ``digest`` (of the rows' bytes, :func:`._cache.digest`)
+        is not the one they were packed from."""
         from ._kernels import _panels
 
-        if tile not in self._panels:
-            self._panels[tile] = _panels.pack(self.rows, tile)
-        return self._panels[tile]
+        packed = self._panels.get(tile)
+        if packed is None or packed[0] != digest:
+            packed = self._panels[tile] = (digest, _panels.pack(self.rows, tile))
+        return packed[1]
 
 
 def _row_values(kind, A):
@@ -274,12 +282,13 @@ def kneighbors(
     key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self) if reuse else None
     if key is None:  # reuse turned off
         return _search(spec, X, Y, int(n_neighbors), exclude_self, training)
+    y_digest = key[2]
     cached = search_cache.get(key, n_neighbors)
     if cached is not None:
         return cached
     n_max = Y.shape[0] - 1 if exclude_self else Y.shape[0]
     k_search = min(max(int(n_neighbors), MIN_NEIGHBORS), n_max)
-    dist, idx = _search(spec, X, Y, k_search, exclude_self, training)
+    dist, idx = _search(spec, X, Y, k_search, exclude_self, training, y_digest)
     search_cache.put(key, dist, idx)
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
 
@@ -304,7 +313,7 @@ def merge_topk(first, second, n_neighbors):
 
 
 def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
-                 t_block, n_threads, training=None, panels=True):  # fmt: skip
+                 t_block, n_threads, training=None, y_digest=None):  # fmt: skip
     from ._kernels import _driver
 
     serial, parallel = _driver.entry_points(*route)
@@ -319,9 +328,10 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
         _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
                         n_threads)  # fmt: skip
         return
-    if panels and _panels_serve(route, X, Y):
+    if n_queries >= PANELS["min_queries"] and _panels_serve(route, X, Y):
         _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
-                      t_block, n_threads, training or TrainingRows(Y))  # fmt: skip
+                      t_block, n_threads, training or TrainingRows(Y),
+                      y_digest or digest(Y))  # fmt: skip
         return
     args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
     _run(
@@ -344,15 +354,18 @@ def _panels_serve(route, X, Y):
 
 
 #: ``enabled``: whether brute force may use the panel tiles where they serve
-#: (tests switch them off to compare with the 4 x 4 tiles); ``features``: the
-#: target's CPU features, read at the first search.
-PANELS = {"enabled": True, "features": None}
+#: (tests switch them off to compare with the 4 x 4 tiles); ``min_queries``:
+#: fewer queries keep the 4 x 4 tiles, since checking the packed copy against
+#: the rows' digest takes about as long as searching 100-200 queries
+#: (50 ms for the 60,000 images; free when search reuse is on, which digests
+#: the rows anyway); ``features``: the target's CPU features, read at the
+#: first search.
+PANELS = {"enabled": True, "min_queries": 256, "features": None}
 
 
-def warm_tiles(spec, rows, n_threads):
-    """Compile (or load) the 4 x 4 brute-force kernels of ``spec`` for
-    ``rows`` where the panel tiles serve brute force: small batches split over
-    threads still run them."""
+def warm_panels(spec, rows, n_threads):
+    """Compile (or load) the panel kernels of ``spec`` for ``rows`` where they
+    serve brute force: a warm-up's few rows take the 4 x 4 tiles."""
     route = spec.metric.route(rows.dtype, rows.dtype, rows.shape[1])
     if not _panels_serve(route, rows, rows):
         return
@@ -361,16 +374,16 @@ def warm_tiles(spec, rows, n_threads):
     sentinel = np.iinfo(np.int64).max if key_dtype == np.int64 else np.inf
     keys = np.full((rows.shape[0], 1), sentinel, dtype=key_dtype)
     idx = np.full((rows.shape[0], 1), rows.shape[0], dtype=np.intp)
-    _brute_force(route, rows, rows, False, spec.p, aux, aux, keys, idx, 1, 4,
-                 n_threads, panels=False)  # fmt: skip
+    _panel_search(route, rows, rows, False, aux, aux, keys, idx, 1, 4, n_threads,
+                  TrainingRows(rows), digest(rows))  # fmt: skip
 
 
 def _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
-                  t_block, n_threads, training):  # fmt: skip
+                  t_block, n_threads, training, y_digest):  # fmt: skip
     from ._kernels import _panels
 
     tile = route[0]
-    P = training.panels(tile)
+    P = training.panels(tile, y_digest)
     group = _panels.group_bytes(tile)
     # What the tiles read: 4 panels from any multiple of 4, every group of
     # every row, and whole groups of the query copy.
@@ -417,7 +430,7 @@ def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
     idx[...] = merged[1]
 
 
-def _search(spec, X, Y, n_neighbors, exclude_self, training=None):
+def _search(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
     """Plan, run and finish one search (arrays already validated)."""
     if training is None or training.rows is not Y:
         training = TrainingRows(Y)
@@ -445,7 +458,7 @@ def _search(spec, X, Y, n_neighbors, exclude_self, training=None):
             ),
         ):
             _brute_force(route, X, Y, exclude_self, spec.p, aux_x, aux_y, keys, idx,
-                         q_block, t_block, n_threads, training)
+                         q_block, t_block, n_threads, training, y_digest)
         if route[1] == _codes.KEY_COSINE_INT:
             from ._kernels import _cosine
 
