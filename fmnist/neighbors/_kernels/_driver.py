@@ -124,6 +124,19 @@ def search_rows(
     heap_sort_rows(keys, idx, q_start, q_stop)
 
 
+@njit(nogil=True, inline="always")
+def query_blocks(n_queries, q_block):
+    """How many blocks of ``q_block`` queries the parallel loops run."""
+    return (n_queries + q_block - 1) // q_block
+
+
+@njit(nogil=True, inline="always")
+def query_block(b, q_block, n_queries):
+    """``(start, stop)`` of query block ``b``."""
+    start = b * q_block
+    return start, min(start + q_block, n_queries)
+
+
 @njit(nogil=True, parallel=True)
 def search_rows_parallel(
     tile, key, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block
@@ -131,11 +144,8 @@ def search_rows_parallel(
     """Run :func:`search_rows` over query blocks in parallel (``prange``)."""
     literally(tile)
     literally(key)
-    n_q = X.shape[0]
-    n_blocks = (n_q + q_block - 1) // q_block
-    for b in numba.prange(n_blocks):
-        b0 = b * q_block
-        b1 = min(b0 + q_block, n_q)
+    for b in numba.prange(query_blocks(X.shape[0], q_block)):
+        b0, b1 = query_block(b, q_block, X.shape[0])
         search_rows(
             tile,
             key,

@@ -37,7 +37,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from ._codes import TILE_DOT_U8, TILE_SAD_U8, WIDE_BYTES
-from ._driver import _offer_four
+from ._driver import _offer_four, query_block, query_blocks
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
 from ._simd import target_features
@@ -300,11 +300,8 @@ def panel_rows_parallel(
     """Run :func:`panel_rows` over query blocks in parallel (``prange``)."""
     literally(tile)
     literally(key)
-    n_q = X.shape[0]
-    n_blocks = (n_q + q_block - 1) // q_block
-    for b in numba.prange(n_blocks):
-        b0 = b * q_block
-        b1 = min(b0 + q_block, n_q)
+    for b in numba.prange(query_blocks(X.shape[0], q_block)):
+        b0, b1 = query_block(b, q_block, X.shape[0])
         panel_rows(tile, key, X, Y, P, group, b0, b1, exclude_self, aux_x, aux_y,
                    keys, idx, q_block, t_block)  # fmt: skip
 
