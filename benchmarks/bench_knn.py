@@ -127,11 +127,9 @@ print(imported - start, time.perf_counter() - imported)
 
 def _simd_paths():
     """The SIMD code the uint8 tiles use on numba's target machine."""
-    from numba.core.registry import cpu_target
+    from fmnist.neighbors._kernels._simd import host_features, plan
 
-    from fmnist.neighbors._kernels._simd import plan, target_features
-
-    features = target_features(cpu_target.target_context)
+    features = host_features()
     sad, _ = plan(features, "sad")
     dot, bias = plan(features, "dot")
     return {

@@ -44,9 +44,9 @@ from fmnist.neighbors._kernels._panels import (  # noqa: E402
 )
 from fmnist.neighbors._kernels._simd import (  # noqa: E402
     dot_tile_4x4,
+    host_features,
     plan,
     sad_tile_4x4,
-    target_features,
 )
 
 # Both fit the L1 cache: 10 rows of 2,048 bytes are 20 KiB.
@@ -135,9 +135,7 @@ def main():
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
 
-    from numba.core.registry import cpu_target
-
-    features = target_features(cpu_target.target_context)
+    features = host_features()
     clock = cycles_per_second()
     if clock is None:
         sys.exit("needs an x86-64 CPU (the tiles and the clock are x86 code)")

@@ -107,6 +107,15 @@ def finish_python(process, timeout=None):
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+def stop_python(processes):
+    """Kill the children of :func:`start_python` still running (a test that
+    failed or was interrupted before it waited for them)."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def run_python(code, *args, env=None, cwd=None, timeout=None):
     """Run ``python -c code *args`` and return the completed process (see
     :func:`finish_python`). ``code`` is dedented first."""

@@ -14,6 +14,7 @@ from _subprocess_helpers import (
     runs_here,
     simd_target_env,
     start_python,
+    stop_python,
 )
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -166,10 +167,7 @@ def simd_children(request, tmp_path_factory):
             env = simd_target_env(target, tmp_path_factory.mktemp(f"nb-{target}"))
             children[target] = start_python(_WIDE_CHILD, *WIDTHS, env=env)
     yield children
-    for child in children.values():
-        if child.poll() is None:  # the run was interrupted
-            child.kill()
-            child.communicate()
+    stop_python(children.values())
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pytest
-from _subprocess_helpers import finish_python, run_python, start_python
+from _subprocess_helpers import finish_python, run_python, start_python, stop_python
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fmnist.neighbors import SearchSpec, warmup
@@ -443,10 +443,7 @@ def test_kernels_under_boundscheck(tmp_path):
             out = finish_python(child, timeout=300)
             assert out.stdout.strip() == "ok", name
     finally:
-        for child in children.values():
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
+        stop_python(children.values())
 
 
 def test_warmup_compiles_serial_and_parallel_kernels():
@@ -623,10 +620,11 @@ def test_panels_serve_only_where_their_instructions_are():
 def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
     from fmnist.neighbors import _search
     from fmnist.neighbors._kernels import _panels
+    from fmnist.neighbors._kernels._simd import host_features
 
     spec = SearchSpec.build(metric, 2, np.uint8, algorithm="brute", n_jobs=1)
     route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8), 9)
-    if not _panels.serves(route[0], _panels.host_features(), 9):
+    if not _panels.serves(route[0], host_features(), 9):
         pytest.skip("this CPU has no panel tiles (they need AVX-512)")
     monkeypatch.setitem(_search.PANELS, "min_queries", 1)
     ran = []
@@ -661,8 +659,9 @@ def test_panels_follow_rows_changed_in_place(reuse, monkeypatch):
     from fmnist import BlockKNNClassifier
     from fmnist.neighbors import _search, search_cache
     from fmnist.neighbors._kernels import _panels
+    from fmnist.neighbors._kernels._simd import host_features
 
-    if not _panels.serves(0, _panels.host_features(), 8):
+    if not _panels.serves(0, host_features(), 8):
         pytest.skip("this CPU has no panel tiles (they need AVX-512)")
     monkeypatch.setitem(_search.PANELS, "min_queries", 1)
     monkeypatch.setattr(search_cache, "max_bytes", search_cache.max_bytes * reuse)

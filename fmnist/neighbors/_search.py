@@ -349,7 +349,9 @@ def _panels_serve(route, X, Y):
     if X.dtype != np.uint8 or Y.dtype != np.uint8 or not PANELS["enabled"]:
         return False
     if PANELS["features"] is None:
-        PANELS["features"] = _panels.host_features()
+        from ._kernels._simd import host_features
+
+        PANELS["features"] = host_features()
     return _panels.serves(route[0], PANELS["features"], Y.shape[1])
 
 
@@ -370,10 +372,7 @@ def warm_panels(spec, rows, n_threads):
     if not _panels_serve(route, rows, rows):
         return
     aux = _row_values(_codes.KEY_AUX[route[1]], rows)
-    key_dtype = spec.metric.key_dtype(rows.dtype, rows.dtype)
-    sentinel = np.iinfo(np.int64).max if key_dtype == np.int64 else np.inf
-    keys = np.full((rows.shape[0], 1), sentinel, dtype=key_dtype)
-    idx = np.full((rows.shape[0], 1), rows.shape[0], dtype=np.intp)
+    keys, idx = _empty_heaps(spec.metric, rows, rows, 1)
     _panel_search(route, rows, rows, False, aux, aux, keys, idx, 1, 4, n_threads,
                   TrainingRows(rows), digest(rows))  # fmt: skip
 
@@ -385,11 +384,9 @@ def _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
     tile = route[0]
     P = training.panels(tile, y_digest)
     group = _panels.group_bytes(tile)
-    # What the tiles read: 4 panels from any multiple of 4, every group of
-    # every row, and whole groups of the query copy.
-    n_groups = -(-Y.shape[1] // group)
-    panel_rows = -(-Y.shape[0] // _panels.TILE_ROWS) * _panels.TILE_ROWS
-    if P.shape != (panel_rows // _panels.PANEL_ROWS, n_groups * group * 8):
+    # The tiles read 4 panels from any multiple of 4 and every group of
+    # every row: the panels must be those of these rows' shape.
+    if P.shape != _panels.panel_shape(tile, *Y.shape):
         raise ValueError(f"panels of shape {P.shape} do not fit rows {Y.shape}")
     serial, parallel = _panels.entry_points(*route)
     args = (bool(exclude_self), aux_x, aux_y, keys, idx)
@@ -430,6 +427,17 @@ def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
     idx[...] = merged[1]
 
 
+def _empty_heaps(metric, X, Y, k):
+    """``(keys, idx)``: one empty heap of ``k`` per query, in the key dtype of
+    ``metric`` for these arrays, every slot the sentinel (the largest key,
+    index ``len(Y)``)."""
+    key_dtype = metric.key_dtype(X.dtype, Y.dtype)
+    sentinel = np.iinfo(np.int64).max if key_dtype == np.int64 else np.inf
+    keys = np.full((X.shape[0], k), sentinel, dtype=key_dtype)
+    idx = np.full((X.shape[0], k), Y.shape[0], dtype=np.intp)
+    return keys, idx
+
+
 def _search(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
     """Plan, run and finish one search (arrays already validated)."""
     if training is None or training.rows is not Y:
@@ -439,11 +447,8 @@ def _search(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None)
     aux_kind = _codes.KEY_AUX[route[1]]
     aux_y = training.row_values(aux_kind)
     aux_x = aux_y if exclude_self else _row_values(aux_kind, X)
-    key_dtype = metric.key_dtype(X.dtype, Y.dtype)
-    sentinel = np.iinfo(np.int64).max if key_dtype == np.int64 else np.inf
-    n_queries, k = X.shape[0], int(n_neighbors)
-    keys = np.full((n_queries, k), sentinel, dtype=key_dtype)
-    idx = np.full((n_queries, k), Y.shape[0], dtype=np.intp)
+    n_queries = X.shape[0]
+    keys, idx = _empty_heaps(metric, X, Y, int(n_neighbors))
     if n_queries:
         n_threads = resolve_threads(spec.n_jobs)
         row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)

@@ -40,7 +40,7 @@ from ._codes import TILE_DOT_U8, TILE_SAD_U8, WIDE_BYTES
 from ._driver import _offer_four, query_block, query_blocks
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
-from ._simd import target_features
+from ._simd import VNNI_BIAS, _load, _row_pointers
 from ._tiles import pair_key
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -57,7 +57,7 @@ _KINDS = {
     TILE_SAD_U8: (8, 64, "llvm.x86.avx512.psad.bw.512", _I64, {"avx512bw"}, 0),
     TILE_DOT_U8: (
         4, 32, "llvm.x86.avx512.vpdpbusd.256", _I32,
-        {"avx512bw", "avx512vl", "avx512vnni"}, 128,
+        {"avx512bw", "avx512vl", "avx512vnni"}, VNNI_BIAS,
     ),  # fmt: skip
 }
 
@@ -77,17 +77,25 @@ def group_bytes(tile):
     return _KINDS[tile][0]
 
 
-def pack(Y, tile):
-    """Training rows ``Y`` (uint8, 2-D) as the panels of ``tile``: one row per
-    panel of 8 rows, rows padded to a multiple of 32 with zero rows and
-    bytes to whole groups with zero bytes (every byte ``^ 0x80`` for the dot
-    tile). One allocation, the size of the padded rows."""
+def panel_shape(tile, n_rows, n_features):
+    """The shape of the panels of ``n_rows`` rows of ``n_features`` bytes:
+    one row per panel of 8 rows, rows padded to a multiple of 32 and bytes
+    to whole groups (what the tiles read: 4 panels from any multiple of 4,
+    every group of every row)."""
     group = _KINDS[tile][0]
-    n_rows = -(-Y.shape[0] // TILE_ROWS) * TILE_ROWS
-    n_bytes = -(-Y.shape[1] // group) * group
-    flip = np.uint8(0x80 if tile == TILE_DOT_U8 else 0)
-    panels = np.full((n_rows // PANEL_ROWS, n_bytes * PANEL_ROWS), flip, np.uint8)
-    _fill_panels(Y, panels, group, flip)
+    padded_rows = -(-n_rows // TILE_ROWS) * TILE_ROWS
+    padded_bytes = -(-n_features // group) * group
+    return padded_rows // PANEL_ROWS, padded_bytes * PANEL_ROWS
+
+
+def pack(Y, tile):
+    """Training rows ``Y`` (uint8, 2-D) as the panels of ``tile``
+    (:func:`panel_shape`), the padding zero rows and zero bytes (every byte
+    ``^ VNNI_BIAS`` for the dot tile). One allocation, the size of the padded
+    rows."""
+    flip = np.uint8(_KINDS[tile][5])
+    panels = np.full(panel_shape(tile, *Y.shape), flip, np.uint8)
+    _fill_panels(Y, panels, _KINDS[tile][0], flip)
     return panels
 
 
@@ -107,16 +115,15 @@ def _fill_panels(Y, panels, group, flip):
 # the tiles
 
 
-def _row_pointers(builder, array, first, count):
-    stride = builder.extract_value(array.strides, 0)
-    data = builder.bitcast(array.data, _I8.as_pointer())
-    starts = [builder.add(first, ir.Constant(_I64, i)) for i in range(count)]
-    return [builder.gep(data, [builder.mul(row, stride)]) for row in starts]
+def _rows(context, builder, array_type, array, first, count):
+    """Pointers to rows ``first .. first + count - 1`` of a 2-D array."""
+    rows = [builder.add(first, ir.Constant(_I64, i)) for i in range(count)]
+    return _row_pointers(context, builder, array_type, array, rows)
 
 
-def _load(builder, ptr, index, size, ty):
-    at = builder.gep(ptr, [builder.mul(index, ir.Constant(_I64, size))])
-    return builder.load(builder.bitcast(at, ty.as_pointer()), align=1)
+def _load_at(builder, ptr, index, size, ty):
+    """The ``ty`` at byte ``index * size`` of a row (unaligned)."""
+    return _load(builder, ptr, builder.mul(index, ir.Constant(_I64, size)), ty)
 
 
 def _broadcast(builder, value, count):
@@ -144,12 +151,10 @@ def _panel_intrinsic(tile_code):
         sig = types.void(P, Q, out, g0, q0, n_groups)
 
         def codegen(context, builder, sig, args):
-            P, Q, out = (
-                context.make_array(t)(context, builder, a)
-                for t, a in zip(sig.args[:3], args[:3])
-            )
-            panels = _row_pointers(builder, P, args[3], TILE_PANELS)
-            queries = _row_pointers(builder, Q, args[4], TILE_QUERIES)
+            P_ty, Q_ty, out_ty = sig.args[:3]
+            panels = _rows(context, builder, P_ty, args[0], args[3], TILE_PANELS)
+            queries = _rows(context, builder, Q_ty, args[1], args[4], TILE_QUERIES)
+            out = context.make_array(out_ty)(context, builder, args[2])
             arg_types = [vec, vec, vec] if dot else [in_ty, in_ty]
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vec, arg_types), name
@@ -158,9 +163,9 @@ def _panel_intrinsic(tile_code):
                     for _ in range(TILE_QUERIES * TILE_PANELS)]  # fmt: skip
             with cgutils.for_range(builder, args[5]) as loop:
                 k = loop.index
-                ys = [_load(builder, p, k, width, in_ty) for p in panels]
+                ys = [_load_at(builder, p, k, width, in_ty) for p in panels]
                 for r, q in enumerate(queries):
-                    value = _load(builder, q, k, group, word)
+                    value = _load_at(builder, q, k, group, word)
                     x = builder.bitcast(_broadcast(builder, value, copies), in_ty)
                     for c, y in enumerate(ys):
                         ptr = accs[TILE_PANELS * r + c]
@@ -325,10 +330,3 @@ def entry_points(tile, key):
 
     return serial, parallel
 
-
-def host_features():
-    """The CPU features numba compiles for (the host's, or
-    ``NUMBA_CPU_FEATURES``)."""
-    from numba.core.registry import cpu_target
-
-    return target_features(cpu_target.target_context)

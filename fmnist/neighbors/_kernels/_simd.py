@@ -59,6 +59,10 @@ _TILE = 4
 _FLUSH_STEPS = 512
 assert WIDE_BYTES <= 8 * _FLUSH_STEPS  # one round of the narrowest dot vector
 
+#: What the VNNI dot tiles subtract per query byte: their training bytes are
+#: flipped to signed bytes ``y ^ VNNI_BIAS`` (``y - 128``).
+VNNI_BIAS = 0x80
+
 _I8 = ir.IntType(8)
 _I16 = ir.IntType(16)
 _I32 = ir.IntType(32)
@@ -73,6 +77,14 @@ def target_features(context):
     return frozenset(f[1:] for f in text.split(",") if f.startswith("+"))
 
 
+def host_features():
+    """The CPU features numba compiles for (the host's, or
+    ``NUMBA_CPU_FEATURES``)."""
+    from numba.core.registry import cpu_target
+
+    return target_features(cpu_target.target_context)
+
+
 def plan(features, kind):
     """Return ``(widths, bias)`` for target ``features``: widths in bytes,
     widest first, and the bias the dot tile subtracts (see the module)."""
@@ -85,7 +97,7 @@ def plan(features, kind):
             return (32, 16), 0
         return (16,), 0
     if {"avx512vnni", "avx512vl", "avx512bw"} <= features:
-        return (32,), 128  # 256-bit: see the module docstring
+        return (32,), VNNI_BIAS  # 256-bit: see the module docstring
     if "avx512bw" in features:
         return (32,), 0
     if "avx2" in features:
@@ -118,7 +130,7 @@ def _vnni_step(builder, width):
     fn = cgutils.get_or_insert_function(
         builder.module, ir.FunctionType(acc_ty, [acc_ty, acc_ty, acc_ty]), name
     )
-    flip = ir.Constant(in_ty, [0x80] * width)
+    flip = ir.Constant(in_ty, [VNNI_BIAS] * width)
 
     def prep_y(v):
         return builder.bitcast(builder.xor(v, flip), acc_ty)
