@@ -633,7 +633,8 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
         _search, "_panel_search", lambda *a: ran.append(1) or search_with_panels(*a)
     )
     rng = np.random.default_rng(3)
-    for d, n_train, n_q in [(1, 5, 3), (9, 33, 9), (63, 70, 5), (785, 41, 6)]:
+    for d, n_train, n_q in [(1, 5, 3), (9, 33, 9), (63, 70, 5), (785, 41, 6),
+                            (40, 400, 7)]:  # fmt: skip
         Y = rng.integers(0, 256, (n_train, d), dtype=np.uint8)
         Y[1:4] = Y[0]  # ties
         X = np.concatenate([Y[:2], rng.integers(0, 256, (n_q, d), dtype=np.uint8)])
@@ -651,7 +652,7 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
                 )
             for got, want in zip(results[1], results[0]):
                 assert_array_equal(got, want)
-    assert len(ran) == 12  # every second search ran the panel tiles
+    assert len(ran) == 15  # every second search ran the panel tiles
 
 
 @pytest.mark.parametrize("reuse", [False, True])

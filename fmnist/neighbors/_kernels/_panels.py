@@ -26,7 +26,9 @@ padding adds nothing to a sum (the query side is zero) and padded training
 rows are never offered to the heaps. The driver follows
 :func:`._driver.search_rows` (query blocks against chunks of training rows
 that stay in the L2 cache, the same keys and heaps), so its results are those
-of the 4 x 4 tiles bit for bit. Other targets keep the 4 x 4 tiles.
+of the 4 x 4 tiles bit for bit. A tile offers its 32 pairs of a query to
+the heap only when one of their keys, computed together in vector code, is
+not above the heap's root. Other targets keep the 4 x 4 tiles.
 """
 
 import numba
@@ -240,6 +242,28 @@ def _panel_bias(tile):
 # the driver
 
 
+@njit(nogil=True, inline="always")
+def _any_enters(key, out, v, o, X, Y, q, j0, aux_x, aux_y, keys):
+    """Whether any of the 32 pairs of query ``q`` with training rows ``j0``
+    to ``j0 + 31`` (tile values ``out[v:v + 32] + o``) has a key not above
+    its heap's root.
+
+    A tile of 4 x 32 pairs improves its heaps rarely; the keys come from the
+    same rule as at the heap (:func:`._tiles.pair_key`, same bits), in a
+    loop without branches the compiler turns into vector code, so one test
+    on 32 keys replaces 32 scalar ones. A NaN key counts as entering.
+    """
+    root = keys[q, 0]
+    # The 32 rows as views indexed from 0: vector loads, not gathers.
+    rows = Y[j0 : j0 + TILE_ROWS]
+    values = aux_y[j0 : j0 + TILE_ROWS]
+    enter = 0  # a count, not a flag: a flag's loop compiles to early exits
+    for s in range(TILE_ROWS):
+        k = pair_key(key, out[v + s] + o, X, rows, q, s, aux_x, values)
+        enter += np.int64(not k > root)
+    return enter > 0
+
+
 @njit(nogil=True)
 def panel_rows(
     tile, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
@@ -271,9 +295,13 @@ def panel_rows(
                 n_r = min(TILE_QUERIES, n_b - i)
                 for j0 in range(c0, c1, TILE_ROWS):
                     panel_tile(tile, P, Q, out, j0 // PANEL_ROWS, i, n_groups)
+                    whole = j0 + TILE_ROWS <= c1
                     for r in range(n_r):
                         q = b0 + i + r
                         o = offsets[i + r]
+                        if whole and not _any_enters(key, out, r * TILE_ROWS, o, X,
+                                                     Y, q, j0, aux_x, aux_y, keys):
+                            continue
                         for s in range(0, TILE_ROWS, 4):
                             j = j0 + s
                             v = r * TILE_ROWS + s
