@@ -191,3 +191,18 @@ def test_pickle_carries_no_cache(cache):
     assert len(pickle.dumps(est)) == size
     loaded = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_digest_of_large_arrays_is_the_same_on_any_thread_count(monkeypatch):
+    from fmnist.neighbors import _cache
+
+    monkeypatch.setattr(_cache, "CHUNK_BYTES", 1000)  # 12 chunks and a partial one
+    rows = np.random.default_rng(0).integers(0, 256, (250, 50), dtype=np.uint8)
+    first = _cache.digest(rows)
+    assert all(_cache.digest(rows, n) == first for n in (2, 3, 13, 64))
+    for flat in (0, 999, 1000, 12_345, rows.size - 1):  # a byte of each chunk kind
+        changed = rows.copy()
+        changed.flat[flat] ^= 1
+        assert _cache.digest(changed, 2) != first, flat
+    assert _cache.digest(rows.reshape(500, 25), 2) != first  # shape counts
+    assert _cache.digest(rows[:1], 2) != _cache.digest(rows[:1, :10], 2)

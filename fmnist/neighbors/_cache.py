@@ -32,13 +32,48 @@ __all__ = ["SearchCache", "search_cache"]
 MIN_NEIGHBORS = 16
 
 
-def digest(array):
-    """BLAKE2b digest (16 bytes) of a C-contiguous array's dtype, shape and bytes."""
+#: Arrays larger than this are hashed in chunks of this many bytes: the
+#: digest covers the chunks' own digests, which threads can compute side by
+#: side (hashlib releases the GIL), with the same result for any thread count.
+CHUNK_BYTES = 4 << 20
+
+
+def digest(array, n_threads=1):
+    """BLAKE2b digest (16 bytes) of a C-contiguous array's dtype, shape and
+    bytes, hashed on up to ``n_threads`` threads."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{array.dtype.str}{array.shape}".encode())
     if array.size:  # a C-contiguous array, hashed without a copy
-        h.update(memoryview(array).cast("B"))
+        data = memoryview(array).cast("B")
+        if data.nbytes <= CHUNK_BYTES:
+            h.update(data)
+        else:
+            h.update(b"chunks")
+            for part in _chunk_digests(data, n_threads):
+                h.update(part)
     return h.digest()
+
+
+def _chunk_digests(data, n_threads):
+    """The digests of ``data``'s chunks of ``CHUNK_BYTES``, in order; thread
+    ``t`` of ``n`` hashes chunks ``t, t + n, ...`` (threads started here, so
+    that nothing is left over across a fork)."""
+    starts = range(0, data.nbytes, CHUNK_BYTES)
+    parts = [b""] * len(starts)
+    n = max(1, min(int(n_threads), len(starts)))
+
+    def work(first):
+        for i in range(first, len(starts), n):
+            chunk = data[starts[i] : starts[i] + CHUNK_BYTES]
+            parts[i] = hashlib.blake2b(chunk, digest_size=16).digest()
+
+    helpers = [threading.Thread(target=work, args=(t,)) for t in range(1, n)]
+    for helper in helpers:
+        helper.start()
+    work(0)
+    for helper in helpers:
+        helper.join()
+    return parts
 
 
 def _default_max_bytes():
@@ -106,12 +141,13 @@ class SearchCache:
             _, (dist, ind) = self._entries.popitem(last=False)
             self._bytes -= dist.nbytes + ind.nbytes
 
-    def key(self, metric, p, X, Y, exclude_self):
-        """The key of a search: contents of ``X`` and ``Y`` and the distance."""
+    def key(self, metric, p, X, Y, exclude_self, n_threads=1):
+        """The key of a search: contents of ``X`` and ``Y`` (hashed on up to
+        ``n_threads`` threads) and the distance."""
         if not self._max_bytes:
             return None
-        query = b"self" if exclude_self else digest(X)
-        return (metric.name, float(p), digest(Y), query, bool(exclude_self))
+        query = b"self" if exclude_self else digest(X, n_threads)
+        return (metric.name, float(p), digest(Y, n_threads), query, bool(exclude_self))
 
     def get(self, key, k):
         """Copies of the first ``k`` cached neighbours, or None."""

@@ -279,7 +279,10 @@ def kneighbors(
     _validate(X, Y, n_neighbors, exclude_self)
     X = np.ascontiguousarray(X)
     Y = np.ascontiguousarray(Y)
-    key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self) if reuse else None
+    n_threads = resolve_threads(spec.n_jobs)
+    key = None
+    if reuse:
+        key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self, n_threads)
     if key is None:  # reuse turned off
         return _search(spec, X, Y, int(n_neighbors), exclude_self, training)
     y_digest = key[2]
@@ -331,7 +334,7 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
     if n_queries >= PANELS["min_queries"] and _panels_serve(route, X, Y):
         _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
                       t_block, n_threads, training or TrainingRows(Y),
-                      y_digest or digest(Y))  # fmt: skip
+                      y_digest or digest(Y, n_threads))  # fmt: skip
         return
     args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
     _run(
