@@ -36,11 +36,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _clock import cycles_per_second  # noqa: E402
 
-from fmnist.neighbors._kernels._codes import TILE_DOT_U8, TILE_SAD_U8  # noqa: E402
+from fmnist.neighbors._kernels._codes import TILE_SAD_U8  # noqa: E402
 from fmnist.neighbors._kernels._panels import (  # noqa: E402
+    KINDS,
+    TILE_ROWS,
+    TILES,
     pack,
-    panel_dot_tile,
-    panel_sad_tile,
 )
 from fmnist.neighbors._kernels._simd import (  # noqa: E402
     dot_tile_4x4,
@@ -85,48 +86,51 @@ def _cycles_per_call(run, n, clock, repeats):
     return best * clock / calls
 
 
-def _panel_loop(tile):
+def _panel_loop(tile, n_sums):
     @njit(nogil=True)
     def run(P, Q, out, calls, n_groups):
         total = 0
         for call in range(calls):
             tile(P, Q, out, call % 2, (call + 1) % 2, n_groups)  # as above
-            for t in range(128):
+            for t in range(n_sums):
                 total += out[t] * (t + 1)
         return total
 
     return run
 
 
-def _panel_pairs_per_cycle(kind, tile, n, clock, repeats):
-    """Byte pairs per cycle of the panel tile on rows of ``n`` bytes, after
-    checking one call against NumPy (raises if it differs)."""
+def _panel_pairs_per_cycle(code, n, clock, repeats):
+    """Byte pairs per cycle of the panel tile of kind ``code`` on rows of
+    ``n`` bytes, after checking one call against NumPy (raises if it
+    differs)."""
+    kind = KINDS[code]
     rng = np.random.default_rng(1)
-    X = rng.integers(0, 256, (5, n), dtype=np.uint8)
+    X = rng.integers(0, 256, (kind.queries + 1, n), dtype=np.uint8)
     Y = rng.integers(0, 256, (40, n), dtype=np.uint8)
-    code = {"sad": TILE_SAD_U8, "dot": TILE_DOT_U8}[kind]
-    group = {"sad": 8, "dot": 4}[kind]
-    n_groups = -(-n // group)
+    n_groups = -(-n * kind.widen // kind.group)
     P = pack(Y, code)
-    Q = np.zeros((8, n_groups * group), np.uint8)  # whole groups, 4 rows from 1
-    Q[:5, :n] = X
-    out = np.zeros(128, np.int64)
-    run = _panel_loop(tile)
-    run(P, Q, out, 1, n_groups)  # call 0: queries 1-4 against rows 0-31
-    Xi, Yi = X[1:5].astype(np.int64), Y[:32].astype(np.int64)
-    if kind == "sad":
+    # Queries as the panels hold the rows (widened, whole groups), the tile's
+    # queries from row 1.
+    Q = np.zeros((2 * kind.queries, n_groups * kind.group), np.uint8)
+    Q[: len(X), : n * kind.widen : kind.widen] = X
+    n_sums = kind.queries * TILE_ROWS
+    out = np.zeros(n_sums, np.int64)
+    run = _panel_loop(TILES[code], n_sums)
+    run(P, Q, out, 1, n_groups)  # call 0: queries from 1 against rows 0-31
+    Xi, Yi = X[1:].astype(np.int64), Y[:TILE_ROWS].astype(np.int64)
+    if kind.tile == TILE_SAD_U8:
         want = np.abs(Xi[:, None, :] - Yi[None, :, :]).sum(-1)
     else:
-        want = Xi @ Yi.T - 128 * Xi.sum(1)[:, None]
-    if not (out.reshape(4, 32) == want).all():
-        raise AssertionError(f"panel {kind} tile differs from NumPy at {n} bytes")
-    calls = int(PAIRS_PER_CALL / (128 * n))
+        want = Xi @ Yi.T - kind.bias * Xi.sum(1)[:, None]
+    if not (out.reshape(kind.queries, TILE_ROWS) == want).all():
+        raise AssertionError(f"panel tile {code} differs from NumPy at {n} bytes")
+    calls = int(PAIRS_PER_CALL / (n_sums * n))
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
         run(P, Q, out, calls, n_groups)
         best = min(best, time.perf_counter() - start)
-    return round(128 * n * calls / (best * clock), 1)
+    return round(n_sums * n * calls / (best * clock), 1)
 
 
 def main():
@@ -183,16 +187,16 @@ def main():
             f"({100 * row['fixed_share_at_784']:.0f}% at 784 bytes)",
             flush=True,
         )
-    needs = {"sad": {"avx512bw"}, "dot": {"avx512bw", "avx512vl", "avx512vnni"}}
     results["panels"] = {}
-    for kind, tile in (("sad", panel_sad_tile), ("dot", panel_dot_tile)):
-        if not needs[kind] <= features:
+    for code, kind in KINDS.items():
+        if not kind.features <= features:
             continue
-        row = {str(n): _panel_pairs_per_cycle(kind, tile, n, clock, args.repeats)
+        row = {str(n): _panel_pairs_per_cycle(code, n, clock, args.repeats)
                for n in LENGTHS}  # fmt: skip
-        results["panels"][kind] = {"byte_pairs_per_cycle": row}
+        name = kind.instruction
+        results["panels"][name] = {"byte_pairs_per_cycle": row}
         print(
-            f"{kind} panel tile (one pair per lane, exact): "
+            f"{name} panel tile (one pair per lane, exact): "
             + ", ".join(f"{n} bytes {v} pairs/cycle" for n, v in row.items()),
             flush=True,
         )

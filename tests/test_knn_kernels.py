@@ -581,56 +581,73 @@ _DIGEST_CHILD = """
 # brute force with one pair per vector lane (AVX-512 panel tiles)
 
 
-@pytest.mark.parametrize("tile", ["sad", "dot"])
-def test_panels_hold_each_row_in_one_lane(tile):
-    from fmnist.neighbors._kernels import _codes, _panels
+@pytest.mark.parametrize("instruction", ["psadbw", "vpdpbusd", "pmaddwd"])
+def test_panels_hold_each_row_in_one_lane(instruction):
+    from fmnist.neighbors._kernels import _panels
 
-    code = {"sad": _codes.TILE_SAD_U8, "dot": _codes.TILE_DOT_U8}[tile]
+    code = next(c for c, k in _panels.KINDS.items() if k.instruction == instruction)
+    kind = _panels.KINDS[code]
     group = _panels.group_bytes(code)
+    per_group = group // kind.widen  # features
     rng = np.random.default_rng(0)
     Y = rng.integers(0, 256, (37, 13), dtype=np.uint8)
     P = _panels.pack(Y, code)
-    n_groups = -(-13 // group)
+    n_groups = -(-13 // per_group)
     assert P.shape == (64 // 8, n_groups * group * 8)  # 37 rows -> 64, whole groups
-    flip = 0x80 if tile == "dot" else 0
-    padded = np.zeros((64, n_groups * group), np.uint8)
+    padded = np.zeros((64, n_groups * per_group), np.uint8)
     padded[:37, :13] = Y
     for row in (0, 7, 8, 36, 63):
-        for byte in (0, group - 1, 12, n_groups * group - 1):
+        for byte in (0, 1, group - 1, 12, n_groups * group - 1):
             g, lane = divmod(row, 8)
             k, b = divmod(byte, group)
             got = P[g, k * 8 * group + lane * group + b]
-            assert got == padded[row, byte] ^ flip, (row, byte)
+            feature, high = divmod(b, kind.widen)  # int16: the high byte is 0
+            want = 0 if high else padded[row, k * per_group + feature] ^ kind.bias
+            assert got == want, (row, byte)
 
 
 def test_panels_serve_only_where_their_instructions_are():
     from fmnist.neighbors._kernels import _codes, _panels
 
-    avx512 = {"avx512bw", "avx512vl", "avx512vnni", "avx2"}
-    assert _panels.serves(_codes.TILE_SAD_U8, avx512, 784)
-    assert _panels.serves(_codes.TILE_DOT_U8, avx512, 784)
-    assert not _panels.serves(_codes.TILE_DOT_U8, avx512, _codes.WIDE_BYTES + 1)
-    assert _panels.serves(_codes.TILE_SAD_U8, avx512, 10**6)
-    assert not _panels.serves(_codes.TILE_DOT_U8, {"avx512bw", "avx512vl"}, 784)
-    assert not _panels.serves(_codes.TILE_SAD_U8, {"avx2", "sse2"}, 784)
+    avx512 = {"avx2", "avx512bw", "avx512vl", "avx512vnni"}
+    sad, dot = _codes.TILE_SAD_U8, _codes.TILE_DOT_U8
+    assert _panels.kind_for(sad, avx512, 784) == _panels.SAD_512
+    assert _panels.kind_for(dot, avx512, 784) == _panels.DOT_VNNI
+    assert _panels.kind_for(dot, {"avx2", "avx512bw"}, 784) == _panels.DOT_WD
+    assert _panels.kind_for(dot, {"avx2", "sse2"}, 784) == _panels.DOT_WD
+    assert not _panels.serves(dot, avx512, _codes.WIDE_BYTES + 1)
+    assert _panels.serves(sad, avx512, 10**6)
+    assert not _panels.serves(sad, {"avx2", "sse2"}, 784)
+    assert not _panels.serves(dot, {"sse2", "sse4.2"}, 784)
     assert not _panels.serves(_codes.TILE_L1, avx512, 784)
+    assert not _panels.serves(sad, avx512, 0)
 
 
+# The host's own panel kinds, and the AVX2 ones on a host that has AVX2 (an
+# AVX-512 host runs them as well: their code is compiled for the host).
+_AVX2 = frozenset({"sse2", "avx", "avx2"})
+
+
+@pytest.mark.parametrize("target", ["host", "avx2"])
 @pytest.mark.parametrize("metric", ["manhattan", "sqeuclidean", "cosine"])
-def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
+def test_panel_tiles_give_the_4x4_tiles_results(metric, target, monkeypatch):
     from fmnist.neighbors import _search
     from fmnist.neighbors._kernels import _panels
     from fmnist.neighbors._kernels._simd import host_features
 
+    features = host_features() if target == "host" else _AVX2
     spec = SearchSpec.build(metric, 2, np.uint8, algorithm="brute", n_jobs=1)
     route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8), 9)
-    if not _panels.serves(route[0], host_features(), 9):
-        pytest.skip("this CPU has no panel tiles (they need AVX-512)")
+    if not (features <= host_features() and _panels.serves(route[0], features, 9)):
+        pytest.skip(f"no panel tiles for {metric} on this CPU's {target} code")
     monkeypatch.setitem(_search.PANELS, "min_queries", 1)
-    ran = []
+    monkeypatch.setitem(_search.PANELS, "features", features)
+    kinds = []
     search_with_panels = _search._panel_search
     monkeypatch.setattr(
-        _search, "_panel_search", lambda *a: ran.append(1) or search_with_panels(*a)
+        _search,
+        "_panel_search",
+        lambda kind, *a: kinds.append(kind) or search_with_panels(kind, *a),
     )
     rng = np.random.default_rng(3)
     for d, n_train, n_q in [(1, 5, 3), (9, 33, 9), (63, 70, 5), (785, 41, 6),
@@ -652,7 +669,8 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, monkeypatch):
                 )
             for got, want in zip(results[1], results[0]):
                 assert_array_equal(got, want)
-    assert len(ran) == 15  # every second search ran the panel tiles
+    # Every second search ran the panel tiles of the target.
+    assert kinds == [_panels.kind_for(route[0], features, 9)] * 15
 
 
 @pytest.mark.parametrize("reuse", [False, True])

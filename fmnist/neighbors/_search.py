@@ -191,15 +191,15 @@ class TrainingRows:
             self._tables[route] = _pruning.bound_tables(self.rows, route)
         return self._tables[route]
 
-    def panels(self, tile, digest):
-        """The rows packed for the panel tiles of tile code ``tile``, packed
+    def panels(self, kind, digest):
+        """The rows packed for the panel tiles of panel kind ``kind``, packed
         again when ``digest`` (of the rows' bytes, :func:`._cache.digest`)
         is not the one they were packed from."""
         from ._kernels import _panels
 
-        packed = self._panels.get(tile)
+        packed = self._panels.get(kind)
         if packed is None or packed[0] != digest:
-            packed = self._panels[tile] = (digest, _panels.pack(self.rows, tile))
+            packed = self._panels[kind] = (digest, _panels.pack(self.rows, kind))
         return packed[1]
 
 
@@ -331,9 +331,10 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
         _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
                         n_threads)  # fmt: skip
         return
-    if n_queries >= PANELS["min_queries"] and _panels_serve(route, X, Y):
-        _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
-                      t_block, n_threads, training or TrainingRows(Y),
+    kind = _panel_kind(route, X, Y) if n_queries >= PANELS["min_queries"] else None
+    if kind is not None:
+        _panel_search(kind, route, X, Y, exclude_self, aux_x, aux_y, keys, idx,
+                      q_block, t_block, n_threads, training or TrainingRows(Y),
                       y_digest or digest(Y, n_threads))  # fmt: skip
         return
     args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
@@ -344,27 +345,28 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
     )  # fmt: skip
 
 
-def _panels_serve(route, X, Y):
-    """Whether brute force of ``route`` on these arrays runs the panel tiles
-    (:mod:`._kernels._panels`): uint8 rows, a target with their instructions."""
+def _panel_kind(route, X, Y):
+    """The panel kind (:mod:`._kernels._panels`) that runs brute force of
+    ``route`` on these arrays, or None: uint8 rows, a target with the kind's
+    instructions."""
     from ._kernels import _panels
 
     if X.dtype != np.uint8 or Y.dtype != np.uint8 or not PANELS["enabled"]:
-        return False
+        return None
     if PANELS["features"] is None:
         from ._kernels._simd import host_features
 
         PANELS["features"] = host_features()
-    return _panels.serves(route[0], PANELS["features"], Y.shape[1])
+    return _panels.kind_for(route[0], PANELS["features"], Y.shape[1])
 
 
 #: ``enabled``: whether brute force may use the panel tiles where they serve
 #: (tests switch them off to compare with the 4 x 4 tiles); ``min_queries``:
 #: fewer queries keep the 4 x 4 tiles, since checking the packed copy against
 #: the rows' digest takes about as long as searching 100-200 queries
-#: (50 ms for the 60,000 images; free when search reuse is on, which digests
-#: the rows anyway); ``features``: the target's CPU features, read at the
-#: first search.
+#: (27 ms for the 60,000 images on two threads; free when search reuse is
+#: on, which digests the rows anyway); ``features``: the target's CPU
+#: features, read at the first search.
 PANELS = {"enabled": True, "min_queries": 256, "features": None}
 
 
@@ -372,26 +374,26 @@ def warm_panels(spec, rows, n_threads):
     """Compile (or load) the panel kernels of ``spec`` for ``rows`` where they
     serve brute force: a warm-up's few rows take the 4 x 4 tiles."""
     route = spec.metric.route(rows.dtype, rows.dtype, rows.shape[1])
-    if not _panels_serve(route, rows, rows):
+    kind = _panel_kind(route, rows, rows)
+    if kind is None:
         return
     aux = _row_values(_codes.KEY_AUX[route[1]], rows)
     keys, idx = _empty_heaps(spec.metric, rows, rows, 1)
-    _panel_search(route, rows, rows, False, aux, aux, keys, idx, 1, 4, n_threads,
-                  TrainingRows(rows), digest(rows))  # fmt: skip
+    _panel_search(kind, route, rows, rows, False, aux, aux, keys, idx, 1, 4,
+                  n_threads, TrainingRows(rows), digest(rows))  # fmt: skip
 
 
-def _panel_search(route, X, Y, exclude_self, aux_x, aux_y, keys, idx, q_block,
-                  t_block, n_threads, training, y_digest):  # fmt: skip
+def _panel_search(kind, route, X, Y, exclude_self, aux_x, aux_y, keys, idx,
+                  q_block, t_block, n_threads, training, y_digest):  # fmt: skip
     from ._kernels import _panels
 
-    tile = route[0]
-    P = training.panels(tile, y_digest)
-    group = _panels.group_bytes(tile)
+    P = training.panels(kind, y_digest)
+    group = _panels.group_bytes(kind)
     # The tiles read 4 panels from any multiple of 4 and every group of
     # every row: the panels must be those of these rows' shape.
-    if P.shape != _panels.panel_shape(tile, *Y.shape):
+    if P.shape != _panels.panel_shape(kind, *Y.shape):
         raise ValueError(f"panels of shape {P.shape} do not fit rows {Y.shape}")
-    serial, parallel = _panels.entry_points(*route)
+    serial, parallel = _panels.entry_points(kind, route[1])
     args = (bool(exclude_self), aux_x, aux_y, keys, idx)
     n_queries = X.shape[0]
     _run(

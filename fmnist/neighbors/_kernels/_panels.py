@@ -31,6 +31,8 @@ the heap only when one of their keys, computed together in vector code, is
 not above the heap's root. Other targets keep the 4 x 4 tiles.
 """
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from llvmlite import ir
@@ -47,70 +49,110 @@ from ._tiles import pair_key
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 
-#: Training rows per panel, queries and panels per tile.
+#: Training rows per panel, panels per tile (and their rows).
 PANEL_ROWS = 8
-TILE_QUERIES = 4
 TILE_PANELS = 4
 TILE_ROWS = PANEL_ROWS * TILE_PANELS
+#: The most queries a tile compares (a kind's ``queries``).
+TILE_QUERIES = 4
 
-#: tile code: (bytes per group, vector bytes, LLVM intrinsic, lane type,
-#: CPU features, bias)
-_KINDS = {
-    TILE_SAD_U8: (8, 64, "llvm.x86.avx512.psad.bw.512", _I64, {"avx512bw"}, 0),
-    TILE_DOT_U8: (
-        4, 32, "llvm.x86.avx512.vpdpbusd.256", _I32,
-        {"avx512bw", "avx512vl", "avx512vnni"}, VNNI_BIAS,
-    ),  # fmt: skip
-}
+
+class Kind(NamedTuple):
+    """A panel tile: which tile code it serves and how."""
+
+    instruction: str  # what it is called by
+    tile: int  # the tile code of ._codes it computes
+    group: int  # bytes of a row per lane and step
+    width: int  # vector bytes (PANEL_ROWS lanes)
+    intrinsic: str  # LLVM name of the instruction
+    lane: ir.IntType  # accumulator lane type
+    features: frozenset  # CPU features it needs
+    bias: int  # subtracted per query byte (VNNI_BIAS for vpdpbusd)
+    widen: int  # bytes per feature in the panels and query buffer
+    queries: int  # queries per tile (accumulators: queries x TILE_PANELS)
+
+
+#: Panel kinds, in order of preference for each tile code.
+SAD_512, DOT_VNNI, DOT_WD = 0, 1, 2
+KINDS = {
+    SAD_512: Kind(
+        "psadbw", TILE_SAD_U8, 8, 64, "llvm.x86.avx512.psad.bw.512", _I64,
+        frozenset({"avx512bw"}), 0, 1, 4,
+    ),
+    DOT_VNNI: Kind(
+        "vpdpbusd", TILE_DOT_U8, 4, 32, "llvm.x86.avx512.vpdpbusd.256", _I32,
+        frozenset({"avx512bw", "avx512vl", "avx512vnni"}), VNNI_BIAS, 1, 4,
+    ),
+    # AVX2 has no byte dot product: bytes widened to int16 in the panels and
+    # the query buffer, pairs of them multiplied and added into int32 lanes
+    # by pmaddwd (2 * 255 * 255 per step: WIDE_BYTES bytes stay far below
+    # 2**31). Two queries per tile: 8 accumulators, 4 panels and a broadcast
+    # within AVX2's 16 vector registers.
+    DOT_WD: Kind(
+        "pmaddwd", TILE_DOT_U8, 4, 32, "llvm.x86.avx2.pmadd.wd", _I32,
+        frozenset({"avx2"}), 0, 2, 2,
+    ),
+}  # fmt: skip
+
+
+def kind_for(tile, features, n_features):
+    """The panel kind serving tile code ``tile`` on a target with
+    ``features`` for rows of ``n_features`` bytes, or None."""
+    if not n_features or (tile == TILE_DOT_U8 and n_features > WIDE_BYTES):
+        return None
+    for code, kind in KINDS.items():
+        if kind.tile == tile and kind.features <= features:
+            return code
+    return None
 
 
 def serves(tile, features, n_features):
-    """Whether the panel tiles serve tile code ``tile`` on a target with
-    ``features`` for rows of ``n_features`` bytes."""
-    if tile not in _KINDS or not n_features:
-        return False
-    if tile == TILE_DOT_U8 and n_features > WIDE_BYTES:
-        return False
-    return _KINDS[tile][4] <= features
+    """Whether a panel kind serves tile code ``tile`` (:func:`kind_for`)."""
+    return kind_for(tile, features, n_features) is not None
 
 
-def group_bytes(tile):
-    """Bytes of a row that one lane of ``tile``'s vectors sums per step."""
-    return _KINDS[tile][0]
+def group_bytes(kind):
+    """Bytes of a packed row that one lane of ``kind``'s vectors sums per
+    step."""
+    return KINDS[kind].group
 
 
-def panel_shape(tile, n_rows, n_features):
+def panel_shape(kind, n_rows, n_features):
     """The shape of the panels of ``n_rows`` rows of ``n_features`` bytes:
-    one row per panel of 8 rows, rows padded to a multiple of 32 and bytes
+    one row per panel of 8 rows, rows padded to a multiple of 32 and features
     to whole groups (what the tiles read: 4 panels from any multiple of 4,
     every group of every row)."""
-    group = _KINDS[tile][0]
+    group, widen = KINDS[kind].group, KINDS[kind].widen
+    per_group = group // widen  # features per group
     padded_rows = -(-n_rows // TILE_ROWS) * TILE_ROWS
-    padded_bytes = -(-n_features // group) * group
+    padded_bytes = -(-n_features // per_group) * group
     return padded_rows // PANEL_ROWS, padded_bytes * PANEL_ROWS
 
 
-def pack(Y, tile):
-    """Training rows ``Y`` (uint8, 2-D) as the panels of ``tile``
-    (:func:`panel_shape`), the padding zero rows and zero bytes (every byte
-    ``^ VNNI_BIAS`` for the dot tile). One allocation, the size of the padded
-    rows."""
-    flip = np.uint8(_KINDS[tile][5])
-    panels = np.full(panel_shape(tile, *Y.shape), flip, np.uint8)
-    _fill_panels(Y, panels, _KINDS[tile][0], flip)
+def pack(Y, kind):
+    """Training rows ``Y`` (uint8, 2-D) as the panels of ``kind``
+    (:func:`panel_shape`): every byte ``^ bias`` (``y - 128`` as a signed
+    byte for ``vpdpbusd``) or widened to a little-endian int16, the padding
+    zero. One allocation, the size of the padded rows."""
+    flip = np.uint8(KINDS[kind].bias)
+    panels = np.full(panel_shape(kind, *Y.shape), flip, np.uint8)
+    if KINDS[kind].widen == 2:
+        panels[...] = 0  # the high bytes
+    _fill_panels(Y, panels, KINDS[kind].group, KINDS[kind].widen, flip)
     return panels
 
 
 @njit(nogil=True)
-def _fill_panels(Y, panels, group, flip):
-    n_groups = -(-Y.shape[1] // group)
+def _fill_panels(Y, panels, group, widen, flip):
+    per_group = group // widen
+    n_groups = -(-Y.shape[1] // per_group)
     for i in range(Y.shape[0]):
         g = i // PANEL_ROWS
         lane = i % PANEL_ROWS
         for k in range(n_groups):
             at = (k * PANEL_ROWS + lane) * group
-            for b in range(min(group, Y.shape[1] - k * group)):
-                panels[g, at + b] = Y[i, k * group + b] ^ flip
+            for f in range(min(per_group, Y.shape[1] - k * per_group)):
+                panels[g, at + f * widen] = Y[i, k * per_group + f] ^ flip
 
 
 # ----------------------------------------------------------------------------
@@ -135,17 +177,24 @@ def _broadcast(builder, value, count):
     return builder.shuffle_vector(one, one, zeros)
 
 
-def _panel_intrinsic(tile_code):
-    group, width, name, lane, _, _ = _KINDS[tile_code]
+def _panel_intrinsic(code):
+    kind = KINDS[code]
+    group, width, lane = kind.group, kind.width, kind.lane
     lanes = width * 8 // lane.width
     vec = ir.VectorType(lane, lanes)
-    dot = tile_code == TILE_DOT_U8
-    in_ty = vec if dot else ir.VectorType(_I8, width)
+    if kind.tile == TILE_SAD_U8:  # psadbw: bytes in, 64-bit sums added
+        in_ty, arg_types, fused = ir.VectorType(_I8, width), None, False
+    elif kind.bias:  # vpdpbusd: accumulates itself
+        in_ty, arg_types, fused = vec, [vec, vec, vec], True
+    else:  # pmaddwd: int16 lanes in, 32-bit sums added
+        in_ty, arg_types, fused = ir.VectorType(ir.IntType(16), width // 2), None, False
+    arg_types = arg_types or [in_ty, in_ty]
     word = ir.IntType(group * 8)
     copies = width // group  # of a query's group in one vector
+    n_queries = kind.queries
 
     def step(builder, fn, acc, x, y):
-        if dot:
+        if fused:
             return builder.call(fn, [acc, x, y])
         return builder.add(acc, builder.call(fn, [x, y]))
 
@@ -155,14 +204,13 @@ def _panel_intrinsic(tile_code):
         def codegen(context, builder, sig, args):
             P_ty, Q_ty, out_ty = sig.args[:3]
             panels = _rows(context, builder, P_ty, args[0], args[3], TILE_PANELS)
-            queries = _rows(context, builder, Q_ty, args[1], args[4], TILE_QUERIES)
+            queries = _rows(context, builder, Q_ty, args[1], args[4], n_queries)
             out = context.make_array(out_ty)(context, builder, args[2])
-            arg_types = [vec, vec, vec] if dot else [in_ty, in_ty]
             fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, arg_types), name
+                builder.module, ir.FunctionType(vec, arg_types), kind.intrinsic
             )
             accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, None))
-                    for _ in range(TILE_QUERIES * TILE_PANELS)]  # fmt: skip
+                    for _ in range(n_queries * TILE_PANELS)]  # fmt: skip
             with cgutils.for_range(builder, args[5]) as loop:
                 k = loop.index
                 ys = [_load_at(builder, p, k, width, in_ty) for p in panels]
@@ -184,56 +232,52 @@ def _panel_intrinsic(tile_code):
 
         return sig, codegen
 
-    kind = "dot" if dot else "sad"
-    tile.__name__ = tile.__qualname__ = f"panel_{kind}_tile"
+    tile.__name__ = tile.__qualname__ = f"panel_{kind.instruction}_tile"
     tile.__doc__ = (
-        f"Queries ``q0 .. q0 + 3`` of ``Q`` against panels ``g0 .. g0 + 3`` of "
-        f"``P`` over ``n_groups`` groups of {group} bytes: 128 int64 sums into "
-        "``out`` (int64, 128 values), query-major, each query's 32 in "
-        "training row order."
+        f"Queries ``q0 .. q0 + {n_queries - 1}`` of ``Q`` against panels "
+        f"``g0 .. g0 + 3`` of ``P`` over ``n_groups`` groups of {group} bytes: "
+        f"{n_queries * TILE_ROWS} int64 sums into ``out`` (int64, at least as "
+        "many), query-major, each query's 32 in training row order."
     )
     return intrinsic(tile)
 
 
-panel_sad_tile = _panel_intrinsic(TILE_SAD_U8)
-panel_dot_tile = _panel_intrinsic(TILE_DOT_U8)
+#: The tile intrinsic of each panel kind.
+TILES = {code: _panel_intrinsic(code) for code in KINDS}
 
 
-def panel_tile(tile, P, Q, out, g0, q0, n_groups):
-    """The panel tile of literal tile code ``tile`` (compiled code only)."""
+def panel_tile(kind, P, Q, out, g0, q0, n_groups):
+    """The panel tile of literal kind code ``kind`` (compiled code only)."""
     raise NotImplementedError
 
 
-def panel_bias(tile):
-    """What the panel tile of ``tile`` subtracts per query byte (compiled code
-    only)."""
+def panel_layout(kind):
+    """``(bias, widen, queries)`` of literal kind code ``kind`` (compiled
+    code only)."""
     raise NotImplementedError
 
 
 @overload(panel_tile, inline="always", jit_options={"nogil": True})
-def _panel_tile(tile, P, Q, out, g0, q0, n_groups):
-    code = getattr(tile, "literal_value", None)
-    intrinsic_tile = {TILE_SAD_U8: panel_sad_tile, TILE_DOT_U8: panel_dot_tile}.get(
-        code
-    )
+def _panel_tile(kind, P, Q, out, g0, q0, n_groups):
+    intrinsic_tile = TILES.get(getattr(kind, "literal_value", None))
     if intrinsic_tile is None:
         return None
 
-    def impl(tile, P, Q, out, g0, q0, n_groups):
+    def impl(kind, P, Q, out, g0, q0, n_groups):
         intrinsic_tile(P, Q, out, g0, q0, n_groups)
 
     return impl
 
 
-@overload(panel_bias, inline="always", jit_options={"nogil": True})
-def _panel_bias(tile):
-    code = getattr(tile, "literal_value", None)
-    if code not in _KINDS:
+@overload(panel_layout, inline="always", jit_options={"nogil": True})
+def _panel_layout(kind):
+    code = getattr(kind, "literal_value", None)
+    if code not in KINDS:
         return None
-    bias = np.int64(_KINDS[code][5])
+    layout = (np.int64(KINDS[code].bias), KINDS[code].widen, KINDS[code].queries)
 
-    def impl(tile):
-        return bias
+    def impl(kind):
+        return layout
 
     return impl
 
@@ -266,18 +310,20 @@ def _any_enters(key, out, v, o, X, Y, q, j0, aux_x, aux_y, keys):
 
 @njit(nogil=True)
 def panel_rows(
-    tile, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
+    kind, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
     idx, q_block, t_block,
 ):  # fmt: skip
     """Search rows ``[q_start, q_stop)`` of ``X`` against all rows of ``Y``
-    (packed as ``P`` by :func:`pack`), as :func:`._driver.search_rows` does."""
-    literally(tile)
+    (packed as ``P`` by :func:`pack` for panel kind ``kind``), as
+    :func:`._driver.search_rows` does."""
+    literally(kind)
     literally(key)
     n_train, d = Y.shape
     n_groups = P.shape[1] // (PANEL_ROWS * group)
-    bias = panel_bias(tile)
-    rows = (q_block + TILE_QUERIES - 1) // TILE_QUERIES * TILE_QUERIES
-    Q = np.zeros((rows, n_groups * group), np.uint8)  # padding stays zero
+    bias, widen, n_q = panel_layout(kind)
+    rows = (q_block + n_q - 1) // n_q * n_q
+    # The queries as the panels hold the rows: widened, padding zero.
+    Q = np.zeros((rows, n_groups * group), np.uint8)
     offsets = np.zeros(rows, np.int64)
     out = np.empty(TILE_QUERIES * TILE_ROWS, np.int64)
     t_rows = max(TILE_ROWS, t_block // TILE_ROWS * TILE_ROWS)
@@ -286,15 +332,15 @@ def panel_rows(
         for r in range(n_b):
             s = np.int64(0)
             for t in range(d):
-                Q[r, t] = X[b0 + r, t]
+                Q[r, t * widen] = X[b0 + r, t]
                 s += X[b0 + r, t]
             offsets[r] = bias * s
         for c0 in range(0, n_train, t_rows):
             c1 = min(c0 + t_rows, n_train)
-            for i in range(0, n_b, TILE_QUERIES):
-                n_r = min(TILE_QUERIES, n_b - i)
+            for i in range(0, n_b, n_q):
+                n_r = min(n_q, n_b - i)
                 for j0 in range(c0, c1, TILE_ROWS):
-                    panel_tile(tile, P, Q, out, j0 // PANEL_ROWS, i, n_groups)
+                    panel_tile(kind, P, Q, out, j0 // PANEL_ROWS, i, n_groups)
                     whole = j0 + TILE_ROWS <= c1
                     for r in range(n_r):
                         q = b0 + i + r
@@ -327,34 +373,33 @@ def panel_rows(
 
 @njit(nogil=True, parallel=True)
 def panel_rows_parallel(
-    tile, key, X, Y, P, group, exclude_self, aux_x, aux_y, keys, idx, q_block,
+    kind, key, X, Y, P, group, exclude_self, aux_x, aux_y, keys, idx, q_block,
     t_block,
 ):  # fmt: skip
     """Run :func:`panel_rows` over query blocks in parallel (``prange``)."""
-    literally(tile)
+    literally(kind)
     literally(key)
     for b in numba.prange(query_blocks(X.shape[0], q_block)):
         b0, b1 = query_block(b, q_block, X.shape[0])
-        panel_rows(tile, key, X, Y, P, group, b0, b1, exclude_self, aux_x, aux_y,
+        panel_rows(kind, key, X, Y, P, group, b0, b1, exclude_self, aux_x, aux_y,
                    keys, idx, q_block, t_block)  # fmt: skip
 
 
 @per_route
-def entry_points(tile, key):
-    """``(serial, parallel)`` panel kernels of one route (see
-    :func:`._driver.entry_points`)."""
+def entry_points(kind, key):
+    """``(serial, parallel)`` panel kernels of panel kind ``kind`` and key
+    rule ``key`` (see :func:`._driver.entry_points`)."""
 
     @njit(nogil=True)
     def serial(X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
                idx, q_block, t_block):  # fmt: skip
-        panel_rows(tile, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x,
+        panel_rows(kind, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x,
                    aux_y, keys, idx, q_block, t_block)  # fmt: skip
 
     @njit(nogil=True)
     def parallel(X, Y, P, group, exclude_self, aux_x, aux_y, keys, idx, q_block,
                  t_block):  # fmt: skip
-        panel_rows_parallel(tile, key, X, Y, P, group, exclude_self, aux_x, aux_y,
+        panel_rows_parallel(kind, key, X, Y, P, group, exclude_self, aux_x, aux_y,
                             keys, idx, q_block, t_block)  # fmt: skip
 
     return serial, parallel
-
