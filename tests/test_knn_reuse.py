@@ -206,3 +206,25 @@ def test_digest_of_large_arrays_is_the_same_on_any_thread_count(monkeypatch):
         assert _cache.digest(changed, 2) != first, flat
     assert _cache.digest(rows.reshape(500, 25), 2) != first  # shape counts
     assert _cache.digest(rows[:1], 2) != _cache.digest(rows[:1, :10], 2)
+
+
+def test_small_batches_on_large_rows_are_searched_without_hashing(cache, monkeypatch):
+    from fmnist.neighbors import _cache
+
+    hashed = []
+    monkeypatch.setattr(
+        _cache, "digest", lambda a, n=1, _d=_cache.digest: hashed.append(a) or _d(a, n)
+    )
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 256, (6000, 784), dtype=np.uint8)  # over CHUNK_BYTES
+    assert X.nbytes > _cache.CHUNK_BYTES
+    est = BlockKNNClassifier(3).fit(X, np.arange(6000) % 4)
+    small = X[: _cache.SMALL_BATCH - 1]
+    first = est.kneighbors(small)
+    assert est.kneighbors(small)[1].tolist() == first[1].tolist()
+    assert (cache.hits, cache.misses, len(cache), hashed) == (0, 0, 0, [])
+    big = X[: _cache.SMALL_BATCH]
+    est.kneighbors(big)
+    est.kneighbors(big)
+    assert (cache.hits, cache.misses, len(cache)) == (1, 1, 1)
+    np.testing.assert_array_equal(est.kneighbors(big)[1][:-1], first[1])

@@ -35,7 +35,7 @@ import threading
 import numpy as np
 
 from . import _pruning
-from ._cache import MIN_NEIGHBORS, digest, search_cache
+from ._cache import MIN_NEIGHBORS, SMALL_BATCH, digest, search_cache
 from ._kernels import _codes
 from ._spec import KERNEL_DTYPES, integer_limit
 
@@ -363,11 +363,10 @@ def _panel_kind(route, X, Y):
 #: ``enabled``: whether brute force may use the panel tiles where they serve
 #: (tests switch them off to compare with the 4 x 4 tiles); ``min_queries``:
 #: fewer queries keep the 4 x 4 tiles, since checking the packed copy against
-#: the rows' digest takes about as long as searching 100-200 queries
-#: (27 ms for the 60,000 images on two threads; free when search reuse is
-#: on, which digests the rows anyway); ``features``: the target's CPU
-#: features, read at the first search.
-PANELS = {"enabled": True, "min_queries": 256, "features": None}
+#: the rows' digest costs more than searching them (``._cache.SMALL_BATCH``;
+#: from there on the search cache's own digest serves when reuse is on);
+#: ``features``: the target's CPU features, read at the first search.
+PANELS = {"enabled": True, "min_queries": SMALL_BATCH, "features": None}
 
 
 def warm_panels(spec, rows, n_threads):
