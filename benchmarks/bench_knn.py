@@ -92,13 +92,15 @@ def _load():
 
 def _warm(est, X):
     """Compile or load the kernels and build the tables before timing: a
-    search of 64 queries (which splits the training rows over the threads)
-    and one of more than ``SPLIT_TRAINING_MAX_QUERIES`` (which splits the
-    queries, another kernel)."""
-    from fmnist.neighbors._search import SPLIT_TRAINING_MAX_QUERIES
+    search of 64 queries (which splits the training rows over the threads),
+    one of more than ``SPLIT_TRAINING_MAX_QUERIES`` (which splits the
+    queries, another kernel) and one as large as the panel tiles of brute
+    force need (packing the panels)."""
+    from fmnist.neighbors._search import PANELS, SPLIT_TRAINING_MAX_QUERIES
 
     est.kneighbors(X[:64])
     est.kneighbors(X[: SPLIT_TRAINING_MAX_QUERIES + 64])
+    est.kneighbors(X[: PANELS["min_queries"]])
 
 
 def _vote(labels):

@@ -39,7 +39,7 @@ from _clock import cycles_per_second  # noqa: E402
 from fmnist.neighbors._kernels._codes import TILE_SAD_U8  # noqa: E402
 from fmnist.neighbors._kernels._panels import (  # noqa: E402
     KINDS,
-    TILE_ROWS,
+    PANEL_ROWS,
     TILES,
     pack,
 )
@@ -113,16 +113,17 @@ def _panel_pairs_per_cycle(code, n, clock, repeats):
     # queries from row 1.
     Q = np.zeros((2 * kind.queries, n_groups * kind.group), np.uint8)
     Q[: len(X), : n * kind.widen : kind.widen] = X
-    n_sums = kind.queries * TILE_ROWS
+    rows = kind.panels * PANEL_ROWS  # training rows of a tile
+    n_sums = kind.queries * rows
     out = np.zeros(n_sums, np.int64)
     run = _panel_loop(TILES[code], n_sums)
-    run(P, Q, out, 1, n_groups)  # call 0: queries from 1 against rows 0-31
-    Xi, Yi = X[1:].astype(np.int64), Y[:TILE_ROWS].astype(np.int64)
+    run(P, Q, out, 1, n_groups)  # call 0: queries from 1 against the first rows
+    Xi, Yi = X[1:].astype(np.int64), Y[:rows].astype(np.int64)
     if kind.tile == TILE_SAD_U8:
         want = np.abs(Xi[:, None, :] - Yi[None, :, :]).sum(-1)
     else:
         want = Xi @ Yi.T - kind.bias * Xi.sum(1)[:, None]
-    if not (out.reshape(kind.queries, TILE_ROWS) == want).all():
+    if not (out.reshape(kind.queries, rows) == want).all():
         raise AssertionError(f"panel tile {code} differs from NumPy at {n} bytes")
     calls = int(PAIRS_PER_CALL / (n_sums * n))
     best = float("inf")
@@ -193,7 +194,7 @@ def main():
             continue
         row = {str(n): _panel_pairs_per_cycle(code, n, clock, args.repeats)
                for n in LENGTHS}  # fmt: skip
-        name = kind.instruction
+        name = f"{kind.instruction} {8 * kind.width}-bit"
         results["panels"][name] = {"byte_pairs_per_cycle": row}
         print(
             f"{name} panel tile (one pair per lane, exact): "

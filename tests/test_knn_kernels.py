@@ -581,11 +581,11 @@ _DIGEST_CHILD = """
 # brute force with one pair per vector lane (AVX-512 panel tiles)
 
 
-@pytest.mark.parametrize("instruction", ["psadbw", "vpdpbusd", "pmaddwd"])
-def test_panels_hold_each_row_in_one_lane(instruction):
+@pytest.mark.parametrize("name", ["SAD_512", "SAD_256", "DOT_VNNI", "DOT_WD"])
+def test_panels_hold_each_row_in_one_lane(name):
     from fmnist.neighbors._kernels import _panels
 
-    code = next(c for c, k in _panels.KINDS.items() if k.instruction == instruction)
+    code = getattr(_panels, name)
     kind = _panels.KINDS[code]
     group = _panels.group_bytes(code)
     per_group = group // kind.widen  # features
@@ -617,7 +617,8 @@ def test_panels_serve_only_where_their_instructions_are():
     assert _panels.kind_for(dot, {"avx2", "sse2"}, 784) == _panels.DOT_WD
     assert not _panels.serves(dot, avx512, _codes.WIDE_BYTES + 1)
     assert _panels.serves(sad, avx512, 10**6)
-    assert not _panels.serves(sad, {"avx2", "sse2"}, 784)
+    assert _panels.kind_for(sad, {"avx2", "sse2"}, 784) == _panels.SAD_256
+    assert _panels.kind_for(sad, {"avx2", "avx512f"}, 784) == _panels.SAD_256
     assert not _panels.serves(dot, {"sse2", "sse4.2"}, 784)
     assert not _panels.serves(_codes.TILE_L1, avx512, 784)
     assert not _panels.serves(sad, avx512, 0)

@@ -1,36 +1,40 @@
-"""Brute force on uint8 rows with one pair per vector lane (AVX-512).
+"""Brute force on uint8 rows with one pair per vector lane (panel tiles).
 
 The 4 x 4 tiles of :mod:`._simd` give each pair a vector of partial sums over
 byte positions and reduce their 16 vectors at the end of every tile: on
 784-byte rows that fixed work is a fifth to a quarter of a tile
 (``benchmarks/bench_tiles.py``). Here, as in GEMM micro-kernels, the training
 rows are packed once into panels of 8 rows whose bytes are interleaved in
-groups (8 bytes for ``psadbw``, whose 64-bit lanes each sum 8 byte pairs; 4
-for ``vpdpbusd``, whose 32-bit lanes each sum 4 products), and each group of
-a query's bytes is broadcast to every lane: lane ``l`` of an accumulator then
-holds the whole distance to row ``l`` of its panel, and nothing is left to
-reduce. A tile compares 4 queries with 4 panels (32 training rows) and writes
-its 128 sums, exact integers like those of the 4 x 4 tiles:
+groups, and each group of a query is broadcast to every lane: lane ``l`` of
+an accumulator then holds the whole distance to row ``l`` of its panel, and
+nothing is left to reduce. A tile compares a few queries with a few panels
+and writes their sums, exact integers like those of the 4 x 4 tiles. The
+kinds (:data:`KINDS`, the first one a target has serves):
 
-* manhattan (``TILE_SAD_U8``): ``psadbw`` on 512 bits, AVX-512BW;
+* manhattan (``TILE_SAD_U8``): ``psadbw``, whose 64-bit lanes each sum 8 byte
+  pairs (groups of 8 bytes). On 512 bits (AVX-512BW) a vector holds a
+  panel's 8 rows: 4 queries by 4 panels per tile. On 256 bits (AVX2) it holds
+  4 of them, read in two halves: 2 queries by 2 panels.
 * dot products (``TILE_DOT_U8``, rows of at most ``WIDE_BYTES``):
   ``vpdpbusd`` on 256 bits (AVX-512 VNNI with VL; faster than 512 bits on
-  Zen 4, see :mod:`._simd`). The panels hold ``y ^ 0x80`` (``y - 128`` as a
-  signed byte), so a lane sums ``x.y - 128 * sum(x)``; the driver adds
-  ``128 * sum(x)`` back. A lane gains at most ``255 * 128`` per byte:
-  ``WIDE_BYTES`` bytes stay far below ``2**31``.
+  Zen 4, see :mod:`._simd`), whose 32-bit lanes each sum 4 products; the
+  panels hold ``y ^ 0x80`` (``y - 128`` as a signed byte), so a lane sums
+  ``x.y - 128 * sum(x)`` and the driver adds ``128 * sum(x)`` back; a lane
+  gains at most ``255 * 128`` per byte. Without VNNI, on AVX2, ``pmaddwd``
+  on rows and queries widened to int16, whose 32-bit lanes each sum 2
+  products (at most ``2 * 255 * 255`` per step); 2 queries by 4 panels.
+  ``WIDE_BYTES`` bytes stay far below ``2**31`` either way.
 
-Rows are padded with zero bytes to whole groups and to a multiple of 32
-rows; queries are copied, a block at a time, into a zero-padded buffer. The
-padding adds nothing to a sum (the query side is zero) and padded training
-rows are never offered to the heaps. The driver follows
+Rows are padded with zeros to whole groups and to a multiple of 32 rows;
+queries are copied, a block at a time, into a zero-padded buffer laid out as
+the panels are. The padding adds nothing to a sum (the query side is zero)
+and padded training rows are never offered to the heaps. The driver follows
 :func:`._driver.search_rows` (query blocks against chunks of training rows
 that stay in the L2 cache, the same keys and heaps), so its results are those
-of the 4 x 4 tiles bit for bit. A tile offers its 32 pairs of a query to
-the heap only when one of their keys, computed together in vector code, is
-not above the heap's root. Other targets keep the 4 x 4 tiles.
+of the 4 x 4 tiles bit for bit. A tile offers its pairs of a query to the
+heap only when one of their keys, computed together in vector code, is not
+above the heap's root. Other targets keep the 4 x 4 tiles.
 """
-
 from typing import NamedTuple
 
 import numba
@@ -49,11 +53,10 @@ from ._tiles import pair_key
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 
-#: Training rows per panel, panels per tile (and their rows).
+#: Training rows per panel; the most rows a tile compares (4 panels), to a
+#: multiple of which the panels are padded; the most queries it compares.
 PANEL_ROWS = 8
-TILE_PANELS = 4
-TILE_ROWS = PANEL_ROWS * TILE_PANELS
-#: The most queries a tile compares (a kind's ``queries``).
+TILE_ROWS = 4 * PANEL_ROWS
 TILE_QUERIES = 4
 
 
@@ -63,25 +66,34 @@ class Kind(NamedTuple):
     instruction: str  # what it is called by
     tile: int  # the tile code of ._codes it computes
     group: int  # bytes of a row per lane and step
-    width: int  # vector bytes (PANEL_ROWS lanes)
+    width: int  # vector bytes (a panel's step: one vector, or two halves)
     intrinsic: str  # LLVM name of the instruction
     lane: ir.IntType  # accumulator lane type
     features: frozenset  # CPU features it needs
     bias: int  # subtracted per query byte (VNNI_BIAS for vpdpbusd)
     widen: int  # bytes per feature in the panels and query buffer
-    queries: int  # queries per tile (accumulators: queries x TILE_PANELS)
+    queries: int  # queries per tile
+    panels: int  # panels per tile (accumulators: queries x panels x parts)
 
 
 #: Panel kinds, in order of preference for each tile code.
-SAD_512, DOT_VNNI, DOT_WD = 0, 1, 2
+SAD_512, DOT_VNNI, DOT_WD, SAD_256 = 0, 1, 2, 3
 KINDS = {
     SAD_512: Kind(
         "psadbw", TILE_SAD_U8, 8, 64, "llvm.x86.avx512.psad.bw.512", _I64,
-        frozenset({"avx512bw"}), 0, 1, 4,
+        frozenset({"avx512bw"}), 0, 1, 4, 4,
+    ),
+    # The same panels read in halves of 4 rows (a 256-bit vector holds four
+    # 64-bit lanes): 2 queries by 2 panels per tile, 8 accumulators within
+    # AVX2's 16 vector registers (1 query by 4 panels loads twice the bytes
+    # per pair and ran slower than the 4 x 4 tile, out of the L2 cache).
+    SAD_256: Kind(
+        "psadbw", TILE_SAD_U8, 8, 32, "llvm.x86.avx2.psad.bw", _I64,
+        frozenset({"avx2"}), 0, 1, 2, 2,
     ),
     DOT_VNNI: Kind(
         "vpdpbusd", TILE_DOT_U8, 4, 32, "llvm.x86.avx512.vpdpbusd.256", _I32,
-        frozenset({"avx512bw", "avx512vl", "avx512vnni"}), VNNI_BIAS, 1, 4,
+        frozenset({"avx512bw", "avx512vl", "avx512vnni"}), VNNI_BIAS, 1, 4, 4,
     ),
     # AVX2 has no byte dot product: bytes widened to int16 in the panels and
     # the query buffer, pairs of them multiplied and added into int32 lanes
@@ -90,7 +102,7 @@ KINDS = {
     # within AVX2's 16 vector registers.
     DOT_WD: Kind(
         "pmaddwd", TILE_DOT_U8, 4, 32, "llvm.x86.avx2.pmadd.wd", _I32,
-        frozenset({"avx2"}), 0, 2, 2,
+        frozenset({"avx2"}), 0, 2, 2, 4,
     ),
 }  # fmt: skip
 
@@ -191,7 +203,9 @@ def _panel_intrinsic(code):
     arg_types = arg_types or [in_ty, in_ty]
     word = ir.IntType(group * 8)
     copies = width // group  # of a query's group in one vector
-    n_queries = kind.queries
+    n_queries, n_panels = kind.queries, kind.panels
+    step_bytes = PANEL_ROWS * group  # of a panel per step
+    parts = step_bytes // width  # vectors per panel and step
 
     def step(builder, fn, acc, x, y):
         if fused:
@@ -203,22 +217,29 @@ def _panel_intrinsic(code):
 
         def codegen(context, builder, sig, args):
             P_ty, Q_ty, out_ty = sig.args[:3]
-            panels = _rows(context, builder, P_ty, args[0], args[3], TILE_PANELS)
+            panels = _rows(context, builder, P_ty, args[0], args[3], n_panels)
             queries = _rows(context, builder, Q_ty, args[1], args[4], n_queries)
             out = context.make_array(out_ty)(context, builder, args[2])
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(vec, arg_types), kind.intrinsic
             )
+            # One accumulator per query, panel and part, in training row order.
             accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, None))
-                    for _ in range(n_queries * TILE_PANELS)]  # fmt: skip
+                    for _ in range(n_queries * n_panels * parts)]  # fmt: skip
             with cgutils.for_range(builder, args[5]) as loop:
                 k = loop.index
-                ys = [_load_at(builder, p, k, width, in_ty) for p in panels]
+                at = builder.mul(k, ir.Constant(_I64, step_bytes))
+                ys = [
+                    _load(builder, p, builder.add(at, ir.Constant(_I64, h * width)),
+                          in_ty)
+                    for p in panels
+                    for h in range(parts)
+                ]  # fmt: skip
                 for r, q in enumerate(queries):
                     value = _load_at(builder, q, k, group, word)
                     x = builder.bitcast(_broadcast(builder, value, copies), in_ty)
                     for c, y in enumerate(ys):
-                        ptr = accs[TILE_PANELS * r + c]
+                        ptr = accs[len(ys) * r + c]
                         builder.store(step(builder, fn, builder.load(ptr), x, y), ptr)
             wide = ir.VectorType(_I64, lanes)
             target = builder.bitcast(out.data, wide.as_pointer())
@@ -235,9 +256,10 @@ def _panel_intrinsic(code):
     tile.__name__ = tile.__qualname__ = f"panel_{kind.instruction}_tile"
     tile.__doc__ = (
         f"Queries ``q0 .. q0 + {n_queries - 1}`` of ``Q`` against panels "
-        f"``g0 .. g0 + 3`` of ``P`` over ``n_groups`` groups of {group} bytes: "
-        f"{n_queries * TILE_ROWS} int64 sums into ``out`` (int64, at least as "
-        "many), query-major, each query's 32 in training row order."
+        f"``g0 .. g0 + {n_panels - 1}`` of ``P`` over ``n_groups`` groups of "
+        f"{group} bytes: {n_queries * n_panels * PANEL_ROWS} int64 sums into "
+        "``out`` (int64, at least as many), query-major, each query's in "
+        "training row order."
     )
     return intrinsic(tile)
 
@@ -252,8 +274,8 @@ def panel_tile(kind, P, Q, out, g0, q0, n_groups):
 
 
 def panel_layout(kind):
-    """``(bias, widen, queries)`` of literal kind code ``kind`` (compiled
-    code only)."""
+    """``(bias, widen, queries, rows)`` of literal kind code ``kind``: rows
+    are the training rows of a tile (compiled code only)."""
     raise NotImplementedError
 
 
@@ -274,7 +296,8 @@ def _panel_layout(kind):
     code = getattr(kind, "literal_value", None)
     if code not in KINDS:
         return None
-    layout = (np.int64(KINDS[code].bias), KINDS[code].widen, KINDS[code].queries)
+    kind = KINDS[code]
+    layout = (np.int64(kind.bias), kind.widen, kind.queries, kind.panels * PANEL_ROWS)
 
     def impl(kind):
         return layout
@@ -287,22 +310,22 @@ def _panel_layout(kind):
 
 
 @njit(nogil=True, inline="always")
-def _any_enters(key, out, v, o, X, Y, q, j0, aux_x, aux_y, keys):
-    """Whether any of the 32 pairs of query ``q`` with training rows ``j0``
-    to ``j0 + 31`` (tile values ``out[v:v + 32] + o``) has a key not above
-    its heap's root.
+def _any_enters(key, n_rows, out, v, o, X, Y, q, j0, aux_x, aux_y, keys):
+    """Whether any of the ``n_rows`` pairs of query ``q`` with training rows
+    ``j0`` to ``j0 + n_rows - 1`` (tile values ``out[v:v + n_rows] + o``) has
+    a key not above its heap's root.
 
-    A tile of 4 x 32 pairs improves its heaps rarely; the keys come from the
-    same rule as at the heap (:func:`._tiles.pair_key`, same bits), in a
-    loop without branches the compiler turns into vector code, so one test
-    on 32 keys replaces 32 scalar ones. A NaN key counts as entering.
+    A tile's pairs improve their heaps rarely; the keys come from the same
+    rule as at the heap (:func:`._tiles.pair_key`, same bits), in a loop
+    without branches the compiler turns into vector code, so one test on 16
+    or 32 keys replaces as many scalar ones. A NaN key counts as entering.
     """
     root = keys[q, 0]
-    # The 32 rows as views indexed from 0: vector loads, not gathers.
-    rows = Y[j0 : j0 + TILE_ROWS]
-    values = aux_y[j0 : j0 + TILE_ROWS]
+    # The rows as views indexed from 0: vector loads, not gathers.
+    rows = Y[j0 : j0 + n_rows]
+    values = aux_y[j0 : j0 + n_rows]
     enter = 0  # a count, not a flag: a flag's loop compiles to early exits
-    for s in range(TILE_ROWS):
+    for s in range(n_rows):
         k = pair_key(key, out[v + s] + o, X, rows, q, s, aux_x, values)
         enter += np.int64(not k > root)
     return enter > 0
@@ -320,13 +343,13 @@ def panel_rows(
     literally(key)
     n_train, d = Y.shape
     n_groups = P.shape[1] // (PANEL_ROWS * group)
-    bias, widen, n_q = panel_layout(kind)
+    bias, widen, n_q, n_rows = panel_layout(kind)
     rows = (q_block + n_q - 1) // n_q * n_q
     # The queries as the panels hold the rows: widened, padding zero.
     Q = np.zeros((rows, n_groups * group), np.uint8)
     offsets = np.zeros(rows, np.int64)
     out = np.empty(TILE_QUERIES * TILE_ROWS, np.int64)
-    t_rows = max(TILE_ROWS, t_block // TILE_ROWS * TILE_ROWS)
+    t_rows = max(n_rows, t_block // n_rows * n_rows)
     for b0 in range(q_start, q_stop, q_block):
         n_b = min(q_block, q_stop - b0)
         for r in range(n_b):
@@ -337,20 +360,21 @@ def panel_rows(
             offsets[r] = bias * s
         for c0 in range(0, n_train, t_rows):
             c1 = min(c0 + t_rows, n_train)
-            for i in range(0, n_b, n_q):
-                n_r = min(n_q, n_b - i)
-                for j0 in range(c0, c1, TILE_ROWS):
+            for j0 in range(c0, c1, n_rows):
+                whole = j0 + n_rows <= c1
+                for i in range(0, n_b, n_q):
+                    n_r = min(n_q, n_b - i)
                     panel_tile(kind, P, Q, out, j0 // PANEL_ROWS, i, n_groups)
-                    whole = j0 + TILE_ROWS <= c1
                     for r in range(n_r):
                         q = b0 + i + r
                         o = offsets[i + r]
-                        if whole and not _any_enters(key, out, r * TILE_ROWS, o, X,
-                                                     Y, q, j0, aux_x, aux_y, keys):
+                        if whole and not _any_enters(key, n_rows, out, r * n_rows,
+                                                     o, X, Y, q, j0, aux_x, aux_y,
+                                                     keys):  # fmt: skip
                             continue
-                        for s in range(0, TILE_ROWS, 4):
+                        for s in range(0, n_rows, 4):
                             j = j0 + s
-                            v = r * TILE_ROWS + s
+                            v = r * n_rows + s
                             if j + 3 < c1 and not exclude_self:
                                 _offer_four(key, out[v] + o, out[v + 1] + o,
                                             out[v + 2] + o, out[v + 3] + o, X, Y,
