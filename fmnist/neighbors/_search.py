@@ -283,7 +283,7 @@ def kneighbors(
     key = None
     if reuse:
         key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self, n_threads)
-    if key is None:  # reuse turned off
+    if key is None:  # reuse turned off, or a small batch on large rows
         return _search(spec, X, Y, int(n_neighbors), exclude_self, training)
     y_digest = key[2]
     cached = search_cache.get(key, n_neighbors)
@@ -388,8 +388,8 @@ def _panel_search(kind, route, X, Y, exclude_self, aux_x, aux_y, keys, idx,
 
     P = training.panels(kind, y_digest)
     group = _panels.group_bytes(kind)
-    # The tiles read 4 panels from any multiple of 4 and every group of
-    # every row: the panels must be those of these rows' shape.
+    # The tiles read their 2 or 4 panels from any multiple of that number and
+    # every group of every row: the panels must be those of these rows' shape.
     if P.shape != _panels.panel_shape(kind, *Y.shape):
         raise ValueError(f"panels of shape {P.shape} do not fit rows {Y.shape}")
     serial, parallel = _panels.entry_points(kind, route[1])

@@ -106,6 +106,14 @@ KINDS = {
     ),
 }  # fmt: skip
 
+# What the driver and the padding rely on: a tile's sums fit its output
+# buffer, and its rows divide the padding, so that the panels a tile reads
+# (``panels`` of them from any multiple of ``panels``) always exist.
+assert all(
+    k.queries <= TILE_QUERIES and TILE_ROWS % (k.panels * PANEL_ROWS) == 0
+    for k in KINDS.values()
+)
+
 
 def kind_for(tile, features, n_features):
     """The panel kind serving tile code ``tile`` on a target with
@@ -132,8 +140,8 @@ def group_bytes(kind):
 def panel_shape(kind, n_rows, n_features):
     """The shape of the panels of ``n_rows`` rows of ``n_features`` bytes:
     one row per panel of 8 rows, rows padded to a multiple of 32 and features
-    to whole groups (what the tiles read: 4 panels from any multiple of 4,
-    every group of every row)."""
+    to whole groups (what the tiles read: 2 or 4 panels from any multiple of
+    their number, every group of every row)."""
     group, widen = KINDS[kind].group, KINDS[kind].widen
     per_group = group // widen  # features per group
     padded_rows = -(-n_rows // TILE_ROWS) * TILE_ROWS
