@@ -48,7 +48,7 @@ from ._codes import TILE_DOT_U8, TILE_SAD_U8, WIDE_BYTES
 from ._driver import _offer_four, query_block, query_blocks
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
-from ._simd import VNNI_BIAS, _load, _row_pointers
+from ._simd import VNNI_BIAS, _load, _row_pointers, intrinsic_name
 from ._tiles import pair_key
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -67,7 +67,6 @@ class Kind(NamedTuple):
     tile: int  # the tile code of ._codes it computes
     group: int  # bytes of a row per lane and step
     width: int  # vector bytes (a panel's step: one vector, or two halves)
-    intrinsic: str  # LLVM name of the instruction
     lane: ir.IntType  # accumulator lane type
     features: frozenset  # CPU features it needs
     bias: int  # subtracted per query byte (VNNI_BIAS for vpdpbusd)
@@ -80,7 +79,7 @@ class Kind(NamedTuple):
 SAD_512, DOT_VNNI, DOT_WD, SAD_256 = 0, 1, 2, 3
 KINDS = {
     SAD_512: Kind(
-        "psadbw", TILE_SAD_U8, 8, 64, "llvm.x86.avx512.psad.bw.512", _I64,
+        "psadbw", TILE_SAD_U8, 8, 64, _I64,
         frozenset({"avx512bw"}), 0, 1, 4, 4,
     ),
     # The same panels read in halves of 4 rows (a 256-bit vector holds four
@@ -88,11 +87,11 @@ KINDS = {
     # AVX2's 16 vector registers (1 query by 4 panels loads twice the bytes
     # per pair and ran slower than the 4 x 4 tile, out of the L2 cache).
     SAD_256: Kind(
-        "psadbw", TILE_SAD_U8, 8, 32, "llvm.x86.avx2.psad.bw", _I64,
+        "psadbw", TILE_SAD_U8, 8, 32, _I64,
         frozenset({"avx2"}), 0, 1, 2, 2,
     ),
     DOT_VNNI: Kind(
-        "vpdpbusd", TILE_DOT_U8, 4, 32, "llvm.x86.avx512.vpdpbusd.256", _I32,
+        "vpdpbusd", TILE_DOT_U8, 4, 32, _I32,
         frozenset({"avx512bw", "avx512vl", "avx512vnni"}), VNNI_BIAS, 1, 4, 4,
     ),
     # AVX2 has no byte dot product: bytes widened to int16 in the panels and
@@ -101,7 +100,7 @@ KINDS = {
     # 2**31). Two queries per tile: 8 accumulators, 4 panels and a broadcast
     # within AVX2's 16 vector registers.
     DOT_WD: Kind(
-        "pmaddwd", TILE_DOT_U8, 4, 32, "llvm.x86.avx2.pmadd.wd", _I32,
+        "pmaddwd", TILE_DOT_U8, 4, 32, _I32,
         frozenset({"avx2"}), 0, 2, 2, 4,
     ),
 }  # fmt: skip
@@ -202,13 +201,14 @@ def _panel_intrinsic(code):
     group, width, lane = kind.group, kind.width, kind.lane
     lanes = width * 8 // lane.width
     vec = ir.VectorType(lane, lanes)
-    if kind.tile == TILE_SAD_U8:  # psadbw: bytes in, 64-bit sums added
-        in_ty, arg_types, fused = ir.VectorType(_I8, width), None, False
-    elif kind.bias:  # vpdpbusd: accumulates itself
-        in_ty, arg_types, fused = vec, [vec, vec, vec], True
+    fused = kind.instruction == "vpdpbusd"  # accumulates itself
+    if kind.instruction == "psadbw":  # bytes in, 64-bit sums added
+        in_ty = ir.VectorType(_I8, width)
+    elif fused:
+        in_ty = vec
     else:  # pmaddwd: int16 lanes in, 32-bit sums added
-        in_ty, arg_types, fused = ir.VectorType(ir.IntType(16), width // 2), None, False
-    arg_types = arg_types or [in_ty, in_ty]
+        in_ty = ir.VectorType(ir.IntType(16), width // 2)
+    arg_types = [vec, vec, vec] if fused else [in_ty, in_ty]
     word = ir.IntType(group * 8)
     copies = width // group  # of a query's group in one vector
     n_queries, n_panels = kind.queries, kind.panels
@@ -229,7 +229,9 @@ def _panel_intrinsic(code):
             queries = _rows(context, builder, Q_ty, args[1], args[4], n_queries)
             out = context.make_array(out_ty)(context, builder, args[2])
             fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, arg_types), kind.intrinsic
+                builder.module,
+                ir.FunctionType(vec, arg_types),
+                intrinsic_name(kind.instruction, width),
             )
             # One accumulator per query, panel and part, in training row order.
             accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, None))

@@ -105,12 +105,26 @@ def plan(features, kind):
     return (8,), 0
 
 
+#: ``psadbw``'s LLVM intrinsic by vector width in bytes.
+PSADBW = {
+    64: "llvm.x86.avx512.psad.bw.512",
+    32: "llvm.x86.avx2.psad.bw",
+    16: "llvm.x86.sse2.psad.bw",
+}
+
+
+def intrinsic_name(instruction, width):
+    """LLVM's intrinsic for ``instruction`` ("psadbw", "vpdpbusd" or
+    "pmaddwd") on vectors of ``width`` bytes."""
+    if instruction == "psadbw":
+        return PSADBW[width]
+    if instruction == "vpdpbusd":
+        return f"llvm.x86.avx512.vpdpbusd.{width * 8}"
+    return next(name for lanes, _, name in PMADDWD if 2 * lanes == width)
+
+
 def _sad_step(builder, width):
-    name = {
-        64: "llvm.x86.avx512.psad.bw.512",
-        32: "llvm.x86.avx2.psad.bw",
-        16: "llvm.x86.sse2.psad.bw",
-    }[width]
+    name = intrinsic_name("psadbw", width)
     in_ty = ir.VectorType(_I8, width)
     acc_ty = ir.VectorType(_I64, width // 8)
     fn = cgutils.get_or_insert_function(
@@ -126,7 +140,7 @@ def _sad_step(builder, width):
 def _vnni_step(builder, width):
     acc_ty = ir.VectorType(_I32, width // 4)
     in_ty = ir.VectorType(_I8, width)
-    name = f"llvm.x86.avx512.vpdpbusd.{width * 8}"
+    name = intrinsic_name("vpdpbusd", width)
     fn = cgutils.get_or_insert_function(
         builder.module, ir.FunctionType(acc_ty, [acc_ty, acc_ty, acc_ty]), name
     )
@@ -154,7 +168,7 @@ PMADDWD = (
 def pmaddwd_function(builder, lanes):
     """The ``pmaddwd`` of :data:`PMADDWD` on ``lanes`` int16 lanes: two
     ``<lanes x i16>`` to ``<lanes / 2 x i32>``."""
-    name = next(name for width, _, name in PMADDWD if width == lanes)
+    name = intrinsic_name("pmaddwd", 2 * lanes)
     in_ty = ir.VectorType(_I16, lanes)
     out_ty = ir.VectorType(_I32, lanes // 2)
     return cgutils.get_or_insert_function(
