@@ -615,13 +615,13 @@ def test_panels_serve_only_where_their_instructions_are():
     assert _panels.kind_for(dot, avx512, 784) == _panels.DOT_VNNI
     assert _panels.kind_for(dot, {"avx2", "avx512bw"}, 784) == _panels.DOT_WD
     assert _panels.kind_for(dot, {"avx2", "sse2"}, 784) == _panels.DOT_WD
-    assert not _panels.serves(dot, avx512, _codes.WIDE_BYTES + 1)
-    assert _panels.serves(sad, avx512, 10**6)
+    assert _panels.kind_for(dot, avx512, _codes.WIDE_BYTES + 1) is None
+    assert _panels.kind_for(sad, avx512, 10**6) == _panels.SAD_512
     assert _panels.kind_for(sad, {"avx2", "sse2"}, 784) == _panels.SAD_256
     assert _panels.kind_for(sad, {"avx2", "avx512f"}, 784) == _panels.SAD_256
-    assert not _panels.serves(dot, {"sse2", "sse4.2"}, 784)
-    assert not _panels.serves(_codes.TILE_L1, avx512, 784)
-    assert not _panels.serves(sad, avx512, 0)
+    assert _panels.kind_for(dot, {"sse2", "sse4.2"}, 784) is None
+    assert _panels.kind_for(_codes.TILE_L1, avx512, 784) is None
+    assert _panels.kind_for(sad, avx512, 0) is None
 
 
 # The host's own panel kinds, and the AVX2 ones on a host that has AVX2 (an
@@ -639,7 +639,8 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, target, monkeypatch):
     features = host_features() if target == "host" else _AVX2
     spec = SearchSpec.build(metric, 2, np.uint8, algorithm="brute", n_jobs=1)
     route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8), 9)
-    if not (features <= host_features() and _panels.serves(route[0], features, 9)):
+    kind = _panels.kind_for(route[0], features, 9)
+    if not (features <= host_features() and kind is not None):
         pytest.skip(f"no panel tiles for {metric} on this CPU's {target} code")
     monkeypatch.setitem(_search.PANELS, "min_queries", 1)
     monkeypatch.setitem(_search.PANELS, "features", features)
@@ -671,18 +672,18 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, target, monkeypatch):
             for got, want in zip(results[1], results[0]):
                 assert_array_equal(got, want)
     # Every second search ran the panel tiles of the target.
-    assert kinds == [_panels.kind_for(route[0], features, 9)] * 15
+    assert kinds == [kind] * 15
 
 
 @pytest.mark.parametrize("reuse", [False, True])
 def test_panels_follow_rows_changed_in_place(reuse, monkeypatch):
     from fmnist import BlockKNNClassifier
     from fmnist.neighbors import _search, search_cache
-    from fmnist.neighbors._kernels import _panels
+    from fmnist.neighbors._kernels import _codes, _panels
     from fmnist.neighbors._kernels._simd import host_features
 
-    if not _panels.serves(0, host_features(), 8):
-        pytest.skip("this CPU has no panel tiles (they need AVX-512)")
+    if _panels.kind_for(_codes.TILE_SAD_U8, host_features(), 8) is None:
+        pytest.skip("this CPU has no panel tiles (they need AVX2 or AVX-512)")
     monkeypatch.setitem(_search.PANELS, "min_queries", 1)
     monkeypatch.setattr(search_cache, "max_bytes", search_cache.max_bytes * reuse)
     rng = np.random.default_rng(4)

@@ -107,9 +107,12 @@ KINDS = {
 
 # What the driver and the padding rely on: a tile's sums fit its output
 # buffer, and its rows divide the padding, so that the panels a tile reads
-# (``panels`` of them from any multiple of ``panels``) always exist.
+# (``panels`` of them from any multiple of ``panels``) always exist; and
+# what pack relies on: widened kinds have no bias, so their fill is zero.
 assert all(
-    k.queries <= TILE_QUERIES and TILE_ROWS % (k.panels * PANEL_ROWS) == 0
+    k.queries <= TILE_QUERIES
+    and TILE_ROWS % (k.panels * PANEL_ROWS) == 0
+    and (k.widen == 1 or k.bias == 0)
     for k in KINDS.values()
 )
 
@@ -123,11 +126,6 @@ def kind_for(tile, features, n_features):
         if kind.tile == tile and kind.features <= features:
             return code
     return None
-
-
-def serves(tile, features, n_features):
-    """Whether a panel kind serves tile code ``tile`` (:func:`kind_for`)."""
-    return kind_for(tile, features, n_features) is not None
 
 
 def group_bytes(kind):
@@ -153,10 +151,8 @@ def pack(Y, kind):
     (:func:`panel_shape`): every byte ``^ bias`` (``y - 128`` as a signed
     byte for ``vpdpbusd``) or widened to a little-endian int16, the padding
     zero. One allocation, the size of the padded rows."""
-    flip = np.uint8(KINDS[kind].bias)
+    flip = np.uint8(KINDS[kind].bias)  # 0 for widened kinds: high bytes zero
     panels = np.full(panel_shape(kind, *Y.shape), flip, np.uint8)
-    if KINDS[kind].widen == 2:
-        panels[...] = 0  # the high bytes
     _fill_panels(Y, panels, KINDS[kind].group, KINDS[kind].widen, flip)
     return panels
 
