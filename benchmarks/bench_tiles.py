@@ -35,6 +35,7 @@ from numba import njit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _clock import cycles_per_second  # noqa: E402
+from _machine import run_info  # noqa: E402
 
 from fmnist.neighbors._kernels._codes import TILE_SAD_U8  # noqa: E402
 from fmnist.neighbors._kernels._panels import (  # noqa: E402
@@ -145,8 +146,7 @@ def main():
     if clock is None:
         sys.exit("needs an x86-64 CPU (the tiles and the clock are x86 code)")
     results = {
-        "command": " ".join(["python", *sys.argv]),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        **run_info(seed=None),  # command, CPU, cores, date; nothing random
         "clock_ghz": round(clock / 1e9, 3),
         "cpu_name": os.environ.get("NUMBA_CPU_NAME", "host"),
         "cpu_features": os.environ.get("NUMBA_CPU_FEATURES", "host"),
