@@ -29,7 +29,7 @@ _WIDE_CHILD = """
     from fmnist import BlockKNNClassifier
     from fmnist.neighbors import _search
 
-    # Brute force takes the panel tiles (AVX-512 targets) for any batch here.
+    # Brute force takes the panel tiles (AVX2, AVX-512) for any batch here.
     _search.PANELS["min_queries"] = 1
 
     def exact_sqeuclidean(Q, X):

@@ -578,7 +578,7 @@ _DIGEST_CHILD = """
 
 
 # --------------------------------------------------------------------------
-# brute force with one pair per vector lane (AVX-512 panel tiles)
+# brute force with one pair per vector lane (panel tiles)
 
 
 @pytest.mark.parametrize("name", ["SAD_512", "SAD_256", "DOT_VNNI", "DOT_WD"])

@@ -90,6 +90,6 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
                         algorithm=algorithm,
                     )  # fmt: skip
                     kneighbors(spec, rows, rows, 1, reuse=False)  # never reuse
-                # The panel tiles (AVX-512, uint8), which brute force runs on
+                # The panel tiles (AVX2, AVX-512; uint8), which brute force runs on
                 # larger batches than these rows.
                 warm_panels(spec, A, n_jobs)
