@@ -42,6 +42,7 @@ def _blobs(n=150, n_features=20, seed=0):
 
 
 def _assert_same_graph(ours, ref, exact=False):
+    """Same structure; the same values when both libraries compute them exactly."""
     assert type(ours) is type(ref)
     assert ours.format == "csr" and ours.shape == ref.shape
     assert ours.dtype == ref.dtype == np.float64
@@ -51,8 +52,48 @@ def _assert_same_graph(ours, ref, exact=False):
     assert_array_equal(ours.indices, ref.indices)  # same order: nearest first
     if exact:
         assert_array_equal(ours.data, ref.data)
-    else:
-        assert_allclose(ours.data, ref.data, rtol=1e-12, atol=1e-12)
+
+
+def _exact_distances(A, B, metric, p):
+    """Distances from explicit float64 differences (no matrix product)."""
+    diff = np.abs(A[:, None, :] - B[None, :, :])
+    if metric == "cosine":
+        a = A / np.linalg.norm(A, axis=1, keepdims=True)
+        b = B / np.linalg.norm(B, axis=1, keepdims=True)
+        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)) ** 2 / 2
+    if metric == "euclidean":
+        return np.sqrt((diff**2).sum(axis=2))
+    if metric == "manhattan":
+        return diff.sum(axis=2)
+    if metric == "chebyshev":
+        return diff.max(axis=2)
+    return (diff**p).sum(axis=2) ** (1 / p)
+
+
+def _assert_graph_values(ours, ref, A, B, metric, p):
+    """Our distances against the exact ones, sklearn's within its own rounding.
+
+    scikit-learn computes euclidean and cosine distances from matrix products
+    (``|a|^2 - 2 a.b + |b|^2``), whose rounding depends on the BLAS kernel
+    (AVX2 and AVX-512 builds differ) and grows with the rows' squared norms:
+    a point's distance to itself comes out as 0 on one CPU and 2e-8 on
+    another. So sklearn's values are compared within that bound, and ours
+    with a reference computed from differences, which has no cancellation.
+    """
+    rows = np.repeat(np.arange(ours.shape[0]), np.diff(ours.indptr))
+    exact = _exact_distances(A, B, metric, p)[rows, ours.indices]
+    assert_allclose(ours.data, exact, rtol=1e-12, atol=1e-15)
+    if metric in ("euclidean", "cosine"):
+        # Products of rows with squared norms n_a, n_b: the squared distance
+        # is off by at most a few units of eps * (n_a + n_b).
+        norms = (A**2).sum(axis=1)[rows] + (B**2).sum(axis=1)[ours.indices]
+        if metric == "cosine":
+            norms = np.full_like(norms, 2.0)
+        bound = 64 * np.finfo(np.float64).eps * norms
+        square = (lambda d: d**2) if metric == "euclidean" else (lambda d: d)
+        assert np.all(np.abs(square(ours.data) - square(ref.data)) <= bound)
+    else:  # sklearn takes differences too: the same values up to summation order
+        assert_allclose(ours.data, ref.data, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize("mode", ["distance", "connectivity"])
@@ -71,9 +112,16 @@ def test_matches_sklearn_transformer_on_float_data(mode, metric, p):
     params = dict(mode=mode, n_neighbors=4, metric=metric, p=p)
     ours = BlockKNNTransformer(**params)
     ref = KNeighborsTransformer(algorithm="brute", **params)
-    _assert_same_graph(ours.fit_transform(X), ref.fit_transform(X))
-    _assert_same_graph(ours.transform(Q), ref.transform(Q))
-    _assert_same_graph(ours.fit(X).transform(X), ref.fit(X).transform(X))
+    for graphs, queries in [
+        ((ours.fit_transform(X), ref.fit_transform(X)), X),
+        ((ours.transform(Q), ref.transform(Q)), Q),
+        ((ours.fit(X).transform(X), ref.fit(X).transform(X)), X),
+    ]:
+        _assert_same_graph(*graphs)
+        if mode == "distance":
+            _assert_graph_values(*graphs, queries, X, metric, p)
+        else:
+            assert_array_equal(graphs[0].data, graphs[1].data)
     assert ours.effective_metric_ == ref.effective_metric_
     assert ours.n_samples_fit_ == ref.n_samples_fit_ == X.shape[0]
     assert_array_equal(
