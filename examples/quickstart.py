@@ -67,8 +67,8 @@ print(f"kNN: {knn_accuracy:.1%} in {knn_seconds:.1f} s")
 # A few epochs of the default network. ``ConvNetClassifier()`` with its default
 # ``max_epochs`` is the full recipe and takes longer; it is what the published
 # CNN figures below should be compared with. ``verbose=1`` prints skorch's table,
-# one row per epoch with the training loss and the seconds it took, so a long
-# fit shows its progress.
+# one row per epoch with the training loss and the seconds it took, and, in a
+# terminal, a progress bar inside each epoch with the time left in the fit.
 n_epochs = 3
 fast_params = {"batch_size": 64, "width": 8} if FAST else {}
 start = perf_counter()

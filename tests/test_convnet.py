@@ -1,6 +1,9 @@
 """ConvNetClassifier: learning, determinism, input handling, sklearn integration."""
 
+import io
 import os
+import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ from skorch.callbacks import Callback  # noqa: E402
 from fmnist import ConvNetClassifier  # noqa: E402
 from fmnist.convnet import BatchAugmenter, ResidualCNN  # noqa: E402
 from fmnist.convnet._hardware import native_bf16  # noqa: E402
+from fmnist.convnet._progress import FitProgress  # noqa: E402
 
 # Tiny and fast: a few seconds per fit on 2 cores.
 FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
@@ -382,8 +386,32 @@ def test_verbose(small_digits, capsys):
     ConvNetClassifier(**FAST).fit(*small_digits)
     assert capsys.readouterr().out == ""
     ConvNetClassifier(**dict(FAST, verbose=1)).fit(*small_digits)
-    out = capsys.readouterr().out
-    assert "train_loss" in out and "epoch" in out
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.out and "epoch" in captured.out
+    assert captured.err == ""  # no progress bar where stderr is not a terminal
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_inside_epochs_on_a_terminal(small_digits, monkeypatch, capsys):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(FitProgress, "mininterval", 0)  # draw every batch
+    clf = ConvNetClassifier(**dict(FAST, verbose=1, batch_size=50)).fit(*small_digits)
+    drawn = terminal.getvalue()
+    # 200 samples in batches of 50: the bar counts 4 batches in each of 2 epochs,
+    # with the time left in the whole fit.
+    assert "epoch 1/2" in drawn and "epoch 2/2" in drawn
+    assert "/4 [" in drawn and "fit left=" in drawn and "loss=" in drawn
+    assert "train_loss" in capsys.readouterr().out  # the epoch rows still print
+    pickle.loads(pickle.dumps(clf))  # the bar is not part of the fitted state
+
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    ConvNetClassifier(**FAST).fit(*small_digits)  # verbose=0: silent everywhere
+    assert sys.stderr.getvalue() == ""
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])

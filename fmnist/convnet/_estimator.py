@@ -136,7 +136,9 @@ class ConvNetClassifier(
         restored after :meth:`fit`. With an int, fitting twice on the same
         CPU, thread count and data gives identical predictions.
     verbose : int, default=0
-        0 is silent; otherwise skorch prints its per-epoch table.
+        0 is silent; otherwise skorch prints its per-epoch table and, when
+        ``sys.stderr`` is a terminal, a progress bar inside each epoch with
+        the estimated time left in the fit (none in logs, pipes or notebooks).
     module : type or None, default=None
         A :class:`torch.nn.Module` class to train instead of the default
         :class:`~fmnist.convnet.ResidualCNN`. It is instantiated in

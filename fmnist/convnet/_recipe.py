@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from ._augment import AUGMENT_PRESETS, BatchAugmenter
 from ._networks import ResidualCNN
+from ._progress import FitProgress, wants_progress
 from ._training import (
     AugmentedNet,
     BatchLoader,
@@ -144,6 +145,9 @@ def build_net(estimator, n_train, seeds, valid_dataset=None):
             load_best=True,
         )
         callbacks.append(("early_stopping", early_stopping))
+    if wants_progress(estimator.verbose):
+        n_batches = n_train_batches(n_train, batch_size)
+        callbacks.append(("progress", FitProgress(estimator.max_epochs, n_batches)))
     for callback in estimator.callbacks or []:
         callbacks.append(clone(callback, safe=False))
     momentum = float(estimator.momentum)
