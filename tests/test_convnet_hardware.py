@@ -55,6 +55,23 @@ def test_cpu_choice_follows_the_flags(monkeypatch, flags, onednn, expected):
 
 
 @pytest.mark.parametrize(
+    "cap, expected",
+    [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_VNNI", False),
+     ("AVX512_CORE_BF16", True), ("avx512_core_amx", True), ("ALL", True)],
+)  # fmt: skip
+def test_onednn_isa_cap_below_bf16_means_emulated(monkeypatch, cap, expected):
+    monkeypatch.setattr(_hardware, "cpu_flags", lambda: frozenset(ZEN4.split()))
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    uncapped = _hardware.native_bf16("cpu")  # what the torch build has
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert _hardware.native_bf16("cpu") is (expected and uncapped)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", cap)  # the older name
+    assert _hardware.native_bf16("cpu") is (expected and uncapped)
+
+
+@pytest.mark.parametrize(
     "capability, expected",
     [((6, 0), False), ((7, 0), False), ((7, 5), False), ((8, 0), True),
      ((8, 6), True), ((9, 0), True), ((12, 0), True)],

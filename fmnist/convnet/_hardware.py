@@ -7,6 +7,8 @@ decision is :func:`native_bf16`; it reads the CPU flags (Linux
 that also counts emulation.
 """
 
+import os
+
 import torch
 
 __all__ = [
@@ -21,6 +23,15 @@ __all__ = [
 # x86 flags of bfloat16 arithmetic: AVX-512 BF16 (Cooper Lake, Sapphire Rapids,
 # Zen 4 and later) and AMX tiles (Sapphire Rapids and later).
 BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+# oneDNN's instruction-set caps (ONEDNN_MAX_CPU_ISA, or its older name
+# DNNL_MAX_CPU_ISA) under which it may still use bfloat16 instructions; a lower
+# cap, such as AVX2 or AVX512_CORE, makes it emulate bfloat16.
+_BF16_ISA_CAPS = frozenset({
+    "ALL", "DEFAULT", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX",
+    "AVX512_CORE_AMX_FP16", "AVX10_1_512", "AVX10_1_512_AMX",
+    "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2",
+})  # fmt: skip
 
 # bfloat16 tensor cores arrived with Ampere (compute capability 8.0).
 _MIN_CUDA_CAPABILITY = (8, 0)
@@ -39,7 +50,19 @@ def cpu_flags(path="/proc/cpuinfo"):
     return frozenset()
 
 
+def _onednn_isa_cap():
+    """oneDNN's instruction-set cap from the environment, upper case, or ''."""
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        value = os.environ.get(name, "").strip().upper()
+        if value:
+            return value
+    return ""
+
+
 def _onednn_bf16():
+    cap = _onednn_isa_cap()
+    if cap and cap not in _BF16_ISA_CAPS:
+        return False
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -57,9 +80,10 @@ def native_bf16(device):
     Returns
     -------
     bool
-        CPU: oneDNN has bfloat16 kernels and the CPU lists ``avx512_bf16`` or
+        CPU: oneDNN has bfloat16 kernels, the CPU lists ``avx512_bf16`` or
         ``amx_bf16`` among its flags (plain AVX-512 only emulates bfloat16;
-        unknown flags count as no). CUDA: compute capability 8.0 or higher
+        unknown flags count as no) and ``ONEDNN_MAX_CPU_ISA``, if set, does
+        not cap oneDNN below AVX-512 BF16. CUDA: compute capability 8.0 or higher
         (Ampere and later). Any other device: False.
     """
     device = torch.device(device)
