@@ -22,7 +22,8 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     uint8 images (such as Fashion-MNIST) in exact integer arithmetic. It
     takes the same ``n_neighbors``, ``weights``, ``metric`` (the metrics
     below) and ``p`` and has the same ``kneighbors``, ``kneighbors_graph``,
-    ``predict``, ``predict_proba`` and ``score``. It does not take ``algorithm``,
+    ``predict``, ``predict_proba`` and ``score``. Its ``algorithm`` is 'auto',
+    'brute' or 'pruned' (exact in every case; no trees); it does not take
     ``leaf_size`` or ``metric_params``, other metrics, callables as metric,
     ``metric="precomputed"``, sparse input or multi-output targets.
 
