@@ -127,6 +127,26 @@ def _coarse_columns(tables):
 
 
 @pytest.mark.parametrize("unit", [False, True])
+def test_directions_are_the_leading_eigenvectors(unit):
+    """Only the leading eigenvectors are computed (on one BLAS thread): the
+    same directions, up to sign and rounding, as the full decomposition."""
+    rng = np.random.default_rng(3)
+    # Rows with a clear spectrum: five strong directions plus noise.
+    Y = (rng.normal(size=(3000, 5)) @ rng.normal(size=(5, 40)) * 20 + 100).clip(0, 255)
+    Y = (Y + rng.normal(size=Y.shape)).clip(0, 255).astype(np.uint8)
+    basis = _pruning._directions(Y, 5, unit)
+    assert basis.shape == (40, 5) and basis.flags.c_contiguous
+    np.testing.assert_allclose(basis.T @ basis, np.eye(5), atol=1e-12)
+    sample = Y.astype(np.float64)
+    if unit:
+        sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    sample -= sample.mean(axis=0)
+    _, full = np.linalg.eigh(sample.T @ sample)
+    leading = full[:, ::-1][:, :5]
+    np.testing.assert_allclose(np.abs(np.sum(basis * leading, axis=0)), 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("unit", [False, True])
 def test_integer_tables_are_within_their_rounding(unit):
     # The bound tables hold each projection (and each rest norm) rounded to
     # an int16 in table units; the kernel widens its limits by exactly this
