@@ -12,6 +12,7 @@ import pickle
 import numpy as np
 import pytest
 import sklearn
+from _knn_helpers import exact_distances
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from sklearn.cluster import DBSCAN, SpectralClustering
@@ -54,22 +55,6 @@ def _assert_same_graph(ours, ref, exact=False):
         assert_array_equal(ours.data, ref.data)
 
 
-def _exact_distances(A, B, metric, p):
-    """Distances from explicit float64 differences (no matrix product)."""
-    diff = np.abs(A[:, None, :] - B[None, :, :])
-    if metric == "cosine":
-        a = A / np.linalg.norm(A, axis=1, keepdims=True)
-        b = B / np.linalg.norm(B, axis=1, keepdims=True)
-        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)) ** 2 / 2
-    if metric == "euclidean":
-        return np.sqrt((diff**2).sum(axis=2))
-    if metric == "manhattan":
-        return diff.sum(axis=2)
-    if metric == "chebyshev":
-        return diff.max(axis=2)
-    return (diff**p).sum(axis=2) ** (1 / p)
-
-
 def _assert_graph_values(ours, ref, A, B, metric, p):
     """Our distances against the exact ones, sklearn's within its own rounding.
 
@@ -81,7 +66,7 @@ def _assert_graph_values(ours, ref, A, B, metric, p):
     with a reference computed from differences, which has no cancellation.
     """
     rows = np.repeat(np.arange(ours.shape[0]), np.diff(ours.indptr))
-    exact = _exact_distances(A, B, metric, p)[rows, ours.indices]
+    exact = exact_distances(A, B, metric, p)[rows, ours.indices]
     assert_allclose(ours.data, exact, rtol=1e-12, atol=1e-15)
     if metric in ("euclidean", "cosine"):
         # Products of rows with squared norms n_a, n_b: the squared distance

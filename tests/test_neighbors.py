@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _knn_helpers import exact_distances
 from _subprocess_helpers import run_python
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,47 +24,9 @@ WEIGHTS = ["uniform", "distance", _inverse_plus_one]
 # NumPy reference
 
 
-def _pairwise(X, Y, metric, p=2):
-    """All distances, exact for integer input (int64), float64 otherwise."""
-    if metric == "cosine":
-        if X.dtype.kind in "iub":  # exact: rows pointing the same way give 0
-            A, B = X.astype(np.int64), Y.astype(np.int64)
-            dot = A @ B.T
-            sq = np.outer((A * A).sum(axis=1), (B * B).sum(axis=1))
-            parallel = (dot > 0) & (dot * dot == sq)
-        else:
-            parallel = np.zeros((len(X), len(Y)), dtype=bool)
-        X = X.astype(np.float64)
-        Y = Y.astype(np.float64)
-        nx = np.sqrt((X * X).sum(axis=1))
-        ny = np.sqrt((Y * Y).sum(axis=1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sim = (X @ Y.T) / np.outer(nx, ny)
-        dist = np.clip(1.0 - sim, 0.0, 2.0)
-        dist[parallel] = 0.0
-        dist[(nx == 0)[:, None] | (ny == 0)[None, :]] = 1.0
-        return dist
-    integer = X.dtype.kind in "iub"
-    work = np.int64 if integer else np.float64
-    diff = np.abs(X.astype(work)[:, None, :] - Y.astype(work)[None, :, :])
-    if metric == "minkowski" and p == 1:
-        metric = "manhattan"
-    if metric == "minkowski" and p == 2:
-        metric = "euclidean"
-    if metric == "manhattan":
-        return diff.sum(axis=2).astype(np.float64)
-    if metric == "sqeuclidean":
-        return (diff * diff).sum(axis=2).astype(np.float64)
-    if metric == "euclidean":
-        return np.sqrt((diff * diff).sum(axis=2).astype(np.float64))
-    if metric == "chebyshev":
-        return diff.max(axis=2).astype(np.float64)
-    return ((diff.astype(np.float64) ** p).sum(axis=2)) ** (1.0 / p)
-
-
 def _reference_kneighbors(X, Y, k, metric, p=2, exclude_self=False):
     """Top-k by (distance, training index): the documented tie rule."""
-    dist = _pairwise(X, Y, metric, p)
+    dist = exact_distances(X, Y, metric, p)
     if exclude_self:
         np.fill_diagonal(dist, np.inf)
     order = np.argsort(dist, axis=1, kind="stable")[:, :k]
@@ -105,7 +68,7 @@ def _assert_differences_are_ties(X_train, X_test, k, metric, p, pred, expected, 
     differ = np.flatnonzero(pred != expected)
     if differ.size == 0:
         return 0
-    dist = _pairwise(X_test[differ], X_train, metric, p)
+    dist = exact_distances(X_test[differ], X_train, metric, p)
     for row, i in enumerate(differ):
         assert _tie_at_kth(dist[row], k) or _near_tied_vote(proba[i]), (
             f"query {i}: predicted {pred[i]!r}, sklearn {expected[i]!r}, no tie"
@@ -184,7 +147,7 @@ def test_matches_sklearn_brute(metric, weights, problem, p):
     np.testing.assert_array_equal(pred, ours.classes_[np.argmax(proba, axis=1)])
     ref_proba = ref.predict_proba(X_test)
     same = np.array(
-        [not _tie_at_kth(row, k) for row in _pairwise(X_test, X_train, metric, p)]
+        [not _tie_at_kth(row, k) for row in exact_distances(X_test, X_train, metric, p)]
     )
     # sklearn's cosine of two rows pointing the same way is 0 only up to
     # rounding; with distance weights its zero-distance rule then differs from
