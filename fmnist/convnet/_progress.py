@@ -16,10 +16,10 @@ from skorch.callbacks import Callback
 __all__ = ["FitProgress", "wants_progress"]
 
 
-def wants_progress(verbose, stream=None):
-    """Whether a fit with this ``verbose`` should draw :class:`FitProgress`."""
-    stream = sys.stderr if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
+def wants_progress(verbose):
+    """Whether a fit with this ``verbose`` should draw :class:`FitProgress`
+    (on ``sys.stderr``)."""
+    isatty = getattr(sys.stderr, "isatty", None)
     try:
         return bool(verbose) and isatty is not None and bool(isatty())
     except (ValueError, OSError):  # a closed or detached stream
@@ -44,17 +44,16 @@ class FitProgress(Callback):
         Epochs in the fit.
     batches_per_epoch : int
         Training batches in one epoch.
-    file : file-like or None, default=None
-        Where the bar is drawn; None means ``sys.stderr`` at the time.
+
+    The bar is drawn on ``sys.stderr`` as it is when each epoch begins.
     """
 
     #: Least seconds between two redraws of the bar (tqdm's ``mininterval``).
     mininterval = 0.1
 
-    def __init__(self, n_epochs, batches_per_epoch, file=None):
+    def __init__(self, n_epochs, batches_per_epoch):
         self.n_epochs = n_epochs
         self.batches_per_epoch = batches_per_epoch
-        self.file = file
 
     def on_train_begin(self, net, **kwargs):
         self.epoch_ = 0
@@ -73,7 +72,7 @@ class FitProgress(Callback):
             leave=False,
             dynamic_ncols=True,
             mininterval=self.mininterval,
-            file=sys.stderr if self.file is None else self.file,
+            file=sys.stderr,
         )
 
     def on_batch_end(self, net, training=False, **kwargs):
@@ -103,8 +102,7 @@ class FitProgress(Callback):
         self.bar_ = None
 
     def __getstate__(self):
-        # A bar and a stream are not pickled with the fitted network.
+        # A bar (and its stream) is not pickled with the fitted network.
         state = self.__dict__.copy()
         state.pop("bar_", None)
-        state["file"] = None
         return state

@@ -134,7 +134,8 @@ def build_net(estimator, n_train, seeds, valid_dataset=None):
     )
     shuffle_generator = torch.Generator().manual_seed(int(seeds[2]))
     batch_size = estimator.batch_size_
-    total_steps = estimator.max_epochs * n_train_batches(n_train, batch_size)
+    n_batches = n_train_batches(n_train, batch_size)
+    total_steps = estimator.max_epochs * n_batches
     callbacks = [("one_cycle", OneCycleLR(estimator.lr, total_steps))]
     if estimator.ema_decay is not None and not estimator.early_stopping:
         callbacks.append(("weight_average", WeightAverage(estimator.ema_decay)))
@@ -146,7 +147,6 @@ def build_net(estimator, n_train, seeds, valid_dataset=None):
         )
         callbacks.append(("early_stopping", early_stopping))
     if wants_progress(estimator.verbose):
-        n_batches = n_train_batches(n_train, batch_size)
         callbacks.append(("progress", FitProgress(estimator.max_epochs, n_batches)))
     for callback in estimator.callbacks or []:
         callbacks.append(clone(callback, safe=False))
