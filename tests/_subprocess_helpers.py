@@ -49,6 +49,38 @@ def runs_here(target):
     return not SIMD_TARGETS[target] - _host_flags()
 
 
+def code_path(features):
+    """What the uint8 kernels compile for a target with these CPU
+    ``features``: the 4 x 4 tiles' vector widths and bias, their row groups
+    and masked tails, and the panel kind of each panel tile."""
+    from fmnist.neighbors._kernels import _panels, _simd
+    from fmnist.neighbors._kernels._codes import TILE_DOT_U8, TILE_SAD_U8
+
+    return (
+        _simd.plan(features, "sad"),
+        _simd.plan(features, "dot"),
+        len(_simd.row_groups(features, 4)),
+        _simd.masked_tail(features),
+        tuple(_panels.kind_for(t, features, 784) for t in (TILE_SAD_U8, TILE_DOT_U8)),
+    )
+
+
+def is_host_path(target):
+    """Whether this process already compiles ``target``'s code path: the host
+    (or ``NUMBA_CPU_FEATURES``) has the same :func:`code_path`. Its checks
+    then run here, on the kernels the other tests compile, not in a child
+    that compiles them all again for the target's name."""
+    from fmnist.neighbors._kernels._simd import host_features
+
+    target_path = code_path(simd_feature_set(target))
+    return runs_here(target) and target_path == code_path(host_features())
+
+
+def simd_feature_set(target):
+    """``target``'s LLVM feature names, as numba's host features are written."""
+    return frozenset(f[1:] for f in SIMD_FEATURES[target].split(","))
+
+
 def require_simd_target(target):
     """Skip the calling test when this CPU cannot run ``target``'s code."""
     missing = SIMD_TARGETS[target] - _host_flags()

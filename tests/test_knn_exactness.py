@@ -3,15 +3,19 @@ cosine of parallel rows, Minkowski with p = inf, and queries the fitted dtype
 cannot hold."""
 
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
+from _simd_searches import check_searches
 from _subprocess_helpers import (
     SIMD_TARGETS,
     finish_python,
+    is_host_path,
     require_simd_target,
     run_python,
     runs_here,
+    simd_feature_set,
     simd_target_env,
     start_python,
     stop_python,
@@ -23,100 +27,12 @@ from fmnist import BlockKNNClassifier
 # --------------------------------------------------------------------------
 # wide uint8 rows, every SIMD code path
 
-_WIDE_CHILD = """
+# The checks of _simd_searches.py, in a child compiled for a SIMD target.
+_WIDE_CHILD = f"""
     import sys
-    import numpy as np
-    from fmnist import BlockKNNClassifier
-    from fmnist.neighbors import _search
-
-    # Brute force takes the panel tiles (AVX2, AVX-512) for any batch here.
-    _search.PANELS["min_queries"] = 1
-
-    def exact_sqeuclidean(Q, X):
-        Q, X = Q.astype(np.int64), X.astype(np.int64)
-        return ((Q[:, None, :] - X[None, :, :]) ** 2).sum(-1)
-
-    rng = np.random.default_rng(0)
-    for width in map(int, sys.argv[1:]):
-        # All-0 and all-255 training rows, the query equal to the all-255 row,
-        # plus bright and dark random rows.
-        X = np.zeros((6, width), np.uint8)
-        X[1] = 255
-        X[2] = rng.integers(200, 256, width)
-        X[3] = rng.integers(0, 50, width)
-        X[4] = rng.integers(0, 256, width)
-        X[5] = X[2] // 2  # not parallel to X[2] (odd values round down)
-        y = np.arange(6)
-        Q = np.stack([X[1], X[2], X[3] + 1, np.full(width, 254, np.uint8)])
-        ref = exact_sqeuclidean(Q, X)
-        order = np.argsort(ref, axis=1, kind="stable")
-        for metric in ("sqeuclidean", "euclidean", "manhattan", "cosine"):
-            for n_jobs in (1, 2):
-                est = BlockKNNClassifier(6, metric=metric, n_jobs=n_jobs).fit(X, y)
-                dist, ind = est.kneighbors(Q)
-                assert np.isfinite(dist).all(), (width, metric, dist)
-                if metric == "sqeuclidean":
-                    assert (dist == np.take_along_axis(ref, order, 1)).all(), width
-                    assert (ind == order).all(), (width, ind)
-                elif metric == "euclidean":
-                    assert (ind == order).all(), (width, ind)
-                    expected = np.sqrt(np.take_along_axis(ref, order, 1))
-                    assert np.allclose(dist, expected)
-                elif metric == "manhattan":
-                    diff = Q.astype(np.int64)[:, None] - X.astype(np.int64)
-                    l1 = np.abs(diff).sum(-1)
-                    assert (dist == np.sort(l1, axis=1)).all(), width
-                else:
-                    # The all-255 query is parallel to the all-255 row only;
-                    # the all-254 query too. Both get exactly 0, rank it first.
-                    for row, nearest in ((0, 1), (3, 1), (1, 2)):
-                        got = (dist[row, 0], ind[row, 0])
-                        assert got == (0.0, nearest), (width, row, got)
-                    assert (dist[:, 1:] > 0).all()
-                    assert (dist <= 2).all()
-                one = est.set_params(n_neighbors=1)
-                assert (one.predict(Q[:2]) == [1, 2]).all(), (width, metric)
-
-    # The pruned search on this code path: image-like rows, against brute force.
-    from fmnist.neighbors._search import kneighbors
-    from fmnist.neighbors._spec import SearchSpec
-
-    yy, xx = np.mgrid[:28, :28]
-    def images(n):
-        c = rng.uniform(0, 28, (n, 2, 1, 1))
-        w = rng.uniform(2, 14, (n, 1, 1))
-        img = np.exp(-((yy - c[:, 0]) ** 2 + (xx - c[:, 1]) ** 2) / w**2) * 255
-        return np.round(img).astype(np.uint8).reshape(n, -1)
-    Y, X = images(3000), images(60)
-    for metric in ("manhattan", "euclidean", "sqeuclidean", "cosine"):
-        for n_jobs in (1, 2):
-            results = []
-            for algorithm in ("brute", "pruned"):
-                spec = SearchSpec.build(
-                    metric, 2, np.uint8, algorithm=algorithm, n_jobs=n_jobs
-                )
-                results.append(kneighbors(spec, X, Y, 7, reuse=False))
-            for got, want in zip(results[1], results[0]):
-                assert (got == want).all(), ("pruned", metric, n_jobs)
-    # One order on every target: four lanes, (l0 + l1) + (l2 + l3), then the
-    # rest, each square added with one rounding (fma, by fractions here).
-    from fractions import Fraction
-    from fmnist.neighbors._kernels._tiles import _squares_1x4
-
-    def fma(d, acc):
-        return float(Fraction(d) * Fraction(d) + Fraction(acc))
-
-    for n in (7, 785):
-        A = rng.standard_normal((5, n)).astype(np.float32)
-        for j, got in zip(range(1, 5), _squares_1x4(A, A, 0, 1, 2, 3, 4)):
-            d = [float(a) - float(b) for a, b in zip(A[0], A[j])]
-            lanes = [0.0] * 4
-            for t in range(n - n % 4):
-                lanes[t % 4] = fma(d[t], lanes[t % 4])
-            want = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
-            for t in range(n - n % 4, n):
-                want = fma(d[t], want)
-            assert got == want, (n, j, got, want)
+    sys.path.insert(0, {str(Path(__file__).parent)!r})
+    from _simd_searches import check_searches
+    check_searches([int(w) for w in sys.argv[1:]])
     print("ok")
 """
 
@@ -152,9 +68,10 @@ def test_each_simd_target_compiles_its_own_path(target, tmp_path):
 @pytest.fixture(scope="module")
 def simd_children(request, tmp_path_factory):
     """The wide-row child of every SIMD target this run selects, started
-    together: each spends about a minute compiling on one core, so on a
+    together: each spends a minute or two compiling on one core, so on a
     machine with several cores they finish in a fraction of the time they
-    take one after another."""
+    take one after another. The target whose code path is the host's has no
+    child: its test runs the checks in this process."""
     test = "test_uint8_searches_are_exact_on_every_simd_path"
     selected = {
         item.callspec.params["target"]
@@ -163,7 +80,7 @@ def simd_children(request, tmp_path_factory):
     }
     children = {}
     for target in SIMD_TARGETS:
-        if target in selected and runs_here(target):
+        if target in selected and runs_here(target) and not is_host_path(target):
             env = simd_target_env(target, tmp_path_factory.mktemp(f"nb-{target}"))
             children[target] = start_python(_WIDE_CHILD, *WIDTHS, env=env)
     yield children
@@ -174,8 +91,22 @@ def simd_children(request, tmp_path_factory):
 @pytest.mark.parametrize("target", list(SIMD_TARGETS))
 def test_uint8_searches_are_exact_on_every_simd_path(target, simd_children):
     require_simd_target(target)
+    if is_host_path(target):
+        check_searches(WIDTHS)
+        return
     out = finish_python(simd_children[target], timeout=600)
     assert out.stdout.split()[-1] == "ok"
+
+
+def test_the_host_path_is_the_widest_target_it_can_compile():
+    # The checks run in this process for exactly one target on a machine
+    # with SSE2 or more: the widest whose features the host (or
+    # NUMBA_CPU_FEATURES) has; the narrower ones still get their children.
+    from fmnist.neighbors._kernels._simd import host_features
+
+    host = host_features()
+    subsets = [t for t in SIMD_TARGETS if simd_feature_set(t) <= host]
+    assert [t for t in SIMD_TARGETS if is_host_path(t)] == subsets[-1:]
 
 
 def test_wide_uint8_rows_are_exact_here():
