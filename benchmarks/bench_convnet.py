@@ -49,6 +49,27 @@ def _throughput(clf, X, repeats=3):
     return len(X) / float(np.median(times))
 
 
+def _calibration(clf, X_test, y_test):
+    """ECE and log loss of predict_proba on the test images, before the
+    temperature (1.0) and after (``temperature_``, fitted in ``fit``)."""
+    from sklearn.metrics import log_loss
+
+    from fmnist.convnet._calibration import expected_calibration_error
+
+    temperature = clf.temperature_
+    out = {"expected_calibration_error": {}, "log_loss": {}}
+    for label, value in (("before", 1.0), ("after", temperature)):
+        clf.temperature_ = value
+        proba = clf.predict_proba(X_test)
+        out["expected_calibration_error"][label] = expected_calibration_error(
+            proba, y_test)[0]
+        out["log_loss"][label] = float(log_loss(y_test, proba, labels=range(10)))
+    clf.temperature_ = temperature
+    held_out = clf.validation_indices_
+    return {"temperature": temperature,
+            "n_held_out": 0 if held_out is None else len(held_out), **out}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="default")
@@ -108,6 +129,7 @@ def main(argv=None):
     accuracy_plain = float(np.mean(clf.predict(X_test) == y_test))
     throughput_plain = _throughput(clf, X_test)
     clf.set_params(tta=default_tta)
+    calibration = _calibration(clf, X_test, y_test)
 
     results = {
         "setting": args.setting,
@@ -129,6 +151,7 @@ def main(argv=None):
         "predict_images_per_second_flip_shift_tta": throughput_shift,
         "predict_images_per_second_no_tta": throughput_plain,
         "n_parameters": clf.n_parameters_,
+        **calibration,
         "precision": clf.precision_,
         "device": clf.device_,
         "threads": args.threads,
@@ -147,6 +170,12 @@ def main(argv=None):
         ("predict, flip+shift TTA", f"{throughput_shift:,.0f} images/s"),
         ("predict, no TTA", f"{throughput_plain:,.0f} images/s"),
         ("parameters", f"{clf.n_parameters_:,}"),
+        ("held out for the temperature", f"{calibration['n_held_out']:,} images"),
+        ("temperature", f"{clf.temperature_:.3f}"),
+        ("ECE, before / after", "{:.2%} / {:.2%}".format(
+            *calibration["expected_calibration_error"].values())),
+        ("log loss, before / after", "{:.4f} / {:.4f}".format(
+            *calibration["log_loss"].values())),
         ("precision / device", f"{clf.precision_} / {clf.device_}"),
         ("machine", f"{results['cpu']}, {args.threads} threads"),
     ]

@@ -24,30 +24,6 @@ import time
 import numpy as np
 from _machine import run_info
 
-N_BINS = 15
-
-
-def calibration(proba, y):
-    """Expected calibration error and the reliability table of ``proba``."""
-    confidence = proba.max(axis=1)
-    correct = proba.argmax(axis=1) == y
-    edges = np.linspace(0.0, 1.0, N_BINS + 1)
-    bins = np.clip(np.digitize(confidence, edges[1:-1]), 0, N_BINS - 1)
-    table, ece = [], 0.0
-    for b in range(N_BINS):
-        mask = bins == b
-        if not mask.any():
-            continue
-        gap = abs(correct[mask].mean() - confidence[mask].mean())
-        ece += mask.mean() * gap
-        table.append({
-            "bin": f"{edges[b]:.3f}-{edges[b + 1]:.3f}",
-            "count": int(mask.sum()),
-            "mean_confidence": float(confidence[mask].mean()),
-            "accuracy": float(correct[mask].mean()),
-        })
-    return float(ece), table
-
 
 def _timed(function, *args):
     start = time.perf_counter()
@@ -66,6 +42,7 @@ def main(argv=None):
 
     import fmnist
     from fmnist import BlockKNNClassifier, load_pretrained_convnet
+    from fmnist.convnet._calibration import expected_calibration_error
     from fmnist.convnet._pretrained import PRETRAINED
     from fmnist.datasets import load
 
@@ -106,7 +83,7 @@ def main(argv=None):
         {"true": names[t], "predicted": names[p], "count": n}
         for n, t, p in sorted(off, reverse=True)[:6]
     ]
-    ece, table = calibration(card_proba, y_test)
+    ece, table = expected_calibration_error(card_proba, y_test)
     results["expected_calibration_error"] = ece
     results["log_loss"] = float(log_loss(y_test, card_proba, labels=range(10)))
     results["reliability"] = table

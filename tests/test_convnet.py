@@ -312,6 +312,8 @@ def test_early_stopping_uses_training_data_and_restores_best(digits):
         early_stopping=True,
         validation_fraction=0.2,
         n_iter_no_change=3,
+        # The network's own probabilities, to recompute its validation loss.
+        calibration_fraction=None,
         random_state=0,
     ).fit(X, y)
     valid = clf.validation_indices_

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import Interval, StrOptions, _fit_context
 from .._persistence import stamp_version, warn_if_other_version
 from ._augment import AUGMENT_PRESETS, TTA_MODES, tta_views
+from ._calibration import apply_temperature, fit_temperature
 from ._hardware import resolve_device, resolve_precision, rng_devices
 from ._input import validate_images
 from ._networks import count_parameters
@@ -92,8 +93,21 @@ class ConvNetClassifier(
     validation_fraction : float or None, default=None
         Fraction of the training data held out (stratified, seeded by
         ``random_state``) to record ``valid_loss`` and ``valid_acc`` in the
-        history. None holds nothing out, unless ``early_stopping`` is True,
-        which then uses 0.1.
+        history (and to fit the temperature, see ``calibration_fraction``).
+        None holds out 0.1 when ``early_stopping`` is True, else the
+        ``calibration_fraction``.
+    calibration_fraction : float or None, default=0.05
+        Fraction of the training data held out (stratified, seeded by
+        ``random_state``) when no validation split is asked for, to fit the
+        temperature of :meth:`predict_proba` at the end of :meth:`fit`
+        (``temperature_``, see Notes); its rows are recorded as
+        ``validation_indices_`` and scored in the history as a validation
+        split is. With a validation split the temperature is fitted on that
+        split instead, and nothing more is held out. Nothing is held out
+        either when the fraction is fewer than 100 images. None fits no
+        temperature (``temperature_ = 1.0``): the network then trains on
+        every image and :meth:`predict_proba` returns its probabilities as
+        they are (under-confident, by about ``label_smoothing``).
     early_stopping : bool, default=False
         Stop when the validation loss has not improved for
         ``n_iter_no_change`` epochs and restore the weights of the best epoch.
@@ -192,7 +206,12 @@ class ConvNetClassifier(
     n_parameters_ : int
         Trainable parameters of the network.
     validation_indices_ : ndarray of int or None
-        Rows of the training data held out for validation, or None.
+        Rows of the training data held out (for validation or for the
+        temperature), or None.
+    temperature_ : float
+        The temperature of :meth:`predict_proba`, fitted on the held-out
+        rows (1.0 when none were held out or ``calibration_fraction`` is
+        None).
     n_epochs_ : int
         Epochs run by the last :meth:`fit` (fewer than ``max_epochs`` after
         early stopping).
@@ -225,6 +244,15 @@ class ConvNetClassifier(
     returns labels from ``classes_`` and :meth:`predict_proba` float64 rows
     that sum to one (the network outputs logits; the loss is
     :class:`torch.nn.CrossEntropyLoss`).
+
+    **Calibration.** Label smoothing trains the network to give the right
+    class about ``1 - label_smoothing``, so its own probabilities are
+    under-confident. At the end of :meth:`fit` one temperature ``T`` is
+    fitted on the held-out rows (the log loss of their test-time-averaged
+    probabilities is minimised), and :meth:`predict_proba` returns the
+    averaged probabilities raised to the power ``1 / T`` and renormalised.
+    That never changes which class is largest: :meth:`predict` is the same
+    with or without it. The test images are never used.
 
     For higher accuracy train longer and wider, e.g. ``width=32,
     max_epochs=40`` (``benchmarks/bench_convnet.py --setting high``): trained
@@ -270,6 +298,10 @@ class ConvNetClassifier(
             Interval(numbers.Real, 0, 1, closed="neither"),
             None,
         ],
+        "calibration_fraction": [
+            Interval(numbers.Real, 0, 1, closed="neither"),
+            None,
+        ],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "ema_decay": [Interval(numbers.Real, 0, 1, closed="left"), None],
@@ -300,6 +332,7 @@ class ConvNetClassifier(
         dropout=0.0,
         label_smoothing=0.1,
         validation_fraction=None,
+        calibration_fraction=0.05,
         early_stopping=False,
         n_iter_no_change=5,
         ema_decay=None,
@@ -326,6 +359,7 @@ class ConvNetClassifier(
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.validation_fraction = validation_fraction
+        self.calibration_fraction = calibration_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.ema_decay = ema_decay
@@ -396,6 +430,10 @@ side) or (n_samples, 1, side, side)
         self.net_ = net
         self.n_parameters_ = count_parameters(net.module_)
         self.n_epochs_ = len(net.history)
+        self.temperature_ = 1.0
+        if self.calibration_fraction is not None and valid_dataset is not None:
+            held_out = self._averaged_proba(valid_dataset.X)
+            self.temperature_ = fit_temperature(held_out, valid_dataset.y.numpy())
         return self
 
     # ---------------------------------------------------------------- predict
@@ -410,20 +448,30 @@ side) or (n_samples, 1, side, side)
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes), dtype float64
-            Probabilities in the order of ``classes_``; rows sum to one.
+            Probabilities in the order of ``classes_``, averaged over the
+            views of ``tta`` and scaled by ``temperature_`` (see Notes);
+            rows sum to one.
         """
+        proba = self._averaged_proba(self._validated_tensor(X))
+        return apply_temperature(proba, self.temperature_)
+
+    def _averaged_proba(self, X_tensor):
+        """The network's probabilities of the normalised images ``X_tensor``,
+        averaged over the views of ``tta``, before the temperature."""
         proba = self._test_time_averaged(
-            X, lambda batch: self.net_.predict_proba(batch).astype(np.float64)
+            X_tensor, lambda view: self.net_.predict_proba(view).astype(np.float64)
         )
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
-    def _test_time_averaged(self, X, run):
-        """``run`` on the validated images ``X``, averaged over the views of
-        ``tta`` (:func:`~fmnist.convnet._augment.tta_views`)."""
+    def _validated_tensor(self, X):
         check_is_fitted(self)
         images, _ = validate_images(self, X)
-        X_tensor = self._to_tensor(images)
+        return self._to_tensor(images)
+
+    def _test_time_averaged(self, X_tensor, run):
+        """``run`` on the normalised images ``X_tensor``, averaged over the
+        views of ``tta`` (:func:`~fmnist.convnet._augment.tta_views`)."""
         fill = -self.mean_ / self.std_
         with torch_threads(self.n_threads):
             views = tta_views(X_tensor, self.tta, fill)
@@ -440,9 +488,10 @@ side) or (n_samples, 1, side, side)
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
+            Labels from ``classes_``: the largest of the averaged
+            probabilities, which the temperature does not change.
         """
-        proba = self.predict_proba(X)
+        proba = self._averaged_proba(self._validated_tensor(X))
         return self.classes_[np.argmax(proba, axis=1)]
 
     def _module_embeds(self):
@@ -475,7 +524,7 @@ side) or (n_samples, 1, side, side)
             ``n_features`` is ``8 * width`` for the default network (128 for
             the default width, 256 for the pretrained model).
         """
-        return self._test_time_averaged(X, self.net_.embed)
+        return self._test_time_averaged(self._validated_tensor(X), self.net_.embed)
 
     # ------------------------------------------------------------ persistence
     def save_weights(self, path):
@@ -540,6 +589,8 @@ side) or (n_samples, 1, side, side)
         if "net_" in state:
             state.setdefault("input_dtype_", "uint8")
             state.setdefault("input_range_", (0.0, 255.0))
+            # ... and before predict_proba was calibrated.
+            state.setdefault("temperature_", 1.0)
         super().__setstate__(state)
         device = getattr(self, "device_", "cpu")
         if device.startswith("cuda") and not torch.cuda.is_available():

@@ -31,6 +31,7 @@ from ._training import (
 __all__ = [
     "AUTO_AUGMENT_MIN_EPOCHS",
     "AUTO_BATCH_SIZES",
+    "MIN_CALIBRATION_SAMPLES",
     "MIN_STEPS",
     "build_net",
     "resolve_augment",
@@ -47,6 +48,8 @@ MIN_STEPS = 200
 AUTO_AUGMENT_MIN_EPOCHS = 12
 
 PREDICT_BATCH_SIZE = 1024
+#: Fewest held-out images a temperature is fitted on: fewer would fit noise.
+MIN_CALIBRATION_SAMPLES = 100
 
 
 def resolve_batch_size(batch_size, n_train, max_epochs):
@@ -97,6 +100,30 @@ def validation_split(y, fraction, seed):
             f"of {len(y)} training samples ({err}). Use more data, a larger "
             "validation_fraction, or early_stopping=False."
         ) from err
+
+
+def _held_out_split(estimator, y, seed):
+    """``(train_index, valid_index)`` of the rows held out from training, or None.
+
+    The validation split when one is asked for (``validation_fraction``, or
+    0.1 with ``early_stopping``); otherwise ``calibration_fraction`` of the
+    rows, for the temperature of ``predict_proba``, when that is at least
+    :data:`MIN_CALIBRATION_SAMPLES` rows and a stratified split exists (else
+    nothing is held out and the probabilities stay as the network gives
+    them).
+    """
+    fraction = estimator.validation_fraction
+    if fraction is None and estimator.early_stopping:
+        fraction = 0.1
+    if fraction is not None:
+        return validation_split(y, fraction, seed)
+    fraction = estimator.calibration_fraction
+    if fraction is None or round(fraction * len(y)) < MIN_CALIBRATION_SAMPLES:
+        return None
+    try:
+        return validation_split(y, fraction, seed)
+    except ValueError:
+        return None
 
 
 def _module_and_params(estimator, n_classes):
@@ -174,6 +201,8 @@ def build_net(estimator, n_train, seeds, valid_dataset=None):
         device=estimator.device_,
         augmenter=augmenter if augmenter.active else None,
         autocast_dtype=(torch.bfloat16 if estimator.precision_ == "bfloat16" else None),
+        # The default network runs its Sequential blocks as a whole.
+        fold_batch_norms=module is ResidualCNN,
         **{f"module__{key}": value for key, value in module_params.items()},
     )
 
@@ -210,14 +239,12 @@ def training_tensors(estimator, images, y, split_seed, *, first_fit):
     X_all = estimator._to_tensor(images)
     y_all = torch.from_numpy(y_encoded)
     estimator.validation_indices_ = None
-    fraction = estimator.validation_fraction
-    if fraction is None and estimator.early_stopping:
-        fraction = 0.1
-    if fraction is None:
+    split = _held_out_split(estimator, y_encoded, split_seed)
+    if split is None:
         return X_all, y_all, None
     from skorch.dataset import Dataset
 
-    train_index, valid_index = validation_split(y_encoded, fraction, split_seed)
+    train_index, valid_index = split
     estimator.validation_indices_ = valid_index
     valid_dataset = Dataset(X_all[valid_index], y_all[valid_index])
     return X_all[train_index], y_all[train_index], valid_dataset

@@ -22,6 +22,8 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from ._inference import folded_copy, state_key
+
 __all__ = [
     "AugmentedNet",
     "BatchLoader",
@@ -100,6 +102,12 @@ class AugmentedNet(NeuralNetClassifier):
         dtype (``torch.bfloat16``); None runs in float32.
     channels_last : bool, default=True
         Keep the module and its inputs in channels-last memory layout.
+    fold_batch_norms : bool, default=False
+        Predict (in evaluation mode, without gradients) with a copy of the
+        module whose batch norms are folded into the convolutions before
+        them (:func:`~fmnist.convnet._inference.folded_copy`), made again
+        whenever the module's weights change. Only for modules whose
+        ``nn.Sequential`` containers run as a whole.
     """
 
     def __init__(
@@ -108,12 +116,14 @@ class AugmentedNet(NeuralNetClassifier):
         augmenter=None,
         autocast_dtype=None,
         channels_last=True,
+        fold_batch_norms=False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.augmenter = augmenter
         self.autocast_dtype = autocast_dtype
         self.channels_last = channels_last
+        self.fold_batch_norms = fold_batch_norms
 
     def initialize_module(self):
         super().initialize_module()
@@ -139,8 +149,25 @@ class AugmentedNet(NeuralNetClassifier):
             out = function(x, **fit_params)
         return out.float()
 
+    def _predicting_module(self):
+        """``module_``, or while predicting its folded copy (kept until the
+        weights change)."""
+        module = self.module_
+        # Nets pickled before folding existed have no fold_batch_norms.
+        folds = getattr(self, "fold_batch_norms", False)
+        if not folds or module.training or torch.is_grad_enabled():
+            return module
+        key = state_key(module)
+        cached = getattr(self, "folded_module_cache_", None)
+        if cached is None or cached[0] != key:
+            folded = folded_copy(module)
+            if self.channels_last:
+                folded.to(memory_format=torch.channels_last)
+            self.folded_module_cache_ = cached = (key, folded)
+        return cached[1]
+
     def infer(self, x, **fit_params):
-        return self._run(self.module_, x, **fit_params)
+        return self._run(self._predicting_module(), x, **fit_params)
 
     def embed(self, X):
         """The module's ``embed`` features of ``X``, batch by batch, as float32."""
@@ -148,11 +175,17 @@ class AugmentedNet(NeuralNetClassifier):
         self._set_training(False)
         iterator = self.get_iterator(self.get_dataset(X), training=False)
         with torch.no_grad():
+            module = self._predicting_module()
             parts = [
-                self._run(self.module_.embed, unpack_data(batch)[0]).cpu()
+                self._run(module.embed, unpack_data(batch)[0]).cpu()
                 for batch in iterator
             ]
         return torch.cat(parts).numpy()
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("folded_module_cache_", None)  # made again when needed
+        return state
 
 
 class OneCycleLR(Callback):
@@ -286,4 +319,3 @@ def torch_threads(n_threads):
         yield
     finally:
         torch.set_num_threads(previous)
-

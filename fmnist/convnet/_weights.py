@@ -34,6 +34,7 @@ def weights_state(estimator):
         "std": float(estimator.std_),
         "input_dtype": estimator.input_dtype_,
         "input_range": list(estimator.input_range_),
+        "temperature": float(estimator.temperature_),
     }
     if hasattr(estimator, "feature_names_in_"):
         state["feature_names_in"] = estimator.feature_names_in_.tolist()
@@ -92,6 +93,8 @@ def read_weights(estimator, path, expected_sha256=None):
     # Files written before the input scale was recorded held uint8 models.
     estimator.input_dtype_ = state.get("input_dtype", "uint8")
     estimator.input_range_ = tuple(state.get("input_range", (0.0, 255.0)))
+    # Files written before predict_proba was calibrated: no temperature.
+    estimator.temperature_ = float(state.get("temperature", 1.0))
     return {
         key: value.float() if value.is_floating_point() else value
         for key, value in state["state_dict"].items()
