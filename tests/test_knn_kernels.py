@@ -359,7 +359,7 @@ _CHILD = """
         return kneighbors_search(X, X, 3, metric="manhattan")[1].sum()
 
     if __name__ == "__main__":
-        expected = work(0)  # the parent runs the parallel kernel first
+        expected = work(0)  # the parent runs the threaded search first
         with mp.get_context("fork").Pool(2) as pool:
             assert pool.map(work, range(4)) == [expected] * 4
         from joblib import Parallel, delayed
@@ -446,15 +446,15 @@ def test_kernels_under_boundscheck(tmp_path):
         stop_python(children.values())
 
 
-def test_warmup_compiles_serial_and_parallel_kernels():
+def test_warmup_compiles_the_route_kernel():
     from fmnist.neighbors._kernels import _driver
 
     warmup(dtypes=("uint8",), metrics=("manhattan",))
     spec = SearchSpec.build("manhattan", 2, np.uint8)
     route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8))
-    for kernel in _driver.entry_points(*route):
-        compiled = [sig for sig in kernel.signatures if sig[0].dtype == numba.uint8]
-        assert compiled, f"{kernel.__name__} has no uint8 specialisation"
+    kernel = _driver.entry_point(*route)
+    compiled = [sig for sig in kernel.signatures if sig[0].dtype == numba.uint8]
+    assert compiled, f"{kernel.__name__} has no uint8 specialisation"
 
 
 try:
@@ -544,10 +544,10 @@ _WARM_CHILD = """
     from fmnist.neighbors._search import kneighbors
 
     X = np.arange(2000, dtype=np.int64).reshape(100, 20).astype(np.uint8)
-    for n_jobs in (None, 1):  # the parallel kernel (if threads) and the serial one
+    for n_jobs in (None, 1):  # threads or not: one kernel
         spec = SearchSpec.build("manhattan", 2, X.dtype, block_size=8, n_jobs=n_jobs)
         kneighbors(spec, X, X, 3)
-    kernels = _driver.entry_points(*spec.metric.route(X.dtype, X.dtype))
+    kernels = [_driver.entry_point(*spec.metric.route(X.dtype, X.dtype))]
     hits = sum(sum(k.stats.cache_hits.values()) for k in kernels)
     misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)
     print("hits", hits, "misses", misses)
@@ -801,7 +801,8 @@ _WORKQUEUE_CHILD = """
 
 @pytest.mark.slow
 def test_concurrent_threads_with_workqueue_layer():
-    # The workqueue layer aborts the process on concurrent parallel regions.
+    # The workqueue layer aborts the process on concurrent parallel regions;
+    # the search runs none (its threads are Python threads).
     env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
     out = run_python(_WORKQUEUE_CHILD, env=env, timeout=300)
     assert out.stdout.split()[-1] == "workqueue"

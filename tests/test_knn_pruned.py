@@ -269,20 +269,6 @@ def test_queries_are_searched_slab_by_slab():
         assert (np.diff(second) * (-1) ** s >= 0).all()
 
 
-@pytest.mark.parametrize("n_queries", [1, 5, 64, 1000, 1001])
-@pytest.mark.parametrize("q_block", [1, 7, 64])
-@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
-def test_parallel_blocks_are_spread_over_the_threads(n_queries, q_block, n_threads):
-    spread = _pruning.spread_blocks(n_queries, q_block, n_threads)
-    n_blocks = -(-n_queries // q_block)
-    taken = spread[spread >= 0]
-    assert sorted(taken) == list(range(n_blocks))  # each block exactly once
-    threads = min(n_threads, n_blocks)
-    runs = spread.reshape(threads, -1)  # contiguous run of each thread
-    for t, run in enumerate(runs):
-        assert (run[run >= 0] % threads == t).all()
-
-
 @pytest.mark.parametrize("metric", METRICS)
 def test_pruned_on_noise_and_extremes(metric):
     # Bounds that prune nothing (noise), rows of 0 and 255, k = n_train.

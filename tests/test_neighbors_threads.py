@@ -1,8 +1,8 @@
 """BlockKNNClassifier under threads and processes, and numba's import/caching.
 
 Anything that could abort the interpreter (numba's workqueue threading layer
-aborts on concurrent parallel regions) runs in a subprocess, so an abort is
-a test failure rather than a dead test session.
+aborts on concurrent parallel regions, should anything run one) runs in a
+subprocess, so an abort is a test failure rather than a dead test session.
 """
 
 import os
@@ -66,6 +66,46 @@ def test_numba_threads_restored_when_predict_raises(numba_threads):
     assert numba_threads.get_num_threads() == 1
 
 
+@pytest.mark.parametrize("n_queries", [1, 5, 64, 1000, 1001])
+@pytest.mark.parametrize("q_block", [1, 7, 64])
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_query_blocks_are_each_searched_once(n_queries, q_block, n_threads):
+    import threading
+
+    from fmnist.neighbors._search import _run
+
+    calls, lock = [], threading.Lock()
+
+    def search_block(start, stop):
+        with lock:
+            calls.append((start, stop, threading.get_ident()))
+
+    _run(search_block, n_queries, q_block, n_threads)
+    covered = sorted((start, stop) for start, stop, _ in calls)
+    if n_threads == 1:  # one call over every query, in this thread
+        assert covered == [(0, n_queries)]
+        assert calls[0][2] == threading.get_ident()
+    else:
+        bounds = list(range(0, n_queries, q_block)) + [n_queries]
+        assert covered == list(zip(bounds[:-1], bounds[1:]))
+    assert len({thread for *_, thread in calls}) <= n_threads
+
+
+def test_a_failing_block_raises_and_stops_the_others():
+    from fmnist.neighbors._search import _run
+
+    done = []
+
+    def search_block(start, stop):
+        if start == 0:
+            raise MemoryError("block 0")
+        done.append(start)
+
+    with pytest.raises(MemoryError, match="block 0"):
+        _run(search_block, 10_000, 1, 2)
+    assert len(done) < 9_999  # the helper stopped taking blocks
+
+
 @pytest.mark.parametrize("metric", ["manhattan", "euclidean", "chebyshev"])
 def test_integer_results_identical_for_any_threads_and_blocks(metric):
     X, Q, y = _problem(high=4)  # a small value range: many exact ties
@@ -127,9 +167,9 @@ def test_warmup_compiles_the_kernels():
         def compiled():
             return sum(
                 len(kernel.signatures)
-                for entry_points in (_driver.entry_points, _panels.entry_points)
-                for route in list(entry_points.built)
-                for kernel in entry_points(*route)
+                for entry_point in (_driver.entry_point, _panels.entry_point)
+                for route in list(entry_point.built)
+                for kernel in [entry_point(*route)]
             )
 
         before = compiled()
@@ -139,7 +179,7 @@ def test_warmup_compiles_the_kernels():
                 est.fit(np.array([[0, 1], [1, 1]] * 8, np.uint8), [0, 1] * 8)
                 est.predict(np.zeros((9, 2), np.uint8))
         # The predictions compiled nothing that warmup had not.
-        print(before > 0, compiled() == before, len(_driver.entry_points.built))
+        print(before > 0, compiled() == before, len(_driver.entry_point.built))
         """,
         cwd=REPO_ROOT,
         timeout=240,
@@ -229,7 +269,7 @@ _CONCURRENCY_SCRIPT = """
     est = BlockKNNClassifier(n_neighbors=5, metric="manhattan").fit(X, y)
     expected = BlockKNNClassifier(n_neighbors=5, metric="manhattan", n_jobs=1)
     expected = expected.fit(X, y).predict(Q)
-    est.predict(Q)  # the parallel kernel has run in this process
+    est.predict(Q)  # the threaded search has run in this process
 
     def check(name, parts):
         got = np.concatenate(parts)

@@ -83,13 +83,12 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
         W = np.ones((5, 64), dtype=dtype)
         W[0] = 0
         for metric in metrics:
-            for n_jobs in (1, 2):
-                for algorithm, rows in (("brute", A), ("pruned", W)):
-                    spec = SearchSpec.build(
-                        metric, 2, rows.dtype, block_size=(1, 4), n_jobs=n_jobs,
-                        algorithm=algorithm,
-                    )  # fmt: skip
-                    kneighbors(spec, rows, rows, 1, reuse=False)  # never reuse
-                # The panel tiles (AVX2, AVX-512; uint8), which brute force runs on
-                # larger batches than these rows.
-                warm_panels(spec, A, n_jobs)
+            for algorithm, rows in (("brute", A), ("pruned", W)):
+                spec = SearchSpec.build(
+                    metric, 2, rows.dtype, block_size=(1, 4), n_jobs=1,
+                    algorithm=algorithm,
+                )  # fmt: skip
+                kneighbors(spec, rows, rows, 1, reuse=False)  # never reuse
+            # The panel tiles (AVX2, AVX-512; uint8), which brute force runs on
+            # larger batches than these rows.
+            warm_panels(spec, A, 1)

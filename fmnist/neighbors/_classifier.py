@@ -74,13 +74,13 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         blocks to fit the CPU's L2 cache. Results never depend on it.
 
     n_jobs : int, default=None
-        Number of numba threads used by :meth:`kneighbors`,
+        Number of threads searching in :meth:`kneighbors`,
         :meth:`kneighbors_graph`, :meth:`predict`, :meth:`predict_proba` and
         :meth:`score` (it does not affect
-        :meth:`fit`, which only stores the data). None keeps numba's current
+        :meth:`fit`, which only stores the data). None takes numba's current
         setting (``numba.get_num_threads()``, by default every core), -1 uses
-        all ``NUMBA_NUM_THREADS`` threads and -2 all but one. The setting is
-        applied for the duration of each call and then restored.
+        all ``NUMBA_NUM_THREADS`` threads and -2 all but one; numba's setting
+        itself is never changed.
 
     Attributes
     ----------
@@ -150,13 +150,14 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     distance matrix: it keeps a running top-k per query, so the extra memory
     is O(n_queries * n_neighbors).
 
-    **Threads.** ``n_jobs`` caps numba's threads during each search only. The
-    kernels release the GIL and are safe to call from several Python threads
-    (thread pools, joblib's threading backend, dask's threaded scheduler):
-    one parallel search runs at a time and concurrent calls use the serial
-    kernel. In process-based workers (joblib's loky, dask distributed) set
-    ``NUMBA_NUM_THREADS=1`` in the worker environment, or ``n_jobs=1``, so
-    that the workers do not oversubscribe the cores.
+    **Threads.** Each search cuts the queries into blocks that ``n_jobs``
+    Python threads take in turn, running compiled kernels that release the
+    GIL; numba's threading layer is not used. Searches are safe to call from
+    several Python threads at once (thread pools, joblib's threading backend,
+    dask's threaded scheduler) and in forked children. In process-based
+    workers (joblib's loky, dask distributed) set ``NUMBA_NUM_THREADS=1`` in
+    the worker environment, or ``n_jobs=1``, so that the workers do not
+    oversubscribe the cores.
 
     Examples
     --------

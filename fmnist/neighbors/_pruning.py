@@ -611,25 +611,6 @@ def bound_tables(Y, route):
     return _projection_tables(Y, unit=unit)
 
 
-def spread_blocks(n_queries, q_block, n_threads):
-    """Block of ``q_block`` queries taken by each iteration of a pruned
-    search's parallel loop (-1: none).
-
-    The queries are visited in the order of their sorted bound, and a
-    query's cost follows that value (queries in dense regions of the
-    training set have more rows near them). The threads share the loop in
-    contiguous runs of iterations, so each run gets blocks spread evenly over
-    that order: with ``T`` threads the run of thread ``t`` holds blocks ``t,
-    t + T, t + 2T, ...``, and every block is taken exactly once. Any other
-    split of the loop is still correct, only less even."""
-    n_blocks = -(-n_queries // q_block)
-    n_threads = max(1, min(n_threads, n_blocks))
-    per_thread = -(-n_blocks // n_threads)
-    slot = np.arange(per_thread * n_threads)
-    block = (slot % per_thread) * n_threads + slot // per_thread
-    return np.where(block < n_blocks, block, -1).astype(np.int64)
-
-
 def _float_arguments(tables, X):
     """The ``floats`` tuple of the manhattan kernel: ``(XF, QC, YF, slack,
     rests, step, largest_rest)``, the float query rows and their codes, the
@@ -668,15 +649,13 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
     the range the bounds take (brute force serves them).
 
     ``route`` is the route of the metric and ``tables`` its bound tables;
-    ``run(serial, parallel)`` calls ``serial(q_block)`` or
-    ``parallel(q_block)`` under the spine's thread and lock rules.
+    ``run(search_block)`` calls ``search_block(start, stop)`` on the blocks
+    of queries, in the spine's threads (``_search._run``); here a block is a
+    run of positions in the order of the queries' bounds.
     """
-    import numba
-
     from ._kernels import _pruned_l1, _pruned_l2
 
     Y = tables.rows
-    n_queries = X.shape[0]
     if (tables.codes is None) != (route in (_L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE)):
         # The kernels read the codes of float routes: never without them.
         raise ValueError(f"bound tables of the wrong kind for the route {route}")
@@ -688,7 +667,6 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         (_, m0, _), (_, m1, _) = tables.groups
         b0, b1 = tables.offsets()
         kernel = _pruned_l1.pruned_l1_rows
-        kernel_parallel = _pruned_l1.pruned_l1_rows_parallel
         common = (
             bool(exclude_self), keys, idx, tables.order, tables.sums, q_sums,
             tables.coarse_t, q_coarse, m0, b0, tables.fine, q_fine, m1, b1,
@@ -699,7 +677,7 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         q_coarse, q_fine = tables.query_tables(X)
         if not np.all(np.abs(q_fine) <= _MAX_QUERY_UNITS):  # NaN too
             return False
-        kernel, kernel_parallel = _pruned_l2.entry_points(*route)
+        kernel = _pruned_l2.entry_point(*route)
         # Float rows are searched in training order (see ProjectionTables).
         uint8 = tables.codes is None
         sorted_aux = aux_y[tables.order] if aux_y.size and uint8 else aux_y
@@ -711,9 +689,5 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         )  # fmt: skip
         q_order = tables.query_order(q_fine)
 
-    def parallel(q_block):
-        spread = spread_blocks(n_queries, q_block, numba.get_num_threads())
-        kernel_parallel(X, Y, q_order, *common, q_block, spread)
-
-    run(lambda q_block: kernel(X, Y, q_order, 0, n_queries, *common), parallel)
+    run(lambda start, stop: kernel(X, Y, q_order, start, stop, *common))
     return True

@@ -13,11 +13,10 @@ sharded search all call it.
 * **run** takes one of two searches. The pruned search
   (:mod:`._pruning`, where ``algorithm`` and the data allow it) rules out
   most training rows with exact lower bounds first; brute force compares
-  every pair. Either calls its parallel kernel under a process-wide lock and
-  its serial one when the lock is taken or in a forked child: numba's
-  ``workqueue`` threading layer aborts the process when two Python threads
-  enter parallel code at once, and GNU OpenMP is not fork-safe. The serial
-  kernels release the GIL, so concurrent calls still run side by side. Brute
+  every pair. Either runs its serial kernel, which releases the GIL, on
+  blocks of queries that ``n_jobs`` Python threads take in turn
+  (:func:`_run`): one kernel per route to compile, and no numba threading
+  layer, so concurrent calls and forked children need no lock. Brute
   force on a few queries (up to :data:`SPLIT_TRAINING_MAX_QUERIES`) splits the
   training rows between Python threads running the serial kernel instead, and
   merges their heaps exactly (:func:`merge_topk`).
@@ -29,7 +28,6 @@ sharded search all call it.
   (:mod:`._kernels._cosine`) and turns the final keys into distances.
 """
 
-import os
 import threading
 
 import numpy as np
@@ -47,16 +45,6 @@ SPLIT_TRAINING_MAX_QUERIES = 256
 #: ... and when each thread gets at least this many training rows.
 SPLIT_TRAINING_MIN_ROWS = 1024
 
-_PARALLEL_LOCK = threading.Lock()
-_STATE = {"forked": False}
-
-
-def _mark_forked():
-    _STATE["forked"] = True
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_mark_forked)
 
 
 # ----------------------------------------------------------------------------
@@ -224,23 +212,47 @@ def _row_values(kind, A):
 # run and finish
 
 
-def _run(serial, parallel, n_queries, q_block, n_threads):
-    """Call ``parallel(q_block)`` under the process-wide lock, or
-    ``serial(q_block)`` when the lock is taken, in a forked child, or when
-    one thread or one block does."""
-    import numba
+def _run(search_block, n_queries, q_block, n_threads):
+    """Call ``search_block(start, stop)`` on every block of ``q_block``
+    queries: in this thread, or handed out one block at a time to
+    ``n_threads`` threads (this one and ``n_threads - 1`` more).
 
-    use_threads = n_threads > 1 and n_queries > q_block and not _STATE["forked"]
-    if use_threads and _PARALLEL_LOCK.acquire(blocking=False):
-        previous = numba.get_num_threads()
-        try:
-            numba.set_num_threads(n_threads)
-            parallel(q_block)
-        finally:
-            numba.set_num_threads(previous)
-            _PARALLEL_LOCK.release()
-    else:
-        serial(q_block)
+    The kernels release the GIL, so the threads search side by side, and
+    each block owns its rows of the heaps, so they share nothing else. A
+    block goes to whichever thread is free, which evens out blocks of
+    unequal cost (the pruned search visits the queries in the order of their
+    bounds). Plain threads and the serial kernels only: nothing depends on
+    numba's threading layer, so concurrent calls, forked children and
+    callers' own threads need no lock.
+    """
+    n_blocks = -(-n_queries // q_block)
+    n_threads = min(n_threads, n_blocks)
+    if n_threads <= 1:
+        search_block(0, n_queries)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    blocks = iter(range(n_blocks))
+    taking = threading.Lock()
+    failed = []
+
+    def work():
+        while not failed:
+            with taking:
+                b = next(blocks, None)
+            if b is None:
+                return
+            try:
+                search_block(b * q_block, min((b + 1) * q_block, n_queries))
+            except BaseException:
+                failed.append(True)  # the other threads stop taking blocks
+                raise
+
+    with ThreadPoolExecutor(max_workers=n_threads - 1) as pool:
+        helpers = [pool.submit(work) for _ in range(n_threads - 1)]
+        work()
+        for helper in helpers:
+            helper.result()
 
 
 def kneighbors(
@@ -319,14 +331,13 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
                  t_block, n_threads, training=None, y_digest=None):  # fmt: skip
     from ._kernels import _driver
 
-    serial, parallel = _driver.entry_points(*route)
+    serial = _driver.entry_point(*route)
     n_queries, n_train = X.shape[0], Y.shape[0]
     if (
         n_threads > 1
         and not exclude_self
         and n_queries <= SPLIT_TRAINING_MAX_QUERIES
         and n_train >= SPLIT_TRAINING_MIN_ROWS * n_threads
-        and not _STATE["forked"]
     ):
         _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
                         n_threads)  # fmt: skip
@@ -337,12 +348,8 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
                       q_block, t_block, n_threads, training or TrainingRows(Y),
                       y_digest or digest(Y, n_threads))  # fmt: skip
         return
-    args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx)
-    _run(
-        lambda q_block: serial(X, Y, 0, n_queries, *args, q_block, t_block),
-        lambda q_block: parallel(X, Y, *args, q_block, t_block),
-        n_queries, q_block, n_threads,
-    )  # fmt: skip
+    args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx, q_block, t_block)
+    _run(lambda b0, b1: serial(X, Y, b0, b1, *args), n_queries, q_block, n_threads)
 
 
 def _panel_kind(route, X, Y):
@@ -392,13 +399,11 @@ def _panel_search(kind, route, X, Y, exclude_self, aux_x, aux_y, keys, idx,
     # every group of every row: the panels must be those of these rows' shape.
     if P.shape != _panels.panel_shape(kind, *Y.shape):
         raise ValueError(f"panels of shape {P.shape} do not fit rows {Y.shape}")
-    serial, parallel = _panels.entry_points(kind, route[1])
-    args = (bool(exclude_self), aux_x, aux_y, keys, idx)
-    n_queries = X.shape[0]
+    serial = _panels.entry_point(kind, route[1])
+    args = (bool(exclude_self), aux_x, aux_y, keys, idx, q_block, t_block)
     _run(
-        lambda q_block: serial(X, Y, P, group, 0, n_queries, *args, q_block, t_block),
-        lambda q_block: parallel(X, Y, P, group, *args, q_block, t_block),
-        n_queries, q_block, n_threads,
+        lambda b0, b1: serial(X, Y, P, group, b0, b1, *args),
+        X.shape[0], q_block, n_threads,
     )  # fmt: skip
 
 
@@ -462,9 +467,7 @@ def _search(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None)
             tables = training.bound_tables(route)
         if tables is None or not _pruning.search(
             spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx,
-            lambda serial, parallel: _run(
-                serial, parallel, n_queries, q_block, n_threads
-            ),
+            lambda search_block: _run(search_block, n_queries, q_block, n_threads),
         ):
             _brute_force(route, X, Y, exclude_self, spec.p, aux_x, aux_y, keys, idx,
                          q_block, t_block, n_threads, training, y_digest)

@@ -72,10 +72,9 @@ class BlockKNNTransformer(
         to fit the CPU's L2 cache. Results never depend on it.
 
     n_jobs : int, default=None
-        Number of numba threads used by each search. None keeps numba's
-        current setting, -1 uses all ``NUMBA_NUM_THREADS`` threads and -2 all
-        but one. The setting is applied for the duration of each call and then
-        restored.
+        Number of threads searching in each call. None takes numba's current
+        setting (``numba.get_num_threads()``), -1 uses all
+        ``NUMBA_NUM_THREADS`` threads and -2 all but one.
 
     Attributes
     ----------

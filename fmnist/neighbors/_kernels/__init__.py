@@ -21,18 +21,18 @@ Modules, one concern each
     The tile and key rule of each route, selected at compile time; plain
     numba tiles for every dtype pair that is not uint8 x uint8.
 ``_driver``
-    The blocked search loop and its parallel twin.
+    The blocked search loop, one compiled entry point per route.
 ``_bounds``
     What the pruned searches share: group sums, row sums, the walk's chunk.
 ``_pruned_l1``
     The pruned manhattan search: byte tables of group means, heap seeding,
-    the walk in order of row sums, ``psadbw`` bounds, and its parallel twin.
+    the walk in order of row sums, ``psadbw`` bounds.
 ``_coarse``
     The manhattan coarse bound of 64 rows at once, as a bit mask.
 ``_pruned_l2``
     The pruned euclidean and cosine search: projections on principal
     directions (of the unit rows, for cosine), with a margin for rounding,
-    heap seeding, and its parallel twin.
+    heap seeding.
 
 fastmath is only applied to the distance accumulation, with the flags
 ``{"reassoc", "contract"}``: comparisons against the infinite sentinels of

@@ -1,4 +1,4 @@
-"""The blocked search loop, serial and parallel, for every route.
+"""The blocked search loop, for every route.
 
 A block of queries is compared with a chunk of training rows small enough to
 stay in the L2 cache (the caller sizes both) before moving on to the next
@@ -12,14 +12,12 @@ results.
 numba compiles one specialisation of this loop per route, with the tile and
 the key rule fixed, and caches each on disk.
 
-:func:`search_rows` is serial and releases the GIL, so several Python threads
-can run it at once; :func:`search_rows_parallel` spreads query blocks over
-numba's threads with ``prange``, each iteration owning its output rows.
+:func:`search_rows` releases the GIL, so several Python threads run it at
+once on their own blocks of queries (``fmnist.neighbors._search._run``).
 Nothing here validates its input: :mod:`fmnist.neighbors._search` checks what
 memory safety depends on before a kernel is reached.
 """
 
-import numba
 from numba import literally
 
 from ._heap import heap_push, heap_sort_rows
@@ -124,57 +122,17 @@ def search_rows(
     heap_sort_rows(keys, idx, q_start, q_stop)
 
 
-@njit(nogil=True, inline="always")
-def query_blocks(n_queries, q_block):
-    """How many blocks of ``q_block`` queries the parallel loops run."""
-    return (n_queries + q_block - 1) // q_block
-
-
-@njit(nogil=True, inline="always")
-def query_block(b, q_block, n_queries):
-    """``(start, stop)`` of query block ``b``."""
-    start = b * q_block
-    return start, min(start + q_block, n_queries)
-
-
-@njit(nogil=True, parallel=True)
-def search_rows_parallel(
-    tile, key, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block
-):
-    """Run :func:`search_rows` over query blocks in parallel (``prange``)."""
-    literally(tile)
-    literally(key)
-    for b in numba.prange(query_blocks(X.shape[0], q_block)):
-        b0, b1 = query_block(b, q_block, X.shape[0])
-        search_rows(
-            tile,
-            key,
-            X,
-            Y,
-            b0,
-            b1,
-            exclude_self,
-            p,
-            aux_x,
-            aux_y,
-            keys,
-            idx,
-            q_block,
-            t_block,
-        )
-
-
 @per_route
-def entry_points(tile, key):
-    """``(serial, parallel)`` kernels of one route, compiled for it.
+def entry_point(tile, key):
+    """The search kernel of one route, compiled for it.
 
-    Each is a small cached function calling the driver with ``tile`` and
-    ``key`` as compile-time constants, so a call from Python dispatches on
-    the array types alone (no literal re-typing per call).
+    A small cached function calling the driver with ``tile`` and ``key`` as
+    compile-time constants, so a call from Python dispatches on the array
+    types alone (no literal re-typing per call).
     """
 
     @njit(nogil=True)
-    def serial(
+    def search(
         X,
         Y,
         q_start,
@@ -193,10 +151,4 @@ def entry_points(tile, key):
             keys, idx, q_block, t_block,
         )  # fmt: skip
 
-    @njit(nogil=True)
-    def parallel(X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block):
-        search_rows_parallel(
-            tile, key, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block, t_block
-        )
-
-    return serial, parallel
+    return search

@@ -117,11 +117,11 @@ def per_route(factory):
     built = {}
 
     @functools.wraps(factory)
-    def entry_points(tile, key):
+    def entry_point(tile, key):
         route = (int(tile), int(key))
         if route not in built:
             built[route] = factory(*route)
         return built[route]
 
-    entry_points.built = built
-    return entry_points
+    entry_point.built = built
+    return entry_point

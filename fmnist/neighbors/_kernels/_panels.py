@@ -37,7 +37,6 @@ above the heap's root. Other targets keep the 4 x 4 tiles.
 """
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import literally, types
@@ -45,7 +44,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from ._codes import TILE_DOT_U8, TILE_SAD_U8, WIDE_BYTES
-from ._driver import _offer_four, query_block, query_blocks
+from ._driver import _offer_four
 from ._heap import heap_push, heap_sort_rows
 from ._jit import njit, per_route
 from ._simd import VNNI_BIAS, _load, _row_pointers, intrinsic_name
@@ -401,35 +400,15 @@ def panel_rows(
     heap_sort_rows(keys, idx, q_start, q_stop)
 
 
-@njit(nogil=True, parallel=True)
-def panel_rows_parallel(
-    kind, key, X, Y, P, group, exclude_self, aux_x, aux_y, keys, idx, q_block,
-    t_block,
-):  # fmt: skip
-    """Run :func:`panel_rows` over query blocks in parallel (``prange``)."""
-    literally(kind)
-    literally(key)
-    for b in numba.prange(query_blocks(X.shape[0], q_block)):
-        b0, b1 = query_block(b, q_block, X.shape[0])
-        panel_rows(kind, key, X, Y, P, group, b0, b1, exclude_self, aux_x, aux_y,
-                   keys, idx, q_block, t_block)  # fmt: skip
-
-
 @per_route
-def entry_points(kind, key):
-    """``(serial, parallel)`` panel kernels of panel kind ``kind`` and key
-    rule ``key`` (see :func:`._driver.entry_points`)."""
+def entry_point(kind, key):
+    """The panel kernel of panel kind ``kind`` and key rule ``key`` (see
+    :func:`._driver.entry_point`)."""
 
     @njit(nogil=True)
-    def serial(X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
+    def search(X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
                idx, q_block, t_block):  # fmt: skip
         panel_rows(kind, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x,
                    aux_y, keys, idx, q_block, t_block)  # fmt: skip
 
-    @njit(nogil=True)
-    def parallel(X, Y, P, group, exclude_self, aux_x, aux_y, keys, idx, q_block,
-                 t_block):  # fmt: skip
-        panel_rows_parallel(kind, key, X, Y, P, group, exclude_self, aux_x, aux_y,
-                            keys, idx, q_block, t_block)  # fmt: skip
-
-    return serial, parallel
+    return search

@@ -28,7 +28,6 @@ the codes, and the rows that pass the exact code distance with their own
 :mod:`._lanes`, the brute-force search's own bits.
 """
 
-import numba
 import numpy as np
 from numba import types
 from numba.extending import overload
@@ -308,23 +307,3 @@ def pruned_l1_rows(
                     floats,
                 )
         heap_sort_rows(keys, idx, q, q + 1)
-
-
-@njit(nogil=True, parallel=True)
-def pruned_l1_rows_parallel(
-    X, Y, q_order, exclude_self, keys, idx, order, sums, q_sums, coarse_t,
-    q_coarse, m0, b0, fine, q_fine, m1, b1, floats, q_block, spread,
-):  # fmt: skip
-    """:func:`pruned_l1_rows` over blocks of ``q_block`` queries (``prange``),
-    iteration ``b`` taking block ``spread[b]`` (none when negative; see
-    :func:`fmnist.neighbors._pruning.spread_blocks`)."""
-    n_q = X.shape[0]
-    for b in numba.prange(spread.shape[0]):
-        if spread[b] < 0:
-            continue
-        b0_ = spread[b] * q_block
-        b1_ = min(b0_ + q_block, n_q)
-        pruned_l1_rows(
-            X, Y, q_order, b0_, b1_, exclude_self, keys, idx, order, sums, q_sums,
-            coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1, floats,
-        )  # fmt: skip

@@ -44,7 +44,7 @@ brute-force tile's own lane sums (:mod:`._lanes`), the same bits.
 
 ``tile`` and ``key`` (the routes of :data:`_ROUTES`) are compile-time
 literals, as in the brute-force driver: one specialisation
-per route, called through :func:`entry_points` (so that a call from Python
+per route, called through :func:`entry_point` (so that a call from Python
 dispatches on the array types alone). numba keeps a literal only for plain
 arguments, so the helpers that pass it on take the rest of the query's state
 as one tuple.
@@ -54,7 +54,6 @@ coarse bounds seed the heap first; the other slabs follow outward, each side
 until the gap in the first direction alone rules a slab out.
 """
 
-import numba
 import numpy as np
 from numba import literally
 
@@ -452,45 +451,21 @@ def pruned_l2_rows(
         heap_sort_rows(keys, idx, q, q + 1)
 
 
-@njit(nogil=True, parallel=True)
-def pruned_l2_rows_parallel(
-    tile, key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
-    slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine, inv_scale,
-    codes, q_block, spread,
-):  # fmt: skip
-    """:func:`pruned_l2_rows` over blocks of ``q_block`` queries (``prange``),
-    iteration ``b`` taking block ``spread[b]`` (none when negative; see
-    :func:`fmnist.neighbors._pruning.spread_blocks`)."""
-    literally(tile)
-    literally(key)
-    n_q = X.shape[0]
-    for b in numba.prange(spread.shape[0]):
-        if spread[b] < 0:
-            continue
-        b0 = spread[b] * q_block
-        b1 = min(b0 + q_block, n_q)
-        pruned_l2_rows(
-            tile, key, X, Y, q_order, b0, b1, exclude_self, aux_x, aux_y, keys,
-            idx, order, slabs, slab_low, slab_high, second, coarse_pairs,
-            q_coarse, fine, q_fine, inv_scale, codes,
-        )  # fmt: skip
-
-
 @per_route
-def entry_points(tile, key):
-    """``(serial, parallel)`` pruned searches of the route ``(tile, key)``:
-    the uint8 dot tile with the squared-euclidean or the cosine key, or the
-    float squared-distance or chord tile with its key.
+def entry_point(tile, key):
+    """The pruned search of the route ``(tile, key)``: the uint8 dot tile
+    with the squared-euclidean or the cosine key, or the float
+    squared-distance or chord tile with its key.
 
-    Each is a small cached function calling :func:`pruned_l2_rows` or its
-    parallel twin with ``tile`` and ``key`` as compile-time constants, as the
-    brute-force driver's entry points do.
+    A small cached function calling :func:`pruned_l2_rows` with ``tile`` and
+    ``key`` as compile-time constants, as the brute-force driver's entry
+    point does.
     """
     if (tile, key) not in _ROUTES:
         raise ValueError(f"no pruned euclidean search for the route {(tile, key)}")
 
     @njit(nogil=True)
-    def serial(
+    def search(
         X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
         order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
         q_fine, inv_scale, codes,
@@ -501,16 +476,4 @@ def entry_points(tile, key):
             q_coarse, fine, q_fine, inv_scale, codes,
         )  # fmt: skip
 
-    @njit(nogil=True)
-    def parallel(
-        X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order, slabs,
-        slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
-        inv_scale, codes, q_block, spread,
-    ):  # fmt: skip
-        pruned_l2_rows_parallel(
-            tile, key, X, Y, q_order, exclude_self, aux_x, aux_y, keys, idx, order,
-            slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
-            q_fine, inv_scale, codes, q_block, spread,
-        )  # fmt: skip
-
-    return serial, parallel
+    return search
