@@ -37,23 +37,18 @@ def _scale_shift(norm):
 
 
 def _fold(conv, norm):
-    """A convolution that computes ``norm(conv(x))`` in evaluation."""
+    """Make ``conv`` (of the copy being folded) compute ``norm(conv(x))``
+    in evaluation, in place."""
     with torch.no_grad():
         scale, shift = _scale_shift(norm)
-        folded = copy.deepcopy(conv)
-        if folded.bias is None:
-            folded.bias = nn.Parameter(torch.empty_like(shift))
-        folded.weight.copy_(
-            conv.weight * scale.reshape(-1, *[1] * (conv.weight.ndim - 1))
-        )
         bias = shift if conv.bias is None else scale * conv.bias + shift
-        folded.bias.copy_(bias)
-    return folded
+        conv.weight.mul_(scale.reshape(-1, *[1] * (conv.weight.ndim - 1)))
+        conv.bias = nn.Parameter(bias)
 
 
 def _fold_sequential(sequential):
-    """Fold, in place, each batch norm of ``sequential`` that follows a
-    convolution directly or through max-pools only."""
+    """Fold, in place, each batch norm of ``sequential`` (of the copy) that
+    follows a convolution directly or through max-pools only."""
     layers = list(sequential)
     for i, layer in enumerate(layers):
         if not isinstance(layer, nn.BatchNorm2d) or not layer.track_running_stats:
@@ -65,10 +60,8 @@ def _fold_sequential(sequential):
             continue
         if j < i - 1 and not bool((_scale_shift(layer)[0] > 0).all()):
             continue
-        layers[j] = _fold(layers[j], layer)
-        layers[i] = nn.Identity()
-    for index, layer in enumerate(layers):
-        sequential[index] = layer
+        _fold(layers[j], layer)
+        sequential[i] = nn.Identity()
 
 
 def folded_copy(module):

@@ -13,12 +13,12 @@ sharded search all call it.
 * **run** takes one of two searches. The pruned search
   (:mod:`._pruning`, where ``algorithm`` and the data allow it) rules out
   most training rows with exact lower bounds first; brute force compares
-  every pair. Either runs its serial kernel, which releases the GIL, on
+  every pair. Either runs its route's kernel, which releases the GIL, on
   blocks of queries that ``n_jobs`` Python threads take in turn
   (:func:`_run`): one kernel per route to compile, and no numba threading
   layer, so concurrent calls and forked children need no lock. Brute
   force on a few queries (up to :data:`SPLIT_TRAINING_MAX_QUERIES`) splits the
-  training rows between Python threads running the serial kernel instead, and
+  training rows between Python threads running the same kernel instead, and
   merges their heaps exactly (:func:`merge_topk`).
 * **reuse**: results are kept in :data:`~._cache.search_cache`, keyed by the
   contents of both arrays and the distance, so a search repeated with the same
@@ -44,7 +44,6 @@ __all__ = ["kneighbors", "merge_topk"]
 SPLIT_TRAINING_MAX_QUERIES = 256
 #: ... and when each thread gets at least this many training rows.
 SPLIT_TRAINING_MIN_ROWS = 1024
-
 
 
 # ----------------------------------------------------------------------------
@@ -221,7 +220,7 @@ def _run(search_block, n_queries, q_block, n_threads):
     each block owns its rows of the heaps, so they share nothing else. A
     block goes to whichever thread is free, which evens out blocks of
     unequal cost (the pruned search visits the queries in the order of their
-    bounds). Plain threads and the serial kernels only: nothing depends on
+    bounds). Plain threads and one kernel per route: nothing depends on
     numba's threading layer, so concurrent calls, forked children and
     callers' own threads need no lock.
     """
@@ -331,7 +330,7 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
                  t_block, n_threads, training=None, y_digest=None):  # fmt: skip
     from ._kernels import _driver
 
-    serial = _driver.entry_point(*route)
+    kernel = _driver.entry_point(*route)
     n_queries, n_train = X.shape[0], Y.shape[0]
     if (
         n_threads > 1
@@ -339,7 +338,7 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
         and n_queries <= SPLIT_TRAINING_MAX_QUERIES
         and n_train >= SPLIT_TRAINING_MIN_ROWS * n_threads
     ):
-        _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
+        _split_training(kernel, X, Y, p, aux_x, aux_y, keys, idx, t_block,
                         n_threads)  # fmt: skip
         return
     kind = _panel_kind(route, X, Y) if n_queries >= PANELS["min_queries"] else None
@@ -349,7 +348,7 @@ def _brute_force(route, X, Y, exclude_self, p, aux_x, aux_y, keys, idx, q_block,
                       y_digest or digest(Y, n_threads))  # fmt: skip
         return
     args = (bool(exclude_self), float(p), aux_x, aux_y, keys, idx, q_block, t_block)
-    _run(lambda b0, b1: serial(X, Y, b0, b1, *args), n_queries, q_block, n_threads)
+    _run(lambda b0, b1: kernel(X, Y, b0, b1, *args), n_queries, q_block, n_threads)
 
 
 def _panel_kind(route, X, Y):
@@ -399,18 +398,18 @@ def _panel_search(kind, route, X, Y, exclude_self, aux_x, aux_y, keys, idx,
     # every group of every row: the panels must be those of these rows' shape.
     if P.shape != _panels.panel_shape(kind, *Y.shape):
         raise ValueError(f"panels of shape {P.shape} do not fit rows {Y.shape}")
-    serial = _panels.entry_point(kind, route[1])
+    kernel = _panels.entry_point(kind, route[1])
     args = (bool(exclude_self), aux_x, aux_y, keys, idx, q_block, t_block)
     _run(
-        lambda b0, b1: serial(X, Y, P, group, b0, b1, *args),
+        lambda b0, b1: kernel(X, Y, P, group, b0, b1, *args),
         X.shape[0], q_block, n_threads,
     )  # fmt: skip
 
 
-def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
+def _split_training(kernel, X, Y, p, aux_x, aux_y, keys, idx, t_block,
                     n_threads):  # fmt: skip
     """Each of ``n_threads`` Python threads searches all queries in its own
-    slice of the training rows (the serial kernel releases the GIL); the
+    slice of the training rows (the kernel releases the GIL); the
     per-slice heaps are merged exactly into ``keys``/``idx``."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -421,7 +420,7 @@ def _split_training(serial, X, Y, p, aux_x, aux_y, keys, idx, t_block,
         part_keys = np.full_like(keys, keys.flat[0])
         part_idx = np.full_like(idx, stop - start)
         part_aux = aux_y[start:stop] if aux_y.size else aux_y
-        serial(X, Y[start:stop], 0, X.shape[0], False, float(p), aux_x, part_aux,
+        kernel(X, Y[start:stop], 0, X.shape[0], False, float(p), aux_x, part_aux,
                part_keys, part_idx, X.shape[0], t_block)  # fmt: skip
         # Unfilled slots (k beyond the slice) keep the global sentinel index.
         unfilled = part_idx == stop - start
