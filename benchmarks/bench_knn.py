@@ -131,16 +131,15 @@ print(imported - start, time.perf_counter() - imported)
 
 def _simd_paths():
     """The SIMD code the uint8 tiles use on numba's target machine."""
-    from fmnist.neighbors._kernels._simd import host_features, plan
+    from fmnist.neighbors._kernels._isa import host_level
 
-    features = host_features()
-    sad, _ = plan(features, "sad")
-    dot, bias = plan(features, "dot")
+    level = host_level()
     return {
         "numba_cpu_name": os.environ.get("NUMBA_CPU_NAME", "host"),
-        "psadbw_bytes": list(sad),
-        "dot_bytes": list(dot),
-        "dot_instruction": "vpdpbusd (VNNI)" if bias else "pmaddwd",
+        "level": level.name,
+        "psadbw_bytes": list(level.sad_widths),
+        "dot_bytes": list(level.dot_widths),
+        "dot_instruction": level.dot,
     }
 
 

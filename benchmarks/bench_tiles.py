@@ -38,18 +38,18 @@ from _clock import cycles_per_second  # noqa: E402
 from _machine import run_info  # noqa: E402
 
 from fmnist.neighbors._kernels._codes import TILE_SAD_U8  # noqa: E402
+from fmnist.neighbors._kernels._isa import (  # noqa: E402
+    LEVELS,
+    host_features,
+    host_level,
+)
 from fmnist.neighbors._kernels._panels import (  # noqa: E402
     KINDS,
     PANEL_ROWS,
     TILES,
     pack,
 )
-from fmnist.neighbors._kernels._simd import (  # noqa: E402
-    dot_tile_4x4,
-    host_features,
-    plan,
-    sad_tile_4x4,
-)
+from fmnist.neighbors._kernels._simd import dot_tile_4x4, sad_tile_4x4  # noqa: E402
 
 # Both fit the L1 cache: 10 rows of 2,048 bytes are 20 KiB.
 LENGTHS = (784, 2048)
@@ -141,7 +141,7 @@ def main():
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
 
-    features = host_features()
+    level = host_level()
     clock = cycles_per_second()
     if clock is None:
         sys.exit("needs an x86-64 CPU (the tiles and the clock are x86 code)")
@@ -154,7 +154,7 @@ def main():
         "tiles": {},
     }
     for name, tile in (("sad", sad_tile_4x4), ("dot", dot_tile_4x4)):
-        widths, _ = plan(features, name)
+        widths, _ = level.widths(name)
         step_bytes = min(widths) if widths else 1
         run = _tile_loop(tile)
         cycles = {n: _cycles_per_call(run, n, clock, args.repeats) for n in LENGTHS}
@@ -189,12 +189,16 @@ def main():
             flush=True,
         )
     results["panels"] = {}
+    # Every panel kind of a level this CPU has (an AVX-512 host runs the
+    # AVX2 kinds too).
+    host = host_features()
+    runnable = {code for lv in LEVELS if lv.features <= host for code in lv.panels}
     for code, kind in KINDS.items():
-        if not kind.features <= features:
+        if code not in runnable:
             continue
         row = {str(n): _panel_pairs_per_cycle(code, n, clock, args.repeats)
                for n in LENGTHS}  # fmt: skip
-        name = f"{kind.instruction} {8 * kind.width}-bit"
+        name = f"{kind.instruction} {8 * kind.width}-bit {kind.queries}x{kind.panels}"
         results["panels"][name] = {"byte_pairs_per_cycle": row}
         print(
             f"{name} panel tile (one pair per lane, exact): "

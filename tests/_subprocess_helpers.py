@@ -12,13 +12,16 @@ import textwrap
 
 import pytest
 
-#: The numba targets of every SIMD code path, and the CPU flags each needs.
-SIMD_TARGETS = {
-    "x86-64": set(),  # SSE2 only: 16-byte psadbw, 8-byte pmaddwd
-    "haswell": {"avx2"},  # 32-byte psadbw, pmaddwd on 16 bytes
-    "skylake-avx512": {"avx512bw"},  # 64-byte psadbw, 512-bit pmaddwd
-    "cascadelake": {"avx512bw", "avx512_vnni"},  # vpdpbusd
-}
+
+def _simd_targets():
+    from fmnist.neighbors._kernels._isa import LEVELS
+
+    return {lv.target: set(lv.cpu_flags) for lv in reversed(LEVELS) if lv.target}
+
+
+#: The numba target of every SIMD level (``fmnist.neighbors._kernels._isa``),
+#: narrowest first, and the /proc/cpuinfo flags its code needs.
+SIMD_TARGETS = _simd_targets()
 
 # numba's JIT takes the *host's* features whatever NUMBA_CPU_NAME says, unless
 # NUMBA_CPU_FEATURES lists them: each target's LLVM features, written out.
@@ -28,9 +31,11 @@ _AVX512 = f"{_AVX2},+avx512f,+avx512bw,+avx512vl,+avx512dq,+avx512cd"
 SIMD_FEATURES = {
     "x86-64": "+sse,+sse2",
     "haswell": _AVX2,
+    "alderlake": f"{_AVX2},+avxvnni",
     "skylake-avx512": _AVX512,
     "cascadelake": f"{_AVX512},+avx512vnni",
 }
+assert set(SIMD_FEATURES) == set(SIMD_TARGETS), "a level without its features"
 
 
 def _host_flags():
@@ -49,31 +54,15 @@ def runs_here(target):
     return not SIMD_TARGETS[target] - _host_flags()
 
 
-def code_path(features):
-    """What the uint8 kernels compile for a target with these CPU
-    ``features``: the 4 x 4 tiles' vector widths and bias, their row groups
-    and masked tails, and the panel kind of each panel tile."""
-    from fmnist.neighbors._kernels import _panels, _simd
-    from fmnist.neighbors._kernels._codes import TILE_DOT_U8, TILE_SAD_U8
-
-    return (
-        _simd.plan(features, "sad"),
-        _simd.plan(features, "dot"),
-        len(_simd.row_groups(features, 4)),
-        _simd.masked_tail(features),
-        tuple(_panels.kind_for(t, features, 784) for t in (TILE_SAD_U8, TILE_DOT_U8)),
-    )
-
-
 def is_host_path(target):
     """Whether this process already compiles ``target``'s code path: the host
-    (or ``NUMBA_CPU_FEATURES``) has the same :func:`code_path`. Its checks
-    then run here, on the kernels the other tests compile, not in a child
-    that compiles them all again for the target's name."""
-    from fmnist.neighbors._kernels._simd import host_features
+    (or ``NUMBA_CPU_FEATURES``) is at the same instruction-set level. Its
+    checks then run here, on the kernels the other tests compile, not in a
+    child that compiles them all again for the target's name."""
+    from fmnist.neighbors._kernels._isa import host_level, level_of
 
-    target_path = code_path(simd_feature_set(target))
-    return runs_here(target) and target_path == code_path(host_features())
+    same = level_of(simd_feature_set(target)) == host_level()
+    return runs_here(target) and same
 
 
 def simd_feature_set(target):
@@ -88,10 +77,12 @@ def require_simd_target(target):
         pytest.skip(f"this CPU cannot run {target} code (no {sorted(missing)})")
 
 
-def simd_target_env(target, cache_dir):
+def simd_target_env(target, cache_dir, run=True):
     """The environment of a child compiled for ``target`` (its own numba
-    cache, 2 threads); skips the test when this CPU cannot run that code."""
-    require_simd_target(target)
+    cache, 2 threads); with ``run``, skips the test when this CPU cannot run
+    that code (a child that only compiles and reads the code needs not)."""
+    if run:
+        require_simd_target(target)
     return dict(
         os.environ,
         NUMBA_CPU_NAME=target,

@@ -40,29 +40,72 @@ WIDTHS = [784, 34_000, 66_000, 150_000]
 
 
 _PLAN_CHILD = """
-    from numba.core.registry import cpu_target
-    from fmnist.neighbors._kernels._simd import target_features, plan, row_groups
-    features = target_features(cpu_target.target_context)
-    print(plan(features, "sad"), plan(features, "dot"), len(row_groups(features, 4)))
+    from fmnist.neighbors._kernels._isa import host_level
+    from fmnist.neighbors._kernels._simd import row_groups
+    level = host_level()
+    print(level.name, level.widths("sad"), level.widths("dot"),
+          len(row_groups(level, 4)))
 """
 
-# (sad widths, bias), (dot widths, bias) of each target, and the groups a
-# 4 x 4 tile's query rows run in (two halves with 16 vector registers).
+# The level of each target, its (sad widths, bias) and (dot widths, bias),
+# and the groups a 4 x 4 tile's query rows run in (two halves with 16 vector
+# registers).
 EXPECTED_PLANS = {
-    "x86-64": "((16,), 0) ((8,), 0) 2",
-    "haswell": "((32, 16), 0) ((16, 8), 0) 2",
-    "skylake-avx512": "((64,), 0) ((32,), 0) 1",
-    "cascadelake": "((64,), 0) ((32,), 128) 1",
+    "x86-64": "sse2 ((16,), 0) ((8,), 0) 2",
+    "haswell": "avx2 ((32, 16), 0) ((16, 8), 0) 2",
+    "alderlake": "avx-vnni ((32, 16), 0) ((32,), 128) 2",
+    "skylake-avx512": "avx512 ((64,), 0) ((32,), 0) 1",
+    "cascadelake": "avx512-vnni ((64,), 0) ((32,), 128) 1",
 }
 
 
 @pytest.mark.parametrize("target", list(SIMD_TARGETS))
 def test_each_simd_target_compiles_its_own_path(target, tmp_path):
     # NUMBA_CPU_NAME alone keeps the host's features: the child must really
-    # compile the target's narrower code, not this machine's.
-    env = simd_target_env(target, tmp_path / "cache")
+    # compile the target's narrower code, not this machine's. Reading the
+    # plan runs no target code, so every target is checked on any CPU.
+    env = simd_target_env(target, tmp_path / "cache", run=False)
     out = run_python(_PLAN_CHILD, env=env, timeout=120)
     assert out.stdout.strip() == EXPECTED_PLANS[target]
+
+
+# Compiles (never runs) a 4 x 4 dot tile and the level's dot panel tile, and
+# prints the instructions of the dot products in their machine code.
+_ASM_CHILD = """
+    import re
+    import numba
+    from numba import njit
+    from fmnist.neighbors._kernels import _panels
+    from fmnist.neighbors._kernels._codes import TILE_DOT_U8
+    from fmnist.neighbors._kernels._isa import host_features
+    from fmnist.neighbors._kernels._simd import dot_tile_4x4
+
+    u8 = numba.types.uint8[:, ::1]
+    i64 = numba.types.int64[::1]
+    tile = _panels.TILES[_panels.kind_for(TILE_DOT_U8, host_features(), 784)]
+
+    @njit
+    def four_by_four(X, Y):
+        return dot_tile_4x4(X, Y, 0, 1, 2, 3, 0, 1, 2, 3, X.shape[1])
+
+    @njit
+    def panel(P, Q, out):
+        tile(P, Q, out, 0, 0, P.shape[1] // 32)
+
+    for fn, sig in ((four_by_four, (u8, u8)), (panel, (u8, u8, i64))):
+        fn.compile(sig)
+        asm = fn.inspect_asm(sig)
+        dots = sorted(set(re.findall(r"(?:\\{vex\\}\\s*)?vp(?:dpbusd|maddwd)", asm)))
+        print(" ".join(dots).replace("\t", " "), "zmm" in asm)
+"""
+
+
+def test_avx_vnni_tiles_use_the_vex_byte_dot_product(tmp_path):
+    # AVX-VNNI (Alder Lake, Zen 5) is AVX2 with a VEX-encoded vpdpbusd: both
+    # dot tiles must use it on 256-bit registers, with no AVX-512 register.
+    env = simd_target_env("alderlake", tmp_path / "cache", run=False)
+    out = run_python(_ASM_CHILD, env=env, timeout=300)
+    assert out.stdout.split("\n")[:2] == ["{vex} vpdpbusd False"] * 2
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +145,7 @@ def test_the_host_path_is_the_widest_target_it_can_compile():
     # The checks run in this process for exactly one target on a machine
     # with SSE2 or more: the widest whose features the host (or
     # NUMBA_CPU_FEATURES) has; the narrower ones still get their children.
-    from fmnist.neighbors._kernels._simd import host_features
+    from fmnist.neighbors._kernels._isa import host_features
 
     host = host_features()
     subsets = [t for t in SIMD_TARGETS if simd_feature_set(t) <= host]

@@ -581,11 +581,13 @@ _DIGEST_CHILD = """
 # brute force with one pair per vector lane (panel tiles)
 
 
-@pytest.mark.parametrize("name", ["SAD_512", "SAD_256", "DOT_VNNI", "DOT_WD"])
+@pytest.mark.parametrize(
+    "name", ["SAD_512", "SAD_256", "DOT_VNNI", "DOT_VNNI_2X4", "DOT_WD"]
+)
 def test_panels_hold_each_row_in_one_lane(name):
-    from fmnist.neighbors._kernels import _panels
+    from fmnist.neighbors._kernels import _codes, _panels
 
-    code = getattr(_panels, name)
+    code = getattr(_codes, f"PANEL_{name}")
     kind = _panels.KINDS[code]
     group = _panels.group_bytes(code)
     per_group = group // kind.widen  # features
@@ -609,38 +611,59 @@ def test_panels_hold_each_row_in_one_lane(name):
 def test_panels_serve_only_where_their_instructions_are():
     from fmnist.neighbors._kernels import _codes, _panels
 
-    avx512 = {"avx2", "avx512bw", "avx512vl", "avx512vnni"}
+    c = _codes
+    avx512 = {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512vnni"}
+    avx_vnni = {"sse2", "avx2", "avxvnni"}
     sad, dot = _codes.TILE_SAD_U8, _codes.TILE_DOT_U8
-    assert _panels.kind_for(sad, avx512, 784) == _panels.SAD_512
-    assert _panels.kind_for(dot, avx512, 784) == _panels.DOT_VNNI
-    assert _panels.kind_for(dot, {"avx2", "avx512bw"}, 784) == _panels.DOT_WD
-    assert _panels.kind_for(dot, {"avx2", "sse2"}, 784) == _panels.DOT_WD
+    assert _panels.kind_for(sad, avx512, 784) == c.PANEL_SAD_512
+    assert _panels.kind_for(dot, avx512, 784) == c.PANEL_DOT_VNNI
+    assert _panels.kind_for(dot, avx512 - {"avx512vnni"}, 784) == c.PANEL_DOT_WD
+    assert _panels.kind_for(dot, {"avx2", "avx512bw"}, 784) == c.PANEL_DOT_WD
+    assert _panels.kind_for(dot, {"avx2", "sse2"}, 784) == c.PANEL_DOT_WD
+    assert _panels.kind_for(dot, avx_vnni, 784) == c.PANEL_DOT_VNNI_2X4
+    assert _panels.kind_for(sad, avx_vnni, 784) == c.PANEL_SAD_256
     assert _panels.kind_for(dot, avx512, _codes.WIDE_BYTES + 1) is None
-    assert _panels.kind_for(sad, avx512, 10**6) == _panels.SAD_512
-    assert _panels.kind_for(sad, {"avx2", "sse2"}, 784) == _panels.SAD_256
-    assert _panels.kind_for(sad, {"avx2", "avx512f"}, 784) == _panels.SAD_256
+    assert _panels.kind_for(sad, avx512, 10**6) == c.PANEL_SAD_512
+    assert _panels.kind_for(sad, {"avx2", "sse2"}, 784) == c.PANEL_SAD_256
+    assert _panels.kind_for(sad, {"avx2", "avx512f"}, 784) == c.PANEL_SAD_256
     assert _panels.kind_for(dot, {"sse2", "sse4.2"}, 784) is None
     assert _panels.kind_for(_codes.TILE_L1, avx512, 784) is None
     assert _panels.kind_for(sad, avx512, 0) is None
 
 
-# The host's own panel kinds, and the AVX2 ones on a host that has AVX2 (an
-# AVX-512 host runs them as well: their code is compiled for the host).
-_AVX2 = frozenset({"sse2", "avx", "avx2"})
+# The host's own panel kinds, and those of narrower levels where the host
+# has their instructions (their code is compiled for the host: an AVX-512
+# VNNI host runs the AVX-VNNI kinds with the EVEX vpdpbusd).
+_TARGETS = {
+    "avx2": frozenset({"sse2", "avx", "avx2"}),
+    "avx-vnni": frozenset({"sse2", "avx", "avx2", "avxvnni"}),
+}
 
 
-@pytest.mark.parametrize("target", ["host", "avx2"])
+def _host_runs(features):
+    """Whether this host runs the panel tiles of the level of ``features``:
+    AVX2 for all of them, a byte dot product for the vpdpbusd ones."""
+    from fmnist.neighbors._kernels._isa import host_features, host_level, level_of
+
+    needs_vnni = level_of(features).dot == "vpdpbusd"
+    has_vnni = host_level().dot == "vpdpbusd"
+    return "avx2" in host_features() and (has_vnni or not needs_vnni)
+
+
+@pytest.mark.parametrize("target", ["host", "avx2", "avx-vnni"])
 @pytest.mark.parametrize("metric", ["manhattan", "sqeuclidean", "cosine"])
 def test_panel_tiles_give_the_4x4_tiles_results(metric, target, monkeypatch):
     from fmnist.neighbors import _search
     from fmnist.neighbors._kernels import _panels
-    from fmnist.neighbors._kernels._simd import host_features
+    from fmnist.neighbors._kernels._isa import host_features
 
-    features = host_features() if target == "host" else _AVX2
+    features = host_features() if target == "host" else _TARGETS[target]
     spec = SearchSpec.build(metric, 2, np.uint8, algorithm="brute", n_jobs=1)
     route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8), 9)
     kind = _panels.kind_for(route[0], features, 9)
-    if not (features <= host_features() and kind is not None):
+    if not (target == "host" or _host_runs(features)):
+        pytest.skip(f"this CPU cannot run the {target} panel tiles")
+    if kind is None:
         pytest.skip(f"no panel tiles for {metric} on this CPU's {target} code")
     monkeypatch.setitem(_search.PANELS, "min_queries", 1)
     monkeypatch.setitem(_search.PANELS, "features", features)
@@ -680,7 +703,7 @@ def test_panels_follow_rows_changed_in_place(reuse, monkeypatch):
     from fmnist import BlockKNNClassifier
     from fmnist.neighbors import _search, search_cache
     from fmnist.neighbors._kernels import _codes, _panels
-    from fmnist.neighbors._kernels._simd import host_features
+    from fmnist.neighbors._kernels._isa import host_features
 
     if _panels.kind_for(_codes.TILE_SAD_U8, host_features(), 8) is None:
         pytest.skip("this CPU has no panel tiles (they need AVX2 or AVX-512)")

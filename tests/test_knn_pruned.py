@@ -217,8 +217,10 @@ def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatc
     from fmnist.neighbors._kernels import _coarse
     from fmnist.neighbors._kernels._coarse import coarse_l2_mask_64, coarse_l2_sums_64
 
-    if not pmaddwd:
-        monkeypatch.setattr(_coarse, "PMADDWD", ())
+    if not pmaddwd:  # the level of a target without SIMD
+        from fmnist.neighbors._kernels._isa import LEVELS
+
+        monkeypatch.setattr(_coarse, "level_of", lambda features: LEVELS[-1])
 
     @numba.njit
     def masks(q, pairs, limits):

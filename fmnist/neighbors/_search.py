@@ -360,7 +360,7 @@ def _panel_kind(route, X, Y):
     if X.dtype != np.uint8 or Y.dtype != np.uint8 or not PANELS["enabled"]:
         return None
     if PANELS["features"] is None:
-        from ._kernels._simd import host_features
+        from ._kernels._isa import host_features
 
         PANELS["features"] = host_features()
     return _panels.kind_for(route[0], PANELS["features"], Y.shape[1])

@@ -14,6 +14,9 @@ Modules, one concern each
     ``njit`` with numba's on-disk cache keyed on all of these sources.
 ``_heap``
     Size-k max-heaps ordered by ``(key, training index)``: the tie rule.
+``_isa``
+    The instruction-set levels (AVX-512 VNNI ... SSE2): one row each of what
+    the SIMD kernels use; the one place to add a level.
 ``_simd``
     x86 SIMD register tiles for uint8 rows (``psadbw``, ``vpdpbusd``,
     ``pmaddwd``), exact at any row length.

@@ -23,7 +23,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._simd import PMADDWD, pmaddwd_function, target_features
+from ._isa import level_of, target_features
+from ._simd import pmaddwd_function
 
 _LANES = 64
 _I1 = ir.IntType(1)
@@ -138,12 +139,12 @@ def lowest_bit(typingctx, mask):
     return sig, codegen
 
 
-def _pair_squares(builder, features, diff):
+def _pair_squares(builder, width, diff):
     """``d[2i]**2 + d[2i + 1]**2`` of a ``<32 x i16>`` vector as ``<16 x
-    i32>``: ``pmaddwd`` in the widest form the target has (LLVM does not
+    i32>``: ``pmaddwd`` on ``width`` int16 lanes, the widest the target has
+    (its level's ``pmaddwd_lanes``; LLVM does not
     find it in the plain arithmetic), plain arithmetic off x86."""
-    found = [width for width, feature, _ in PMADDWD if feature in features]
-    if not found:
+    if not width:
         wide = ir.VectorType(_I32, 16)
         squares = []
         for first in (0, 1):
@@ -151,7 +152,6 @@ def _pair_squares(builder, features, diff):
             part = builder.sext(builder.shuffle_vector(diff, diff, lanes), wide)
             squares.append(builder.mul(part, part))
         return builder.add(*squares)
-    width = found[0]
     fn = pmaddwd_function(builder, width)
     pieces = []
     lanes_ty = ir.VectorType(_I32, width)
@@ -180,7 +180,7 @@ def _l2_accepts(qrow, table):
 def _emit_l2_sums(context, builder, sig, args):
     """The four ``<16 x i32>`` sums of rows ``first + [0, 64)`` (see
     :func:`coarse_l2_mask_64`)."""
-    features = target_features(context)
+    width = level_of(target_features(context)).pmaddwd_lanes
     n_pairs, pair_stride, q_stride, q_data, base = _operands(
         context, builder, sig, args, row_bytes=4
     )
@@ -200,7 +200,7 @@ def _emit_l2_sums(context, builder, sig, args):
         for part, acc in enumerate(accs):
             ptr = builder.gep(rows, [ir.Constant(_I64, 64 * part)])
             stored = builder.load(builder.bitcast(ptr, pair_ty.as_pointer()), align=2)
-            step = _pair_squares(builder, features, builder.sub(stored, q_vec))
+            step = _pair_squares(builder, width, builder.sub(stored, q_vec))
             builder.store(builder.add(builder.load(acc), step), acc)
     return [builder.load(acc) for acc in accs]
 

@@ -21,6 +21,14 @@ TILE_DOT_U8_WIDE = 8  # TILE_DOT_U8 for rows longer than WIDE_BYTES
 # narrowest vector (8 bytes), within which 32-bit lanes cannot overflow.
 WIDE_BYTES = 4096
 
+# Panel kinds (._panels.KINDS): the panel tile that serves TILE_SAD_U8 or
+# TILE_DOT_U8 brute force; each level of ._isa names the kinds it has.
+PANEL_SAD_512 = 0  # psadbw on 512 bits: 4 queries x 4 panels
+PANEL_DOT_VNNI = 1  # vpdpbusd on 256 bits, 32 registers: 4 queries x 4 panels
+PANEL_DOT_WD = 2  # pmaddwd on bytes widened to int16: 2 queries x 4 panels
+PANEL_SAD_256 = 3  # psadbw on 256 bits (halves of the 512-bit panels): 2 x 2
+PANEL_DOT_VNNI_2X4 = 4  # vpdpbusd on 256 bits, 16 registers: 2 x 4
+
 # Keys: how the heap key of one pair is made from its tile value.
 KEY_RAW = 0  # the tile value itself
 KEY_SQL2_FROM_DOT = 1  # |x|^2 + |y|^2 - 2 x.y from exact integers

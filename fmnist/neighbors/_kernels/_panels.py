@@ -9,15 +9,16 @@ groups, and each group of a query is broadcast to every lane: lane ``l`` of
 an accumulator then holds the whole distance to row ``l`` of its panel, and
 nothing is left to reduce. A tile compares a few queries with a few panels
 and writes their sums, exact integers like those of the 4 x 4 tiles. The
-kinds (:data:`KINDS`, the first one a target has serves):
+kinds (:data:`KINDS`; the first one in the target's level of
+:data:`._isa.LEVELS` serves):
 
 * manhattan (``TILE_SAD_U8``): ``psadbw``, whose 64-bit lanes each sum 8 byte
   pairs (groups of 8 bytes). On 512 bits (AVX-512BW) a vector holds a
   panel's 8 rows: 4 queries by 4 panels per tile. On 256 bits (AVX2) it holds
   4 of them, read in two halves: 2 queries by 2 panels.
 * dot products (``TILE_DOT_U8``, rows of at most ``WIDE_BYTES``):
-  ``vpdpbusd`` on 256 bits (AVX-512 VNNI with VL; faster than 512 bits on
-  Zen 4, see :mod:`._simd`), whose 32-bit lanes each sum 4 products; the
+  ``vpdpbusd`` on 256 bits (AVX-512 VNNI: 4 queries by 4 panels; AVX-VNNI,
+  with 16 registers: 2 by 4), whose 32-bit lanes each sum 4 products; the
   panels hold ``y ^ 0x80`` (``y - 128`` as a signed byte), so a lane sums
   ``x.y - 128 * sum(x)`` and the driver adds ``128 * sum(x)`` back; a lane
   gains at most ``255 * 128`` per byte. Without VNNI, on AVX2, ``pmaddwd``
@@ -43,11 +44,21 @@ from numba import literally, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from ._codes import TILE_DOT_U8, TILE_SAD_U8, WIDE_BYTES
+from ._codes import (
+    PANEL_DOT_VNNI,
+    PANEL_DOT_VNNI_2X4,
+    PANEL_DOT_WD,
+    PANEL_SAD_256,
+    PANEL_SAD_512,
+    TILE_DOT_U8,
+    TILE_SAD_U8,
+    WIDE_BYTES,
+)
 from ._driver import _offer_four
 from ._heap import heap_push, heap_sort_rows
+from ._isa import VNNI_BIAS, level_of
 from ._jit import njit, per_route
-from ._simd import VNNI_BIAS, _load, _row_pointers, intrinsic_name
+from ._simd import _load, _row_pointers, intrinsic_name
 from ._tiles import pair_key
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
@@ -67,42 +78,32 @@ class Kind(NamedTuple):
     group: int  # bytes of a row per lane and step
     width: int  # vector bytes (a panel's step: one vector, or two halves)
     lane: ir.IntType  # accumulator lane type
-    features: frozenset  # CPU features it needs
     bias: int  # subtracted per query byte (VNNI_BIAS for vpdpbusd)
     widen: int  # bytes per feature in the panels and query buffer
     queries: int  # queries per tile
     panels: int  # panels per tile (accumulators: queries x panels x parts)
 
 
-#: Panel kinds, in order of preference for each tile code.
-SAD_512, DOT_VNNI, DOT_WD, SAD_256 = 0, 1, 2, 3
+#: The panel kinds by code (``._codes.PANEL_*``); which of them a target has,
+#: and in which order of preference, is its level's ``panels`` (``._isa``).
 KINDS = {
-    SAD_512: Kind(
-        "psadbw", TILE_SAD_U8, 8, 64, _I64,
-        frozenset({"avx512bw"}), 0, 1, 4, 4,
-    ),
+    PANEL_SAD_512: Kind("psadbw", TILE_SAD_U8, 8, 64, _I64, 0, 1, 4, 4),
     # The same panels read in halves of 4 rows (a 256-bit vector holds four
     # 64-bit lanes): 2 queries by 2 panels per tile, 8 accumulators within
     # AVX2's 16 vector registers (1 query by 4 panels loads twice the bytes
     # per pair and ran slower than the 4 x 4 tile, out of the L2 cache).
-    SAD_256: Kind(
-        "psadbw", TILE_SAD_U8, 8, 32, _I64,
-        frozenset({"avx2"}), 0, 1, 2, 2,
-    ),
-    DOT_VNNI: Kind(
-        "vpdpbusd", TILE_DOT_U8, 4, 32, _I32,
-        frozenset({"avx512bw", "avx512vl", "avx512vnni"}), VNNI_BIAS, 1, 4, 4,
-    ),
-    # AVX2 has no byte dot product: bytes widened to int16 in the panels and
-    # the query buffer, pairs of them multiplied and added into int32 lanes
-    # by pmaddwd (2 * 255 * 255 per step: WIDE_BYTES bytes stay far below
-    # 2**31). Two queries per tile: 8 accumulators, 4 panels and a broadcast
-    # within AVX2's 16 vector registers.
-    DOT_WD: Kind(
-        "pmaddwd", TILE_DOT_U8, 4, 32, _I32,
-        frozenset({"avx2"}), 0, 2, 2, 4,
-    ),
-}  # fmt: skip
+    PANEL_SAD_256: Kind("psadbw", TILE_SAD_U8, 8, 32, _I64, 0, 1, 2, 2),
+    PANEL_DOT_VNNI: Kind("vpdpbusd", TILE_DOT_U8, 4, 32, _I32, VNNI_BIAS, 1, 4, 4),
+    # With 16 vector registers (AVX-VNNI): 8 accumulators, 4 panels and a
+    # broadcast, as for pmaddwd below.
+    PANEL_DOT_VNNI_2X4: Kind("vpdpbusd", TILE_DOT_U8, 4, 32, _I32, VNNI_BIAS, 1, 2, 4),
+    # No byte dot product: bytes widened to int16 in the panels and the query
+    # buffer, pairs of them multiplied and added into int32 lanes by pmaddwd
+    # (2 * 255 * 255 per step: WIDE_BYTES bytes stay far below 2**31). Two
+    # queries per tile: 8 accumulators, 4 panels and a broadcast within
+    # AVX2's 16 vector registers.
+    PANEL_DOT_WD: Kind("pmaddwd", TILE_DOT_U8, 4, 32, _I32, 0, 2, 2, 4),
+}
 
 # What the driver and the padding rely on: a tile's sums fit its output
 # buffer, and its rows divide the padding, so that the panels a tile reads
@@ -121,8 +122,8 @@ def kind_for(tile, features, n_features):
     ``features`` for rows of ``n_features`` bytes, or None."""
     if not n_features or (tile == TILE_DOT_U8 and n_features > WIDE_BYTES):
         return None
-    for code, kind in KINDS.items():
-        if kind.tile == tile and kind.features <= features:
+    for code in level_of(features).panels:
+        if KINDS[code].tile == tile:
             return code
     return None
 

@@ -10,35 +10,30 @@ produce from a plain loop:
 
 * absolute differences: ``psadbw`` sums ``|a - b|`` over 8 bytes into a 64-bit
   lane (64 bytes per instruction with AVX-512BW, 32 with AVX2, 16 with SSE2);
-* dot products: with AVX-512 VNNI, ``vpdpbusd`` multiplies unsigned by signed
-  bytes and adds groups of 4 into 32-bit lanes. It runs on 256-bit vectors
-  (32 products per instruction): on Zen 4, which splits each 512-bit
-  instruction in two, the 4 x 4 dot tile ran 1.5x faster on 256-bit vectors
-  (169 against 111 billion byte pairs per second on one core), and Intel cores
-  issue twice as many 256-bit ``vpdpbusd`` per cycle, so nothing is lost there.
-  The training bytes are flipped to signed with ``y ^ 0x80`` (``y - 128``), so
-  the tile returns ``x.y - 128 * sum(x)``; the caller adds ``128 * sum(x)``
-  back (``bias``). Without VNNI, ``pmaddwd`` on bytes widened to 16 bits is
-  used and the bias is 0.
+* dot products: ``vpdpbusd`` (AVX-512 VNNI, or the VEX-encoded AVX-VNNI)
+  multiplies unsigned by signed bytes and adds groups of 4 into 32-bit lanes,
+  on 256-bit vectors. The training bytes are flipped to signed with
+  ``y ^ 0x80`` (``y - 128``), so the tile returns ``x.y - 128 * sum(x)``; the
+  caller adds ``128 * sum(x)`` back (``bias``). Without VNNI, ``pmaddwd`` on
+  bytes widened to 16 bits is used and the bias is 0.
+
+Which instructions, vector widths and register budget a tile uses is the
+row of its compile target in :data:`._isa.LEVELS`.
 
 Exactness at any width: a 32-bit lane gains at most 4 * 255 * 128 (VNNI) or
 2 * 255 * 255 (``pmaddwd``) per step, so a dot tile may accumulate at most
 ``_FLUSH_STEPS`` steps in 32-bit lanes before it sums the lanes (still below
 2**31) into 64-bit totals. :func:`dot_tile_4x4` does one such round and serves
 rows of up to ``WIDE_BYTES`` bytes (4 KiB; Fashion-MNIST's 784 among them);
-:func:`wide_dot_tile_4x4` repeats rounds for longer rows. The search picks the
-tile from the row length. The 64-bit ``psadbw`` lanes cannot overflow below 2**55
-bytes. Results are therefore the same exact integers for any vector width and
-any row length.
+:func:`wide_dot_tile_4x4` repeats rounds for longer rows. The 64-bit
+``psadbw`` lanes cannot overflow below 2**55 bytes. Results are therefore the
+same exact integers for any vector width and any row length.
 
-The vector widths follow the features of numba's target machine (the host's,
-or ``NUMBA_CPU_FEATURES``; ``NUMBA_CPU_NAME`` alone does not change them).
-With AVX-512BW a tile steps through the row in its widest vectors and reads
-the last, partial step with a masked load (:func:`masked_tail`), so it covers
+With a masked tail (AVX-512BW) a tile steps through the row in its widest
+vectors and reads the last, partial step with a masked load, so it covers
 every byte: ``handled = n``. Elsewhere the tiles cover ``handled = w * (n //
-w)`` bytes, ``w`` being the narrowest width used (16 bytes for ``psadbw``, 8
-for the ``pmaddwd`` dot on AVX2 and SSE2), and ``handled`` is 0 on other
-targets; the caller adds the remaining bytes with scalar code.
+w)`` bytes, ``w`` being the narrowest width used, and ``handled`` is 0 on
+non-x86 targets; the caller adds the remaining bytes with scalar code.
 
 The 16 accumulators are reduced together (:func:`_reduce_all`), transposing
 while adding, which is where a tile spent most of its time beyond the
@@ -51,6 +46,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._codes import WIDE_BYTES
+from ._isa import VNNI_BIAS, level_of, target_features
 
 _TILE = 4
 # A 32-bit dot lane gains at most 130,560 (< 2**17) per step: over 512 steps
@@ -59,50 +55,10 @@ _TILE = 4
 _FLUSH_STEPS = 512
 assert WIDE_BYTES <= 8 * _FLUSH_STEPS  # one round of the narrowest dot vector
 
-#: What the VNNI dot tiles subtract per query byte: their training bytes are
-#: flipped to signed bytes ``y ^ VNNI_BIAS`` (``y - 128``).
-VNNI_BIAS = 0x80
-
 _I8 = ir.IntType(8)
 _I16 = ir.IntType(16)
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
-
-
-def target_features(context):
-    try:
-        text = context.codegen()._tm_features
-    except AttributeError:  # pragma: no cover - other numba targets
-        return frozenset()
-    return frozenset(f[1:] for f in text.split(",") if f.startswith("+"))
-
-
-def host_features():
-    """The CPU features numba compiles for (the host's, or
-    ``NUMBA_CPU_FEATURES``)."""
-    from numba.core.registry import cpu_target
-
-    return target_features(cpu_target.target_context)
-
-
-def plan(features, kind):
-    """Return ``(widths, bias)`` for target ``features``: widths in bytes,
-    widest first, and the bias the dot tile subtracts (see the module)."""
-    if "sse2" not in features:
-        return (), 0
-    if kind == "sad":
-        if "avx512bw" in features:
-            return (64,), 0
-        if "avx2" in features:
-            return (32, 16), 0
-        return (16,), 0
-    if {"avx512vnni", "avx512vl", "avx512bw"} <= features:
-        return (32,), VNNI_BIAS  # 256-bit: see the module docstring
-    if "avx512bw" in features:
-        return (32,), 0
-    if "avx2" in features:
-        return (16, 8), 0
-    return (8,), 0
 
 
 #: ``psadbw``'s LLVM intrinsic by vector width in bytes.
@@ -120,7 +76,7 @@ def intrinsic_name(instruction, width):
         return PSADBW[width]
     if instruction == "vpdpbusd":
         return f"llvm.x86.avx512.vpdpbusd.{width * 8}"
-    return next(name for lanes, _, name in PMADDWD if 2 * lanes == width)
+    return PMADDWD[width // 2]
 
 
 def _sad_step(builder, width):
@@ -155,14 +111,13 @@ def _vnni_step(builder, width):
     return in_ty, acc_ty, prep_y, step
 
 
-#: ``pmaddwd`` (products of int16 lanes, added in pairs into int32 lanes),
-#: widest first: width in int16 lanes, the target feature it needs, its LLVM
-#: intrinsic.
-PMADDWD = (
-    (32, "avx512bw", "llvm.x86.avx512.pmaddw.d.512"),
-    (16, "avx2", "llvm.x86.avx2.pmadd.wd"),
-    (8, "sse2", "llvm.x86.sse2.pmadd.wd"),
-)
+#: ``pmaddwd``'s LLVM intrinsic (products of int16 lanes, added in pairs into
+#: int32 lanes) by vector width in int16 lanes.
+PMADDWD = {
+    32: "llvm.x86.avx512.pmaddw.d.512",
+    16: "llvm.x86.avx2.pmadd.wd",
+    8: "llvm.x86.sse2.pmadd.wd",
+}
 
 
 def pmaddwd_function(builder, lanes):
@@ -202,16 +157,6 @@ def _row_pointers(context, builder, arrty, arr, rows):
 def _load(builder, ptr, offset, vec_ty):
     p = builder.bitcast(builder.gep(ptr, [offset]), vec_ty.as_pointer())
     return builder.load(p, align=1)
-
-
-def masked_tail(features):
-    """Whether the last partial step of a row is read with a masked load.
-
-    AVX-512BW loads bytes under a mask, zeroing the masked-off lanes and
-    never touching their memory, so a tile can cover every byte in its widest
-    steps; the zeros add nothing to a sum of absolute differences (both
-    sides zero) or to a dot product (the query side zero)."""
-    return "avx512bw" in features
 
 
 def _pair_up(builder, a, b):
@@ -292,17 +237,17 @@ def _masked_load(builder, ptr, offset, vec_ty, mask):
     return builder.call(fn, [p, ir.Constant(_I32, 1), mask, ir.Constant(vec_ty, None)])
 
 
-def row_groups(features, n_x):
+def row_groups(level, n_x):
     """The query rows of a tile, in the groups that stream the training rows
     together.
 
-    With AVX-512 (32 vector registers) the 16 accumulators of a 4 x 4 tile
-    and the 8 rows fit in registers; with 16 registers (AVX2, SSE2) they do
-    not: the compiler spilled them to the stack, which cost a fifth of the
-    tile's time (AVX2 manhattan, 104 against 128 billion byte pairs per
-    second on one Zen 4 core), so the tile runs as two 2 x 4 halves, each
-    streaming the 4 training rows once."""
-    if n_x > 2 and "avx512f" not in features:
+    With 32 vector registers (AVX-512) the 16 accumulators of a 4 x 4 tile
+    and the 8 rows fit in registers; with 16 (AVX2, SSE2) they do not: the
+    compiler spilled them to the stack, which cost a fifth of the tile's time
+    (AVX2 manhattan, 104 against 128 billion byte pairs per second on one Zen
+    4 core), so the tile runs as two 2 x 4 halves, each streaming the 4
+    training rows once."""
+    if n_x > 2 and level.registers < 32:
         return [list(range(g, min(g + 2, n_x))) for g in range(0, n_x, 2)]
     return [list(range(n_x))]
 
@@ -315,16 +260,16 @@ def _emit_tile(kind, context, builder, sig, args, n_x=_TILE):
         context, builder, yty, Y, list(args[2 + n_x : 2 + n_x + _TILE])
     )
     n_bytes = args[2 + n_x + _TILE]
-    features = target_features(context)
-    widths, bias = plan(features, "sad" if kind == "sad" else "dot")
-    masked = masked_tail(features)
+    level = level_of(target_features(context))
+    widths, bias = level.widths("sad" if kind == "sad" else "dot")
+    masked = level.masked_tail
 
     totals = [
         cgutils.alloca_once_value(builder, ir.Constant(_I64, 0))
         for _ in range(n_x * _TILE)
     ]
     offset = ir.Constant(_I64, 0)
-    for rows in row_groups(features, n_x):
+    for rows in row_groups(level, n_x):
         group_totals = [totals[r * _TILE + c] for r in rows for c in range(_TILE)]
         offset = _emit_rows(
             kind, builder, [xptr[r] for r in rows], yptr, n_bytes, widths, bias,
@@ -479,9 +424,9 @@ def dot_plan(typingctx, n_bytes):
     sig = types.UniTuple(types.int64, 2)(types.intp)
 
     def codegen(context, builder, sig, args):
-        features = target_features(context)
-        widths, bias = plan(features, "dot")
-        if widths and masked_tail(features):
+        level = level_of(target_features(context))
+        widths, bias = level.widths("dot")
+        if widths and level.masked_tail:
             handled = args[0]
         elif widths:
             step = ir.Constant(_I64, min(widths))
