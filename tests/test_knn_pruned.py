@@ -10,7 +10,7 @@ import pytest
 from _knn_helpers import blob_images
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import _pruning
+from fmnist.neighbors import _projection_tables, _pruning
 from fmnist.neighbors._kernels import _pruned_l2
 from fmnist.neighbors._search import kneighbors
 from fmnist.neighbors._spec import SearchSpec
@@ -134,7 +134,7 @@ def test_directions_are_the_leading_eigenvectors(unit):
     # Rows with a clear spectrum: five strong directions plus noise.
     Y = (rng.normal(size=(3000, 5)) @ rng.normal(size=(5, 40)) * 20 + 100).clip(0, 255)
     Y = (Y + rng.normal(size=Y.shape)).clip(0, 255).astype(np.uint8)
-    basis = _pruning._directions(Y, 5, unit)
+    basis = _projection_tables.directions(Y, 5, unit)
     assert basis.shape == (40, 5) and basis.flags.c_contiguous
     np.testing.assert_allclose(basis.T @ basis, np.eye(5), atol=1e-12)
     sample = Y.astype(np.float64)
@@ -172,7 +172,8 @@ def test_integer_tables_are_within_their_rounding(unit):
         assert error.max() <= _pruned_l2.TABLE_ROUNDING
         assert error.max() > 0.4  # rounded to whole table units
     largest = max(np.abs(tables.fine).max(), np.abs(coarse).max())
-    assert 0.99 * _pruning._TABLE_MAX <= largest <= _pruning._TABLE_MAX
+    table_max = _projection_tables.TABLE_MAX
+    assert 0.99 * table_max <= largest <= table_max
 
 
 @pytest.mark.parametrize("unit", [False, True])
@@ -242,7 +243,7 @@ def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatc
         q = rng.integers(-high, high + 1, 18).astype(np.int16)
         if high == 16000:
             q[:] = -16000
-        pairs = _pruning._in_pairs(columns)
+        pairs = _projection_tables.in_pairs(columns)
         sums = ((columns[64:128].astype(np.int64) - q) ** 2).sum(1)
         stored = sums_at(q, pairs)
         assert (stored[:8] == 0).all() and (stored[72:] == 0).all()

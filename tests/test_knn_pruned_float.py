@@ -11,7 +11,7 @@ import pytest
 from _knn_helpers import blob_images
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import _pruning
+from fmnist.neighbors import _code_tables, _pruning
 from fmnist.neighbors import _search as search_module
 from fmnist.neighbors._kernels import _tiles
 from fmnist.neighbors._search import TrainingRows, kneighbors
@@ -201,7 +201,7 @@ def test_code_bound_stays_below_the_distance(norm, scaling):
         X = rng.standard_normal((30, 50)) * 3  # beyond the codes' range too
     else:
         Y, X = SCALINGS[scaling](_images(500, 13)), SCALINGS[scaling](_images(30, 14))
-    tables = _pruning._code_tables(Y, unit, manhattan)
+    tables = _code_tables.code_tables(Y, unit, manhattan)
     q_codes, q_sq, q_slack = tables.query_codes(X, unit)
     diff = q_codes.astype(np.int64)[:, None] - tables.codes.astype(np.int64)
     dots = q_codes.astype(np.int64) @ tables.codes.T.astype(np.int64)
@@ -230,6 +230,6 @@ def test_codes_of_scaled_images_are_the_images():
     # and the rests only the float32 rounding of x / 255.
     images = _images(300, 15)
     images[0, 0], images[0, 1] = 0, 255
-    tables = _pruning._code_tables(images / np.float32(255), unit=False)
+    tables = _code_tables.code_tables(images / np.float32(255), unit=False)
     np.testing.assert_array_equal(tables.codes, images)
     assert tables.rests.max() < 1e-6

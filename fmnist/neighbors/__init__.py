@@ -21,12 +21,19 @@ Layout, one job per module:
 ``_search``
     The search spine (validate, reuse, plan, run, finish) every caller goes
     through.
+``_pruning``
+    Where the pruned search applies, and its dispatch to the walks.
+``_mean_tables``, ``_projection_tables``, ``_code_tables``
+    The bound tables the pruned walks read: group means (manhattan),
+    projections on principal directions (euclidean, cosine), uint8 codes of
+    float rows.
 ``_cache``
     :data:`search_cache`, the bounded content-keyed store of search results.
 ``_vote``
     The neighbour vote, a pure function.
 ``_kernels``
-    The numba kernels (heaps, SIMD tiles, the blocked driver).
+    The numba kernels (heaps, SIMD tiles and the instruction-set table, the
+    blocked driver, panels, the pruned walks).
 """
 
 from .._persistence import InconsistentVersionWarning

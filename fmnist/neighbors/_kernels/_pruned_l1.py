@@ -19,7 +19,7 @@ bounds, not a sort), so that the threshold is close to its final value
 before most rows are reached.
 
 Float rows walk the same tables, built from their uint8 codes ``x = low +
-step * c + e`` (:class:`fmnist.neighbors._pruning.CodeTables`): since
+step * c + e`` (:class:`fmnist.neighbors._code_tables.CodeTables`): since
 ``|x - y|_1 >= step * |c_x - c_y|_1 - |e_x|_1 - |e_y|_1``, a float threshold
 ``thr`` becomes the code threshold ``floor((thr (1 + REL_MARGIN) + slack_x +
 max_y |e_y|_1) / step)`` (:func:`code_key`), every bound of the walk is on

@@ -391,7 +391,7 @@ def pruned_l2_rows(
     projection ``second``. ``order`` maps each sorted position to the
     training index the heaps record. The query's coarse columns ``q_coarse``
     are int16, its fine ones ``q_fine`` float32, in table units
-    (:meth:`fmnist.neighbors._pruning.ProjectionTables.query_tables`).
+    (:meth:`fmnist.neighbors._projection_tables.ProjectionTables.query_tables`).
     ``tile`` is the route's tile: the exact distances are those of the
     brute-force search. ``codes`` is the tuple :func:`_code_filter` takes
     (training codes in sorted order, query codes in query order; empty
