@@ -96,7 +96,7 @@ def _warm(est, X):
     one of more than ``SPLIT_TRAINING_MAX_QUERIES`` (which splits the
     queries, another kernel) and one as large as the panel tiles of brute
     force need (packing the panels)."""
-    from fmnist.neighbors._search import PANELS, SPLIT_TRAINING_MAX_QUERIES
+    from fmnist.neighbors._brute import PANELS, SPLIT_TRAINING_MAX_QUERIES
 
     est.kneighbors(X[:64])
     est.kneighbors(X[: SPLIT_TRAINING_MAX_QUERIES + 64])

@@ -11,8 +11,8 @@ from fractions import Fraction
 import numpy as np
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import _search
-from fmnist.neighbors._kernels._tiles import _squares_1x4
+from fmnist.neighbors import _brute
+from fmnist.neighbors._kernels._float_tiles import _squares_1x4
 from fmnist.neighbors._search import kneighbors
 from fmnist.neighbors._spec import SearchSpec
 
@@ -20,12 +20,12 @@ from fmnist.neighbors._spec import SearchSpec
 def check_searches(widths):
     """Assert that every search is exact on rows of each of ``widths`` bytes."""
     # Brute force takes the panel tiles (AVX2, AVX-512) for any batch here.
-    before = _search.PANELS["min_queries"]
-    _search.PANELS["min_queries"] = 1
+    before = _brute.PANELS["min_queries"]
+    _brute.PANELS["min_queries"] = 1
     try:
         _check(widths)
     finally:
-        _search.PANELS["min_queries"] = before
+        _brute.PANELS["min_queries"] = before
 
 
 def _exact_sqeuclidean(Q, X):

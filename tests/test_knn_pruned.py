@@ -366,12 +366,12 @@ def test_pruned_matches_brute_on_fashion_mnist(fashion_mnist_split, metric):
 def test_small_batches_split_the_training_rows_exactly(metric, dtype, monkeypatch):
     # Few queries: the threads split the training rows and merge their
     # heaps; the result must be the single-thread search, ties included.
-    from fmnist.neighbors import _search
+    from fmnist.neighbors import _brute
 
     calls = []
-    split = _search._split_training
+    split = _brute.split_training
     monkeypatch.setattr(
-        _search, "_split_training", lambda *a: calls.append(1) or split(*a)
+        _brute, "split_training", lambda *a: calls.append(1) or split(*a)
     )
     rng = np.random.default_rng(9)
     Y = rng.integers(0, 4, (5000, 20)).astype(dtype)  # many exact ties

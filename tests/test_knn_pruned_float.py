@@ -11,9 +11,8 @@ import pytest
 from _knn_helpers import blob_images
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import _code_tables, _pruning
-from fmnist.neighbors import _search as search_module
-from fmnist.neighbors._kernels import _tiles
+from fmnist.neighbors import _brute, _code_tables, _pruning
+from fmnist.neighbors._kernels import _float_tiles, _tiles
 from fmnist.neighbors._search import TrainingRows, kneighbors
 from fmnist.neighbors._spec import SearchSpec
 
@@ -39,7 +38,7 @@ def _assert_same(metric, X, Y, k, n_jobs=1, exclude_self=False, pruned=True):
     d_b, i_b = _search(metric, "brute", X, Y, k, n_jobs, exclude_self)
     with pytest.MonkeyPatch.context() as patch:
         if pruned:
-            patch.setattr(search_module, "_brute_force", _no_brute_force)
+            patch.setattr(_brute, "search", _no_brute_force)
         d_p, i_p = _search(metric, "pruned", X, Y, k, n_jobs, exclude_self)
     np.testing.assert_array_equal(d_p, d_b)
     np.testing.assert_array_equal(i_p, i_b)
@@ -167,21 +166,22 @@ def test_lane_sums_are_one_order_in_every_tile(dtype, n):
     Y = (rng.standard_normal((5, n)) * 10).astype(dtype)
     norms = np.sqrt((X.astype(np.float64) ** 2).sum(1))
     y_norms = np.sqrt((Y.astype(np.float64) ** 2).sum(1))
-    squares = _tiles._squares_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4)
-    one = [v for i in range(4) for v in _tiles._squares_1x4(X, Y, i, 1, 2, 3, 4)]
+    squares = _float_tiles._squares_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4)
+    squares_1x4 = _float_tiles._squares_1x4
+    one = [v for i in range(4) for v in squares_1x4(X, Y, i, 1, 2, 3, 4)]
     assert squares == tuple(one)
     ref = [_reference(X[i], Y[j]) for i in range(4) for j in (1, 2, 3, 4)]
     assert list(squares) == ref
     u = [1 / v if v else 1.0 for v in norms]
     v = [1 / w if w else 1.0 for w in y_norms]
-    chords = _tiles._chords_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4, *u, *v[1:])
-    one = [c for i in range(4) for c in _tiles._chords_1x4(X, Y, i, 1, 2, 3, 4, u[i],
-                                                             *v[1:])]  # fmt: skip
+    chords = _float_tiles._chords_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4, *u, *v[1:])
+    chords_1x4 = _float_tiles._chords_1x4
+    one = [c for i in range(4) for c in chords_1x4(X, Y, i, 1, 2, 3, 4, u[i], *v[1:])]
     assert chords == tuple(one)
     ref = [_reference(X[i], Y[j], u[i], v[j]) for i in range(4) for j in (1, 2, 3, 4)]
     assert list(chords) == ref
-    sums = _tiles._abs_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4)
-    one = [v for i in range(4) for v in _tiles._abs_1x4(X, Y, i, 1, 2, 3, 4)]
+    sums = _float_tiles._abs_4x4(X, Y, 0, 1, 2, 3, 1, 2, 3, 4)
+    one = [v for i in range(4) for v in _float_tiles._abs_1x4(X, Y, i, 1, 2, 3, 4)]
     assert sums == tuple(one)
     ref = [_reference(X[i], Y[j], absolute=True) for i in range(4) for j in range(1, 5)]
     assert list(sums) == ref

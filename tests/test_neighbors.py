@@ -1,5 +1,7 @@
 """BlockKNNClassifier against scikit-learn's brute-force kNN and a NumPy reference."""
 
+import re
+
 import numpy as np
 import pytest
 from _knn_helpers import exact_distances
@@ -245,6 +247,33 @@ def test_kneighbors_none_n_neighbors_errors():
         est.kneighbors(X, n_neighbors=0)
     with pytest.raises(TypeError, match="enter integer value"):
         est.kneighbors(X, n_neighbors=1.5)
+
+
+@pytest.mark.parametrize(
+    ("n_neighbors", "error", "message"),
+    [
+        (0, ValueError, "Expected n_neighbors > 0. Got 0"),
+        (6, ValueError, "Expected n_neighbors <= n_samples_fit, but n_neighbors = 6"),
+        (2.0, TypeError, "n_neighbors does not take <class 'float'> value"),
+        (True, TypeError, "n_neighbors does not take <class 'bool'> value"),
+    ],
+)
+def test_n_neighbors_is_checked_alike_everywhere(n_neighbors, error, message):
+    # The estimator, the search spine and the sharded search share one check.
+    from fmnist.distributed._search import _check_search
+    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors._search import kneighbors
+
+    X = np.arange(5, dtype=np.uint8)[:, None]
+    est = BlockKNNClassifier(n_neighbors=1).fit(X, [0, 1, 0, 1, 0])
+    spec = SearchSpec.build("euclidean", 2, np.uint8)
+    for call in (
+        lambda: est.kneighbors(X, n_neighbors=n_neighbors),
+        lambda: kneighbors(spec, X, X, n_neighbors),
+        lambda: _check_search(X.shape, X.shape, n_neighbors),
+    ):
+        with pytest.raises(error, match=re.escape(message)):
+            call()
 
 
 def test_n_neighbors_larger_than_training_set_at_predict():

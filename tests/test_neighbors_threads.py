@@ -72,7 +72,7 @@ def test_numba_threads_restored_when_predict_raises(numba_threads):
 def test_query_blocks_are_each_searched_once(n_queries, q_block, n_threads):
     import threading
 
-    from fmnist.neighbors._search import _run
+    from fmnist.neighbors._plan import run_blocks as _run
 
     calls, lock = [], threading.Lock()
 
@@ -92,7 +92,7 @@ def test_query_blocks_are_each_searched_once(n_queries, q_block, n_threads):
 
 
 def test_a_failing_block_raises_and_stops_the_others():
-    from fmnist.neighbors._search import _run
+    from fmnist.neighbors._plan import run_blocks as _run
 
     done = []
 

@@ -7,7 +7,6 @@ Every shard is searched with the same spine as on one machine
 included.
 """
 
-import numbers
 from dataclasses import replace
 
 import numpy as np
@@ -16,7 +15,8 @@ from sklearn.utils import check_array
 from .._images import flatten_image_stack
 from ..neighbors import BlockKNNClassifier, SearchSpec
 from ..neighbors import _search as spine
-from ..neighbors._search import merge_topk
+from ..neighbors._plan import merge_topk
+from ..neighbors._spec import check_n_neighbors
 from ._cluster import require_distributed
 from ._shards import TrainingShards, as_kernel_array, scatter_shards
 
@@ -68,19 +68,7 @@ def _check_search(train_shape, query_shape, n_neighbors):
             f"X_query has {query_shape[1]} features, but the training set has "
             f"{train_shape[1]} features."
         )
-    if (
-        not isinstance(n_neighbors, numbers.Integral)
-        or isinstance(n_neighbors, bool)
-        or n_neighbors < 1
-    ):
-        raise ValueError(
-            f"n_neighbors must be an int >= 1. Got {n_neighbors!r} instead."
-        )
-    if n_neighbors > train_shape[0]:
-        raise ValueError(
-            f"Expected n_neighbors <= n_samples_fit, but n_neighbors = "
-            f"{n_neighbors}, n_samples_fit = {train_shape[0]}."
-        )
+    check_n_neighbors(n_neighbors, train_shape[0], n_samples=query_shape[0])
 
 
 def _run_sharded(client, shards, spec, X_query, n_neighbors, timeout):

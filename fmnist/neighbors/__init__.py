@@ -81,7 +81,8 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
     """
     import numpy as np
 
-    from ._search import kneighbors, warm_panels
+    from ._brute import warm_panels
+    from ._search import kneighbors
 
     for dtype in dtypes:
         A = np.ones((5, 3), dtype=dtype)

@@ -21,7 +21,7 @@ from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from . import _search
 from ._metrics import METRIC_ALIASES
-from ._spec import SearchSpec, training_array
+from ._spec import SearchSpec, check_n_neighbors, training_array
 
 __all__ = ["SEARCH_PARAMETER_CONSTRAINTS", "KNeighborsSearchMixin", "neighbors_graph"]
 
@@ -156,15 +156,7 @@ class KNeighborsSearchMixin:
     def _search(self, X, n_neighbors, exclude_self):
         """Neighbours of validated queries ``X`` (the training rows when
         ``exclude_self``), after checking ``n_neighbors`` against the fit."""
-        if exclude_self:
-            n_max, inequality = self.n_samples_fit_ - 1, "n_neighbors < n_samples_fit"
-        else:
-            n_max, inequality = self.n_samples_fit_, "n_neighbors <= n_samples_fit"
-        if n_neighbors > n_max:
-            raise ValueError(
-                f"Expected {inequality}, but n_neighbors = {n_neighbors}, "
-                f"n_samples_fit = {self.n_samples_fit_}, n_samples = {X.shape[0]}"
-            )
+        check_n_neighbors(n_neighbors, self.n_samples_fit_, exclude_self, X.shape[0])
         return _search.kneighbors(
             self._spec(),
             X,
@@ -180,13 +172,6 @@ class KNeighborsSearchMixin:
         check_is_fitted(self)
         if n_neighbors is None:
             n_neighbors = self.n_neighbors
-        elif isinstance(n_neighbors, bool) or not isinstance(n_neighbors, Integral):
-            raise TypeError(
-                f"n_neighbors does not take {type(n_neighbors)} value, enter "
-                "integer value"
-            )
-        elif n_neighbors <= 0:
-            raise ValueError(f"Expected n_neighbors > 0. Got {n_neighbors}")
         if X is None:
             return self._search(self._fit_X, n_neighbors, exclude_self=True)
         return self._search(self._validate_query(X), n_neighbors, exclude_self=False)

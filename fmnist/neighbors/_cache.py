@@ -44,7 +44,7 @@ CHUNK_BYTES = 4 << 20
 #: two threads, against 0.3-0.5 ms to search one query, 12-36 ms for 256 and
 #: 40-70 ms for 1,024 with the pruned search on 2 cores): such a search is
 #: run, never looked up, and brute force keeps the tiles that need no digest
-#: (``._search.PANELS``).
+#: (``._brute.PANELS``).
 SMALL_BATCH = 1024
 
 

@@ -100,9 +100,14 @@ def _float_arguments(tables, X):
         return none, np.empty((0, 0), np.uint8), none, floats, floats, 1.0, 0.0
     q_codes, _, q_slack = codes.query_codes(X, unit=False)
     return (
-        X, q_codes, tables.float_rows, q_slack, codes.rests, float(codes.step),
+        X,
+        q_codes,
+        tables.float_rows,
+        q_slack,
+        codes.rests,
+        float(codes.step),
         float(codes.rests.max(initial=0.0)),
-    )  # fmt: skip
+    )
 
 
 def _code_arguments(tables, X):
@@ -115,24 +120,31 @@ def _code_arguments(tables, X):
         return none, ints, floats, none, ints, floats, 1.0
     q_codes, q_sqnorms, q_slack = codes.query_codes(X, tables.unit)
     return (
-        codes.codes, codes.sqnorms, codes.rests, q_codes, q_sqnorms, q_slack,
+        codes.codes,
+        codes.sqnorms,
+        codes.rests,
+        q_codes,
+        q_sqnorms,
+        q_slack,
         float(codes.step),
-    )  # fmt: skip
+    )
 
 
-def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
-    """Fill the heaps ``keys``/``idx`` of every query by the pruned search;
-    False, with nothing done, for float queries whose projections lie beyond
-    the range the bounds take (brute force serves them).
+def search(plan, tables):
+    """Fill the heaps of ``plan`` (a :class:`~._plan.SearchPlan`) by the
+    pruned search; False, with nothing done, for float queries whose
+    projections lie beyond the range the bounds take (brute force serves
+    them).
 
-    ``route`` is the route of the metric and ``tables`` its bound tables;
-    ``run(search_block)`` calls ``search_block(start, stop)`` on the blocks
-    of queries, in the spine's threads (``_search._run``); here a block is a
+    ``tables`` are the bound tables of the plan's route; the walk runs in
+    the plan's threads (:meth:`~._plan.SearchPlan.run`), and a block is a
     run of positions in the order of the queries' bounds.
     """
     from ._kernels import _pruned_l1, _pruned_l2
 
-    Y = tables.rows
+    route, X, Y = plan.route, plan.X, tables.rows
+    exclude_self, keys, idx = plan.exclude_self, plan.keys, plan.idx
+    aux_x, aux_y = plan.aux_x, plan.aux_y
     if (tables.codes is None) != (route in (_L1_ROUTE, _L2_ROUTE, _COSINE_ROUTE)):
         # The kernels read the codes of float routes: never without them.
         raise ValueError(f"bound tables of the wrong kind for the route {route}")
@@ -145,10 +157,22 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         b0, b1 = tables.offsets()
         kernel = _pruned_l1.pruned_l1_rows
         common = (
-            bool(exclude_self), keys, idx, tables.order, tables.sums, q_sums,
-            tables.coarse_t, q_coarse, m0, b0, tables.fine, q_fine, m1, b1,
+            bool(exclude_self),
+            keys,
+            idx,
+            tables.order,
+            tables.sums,
+            q_sums,
+            tables.coarse_t,
+            q_coarse,
+            m0,
+            b0,
+            tables.fine,
+            q_fine,
+            m1,
+            b1,
             floats,
-        )  # fmt: skip
+        )
         q_order = np.argsort(q_sums, kind="stable")
     else:
         q_coarse, q_fine = tables.query_tables(X)
@@ -159,12 +183,24 @@ def search(spec, route, X, tables, exclude_self, aux_x, aux_y, keys, idx, run):
         uint8 = tables.codes is None
         sorted_aux = aux_y[tables.order] if aux_y.size and uint8 else aux_y
         common = (
-            bool(exclude_self), aux_x, sorted_aux, keys, idx,
-            tables.order, tables.slabs, tables.slab_low, tables.slab_high,
-            tables.second, tables.coarse_pairs, q_coarse, tables.fine, q_fine,
-            1.0 / tables.scale, _code_arguments(tables, X),
-        )  # fmt: skip
+            bool(exclude_self),
+            aux_x,
+            sorted_aux,
+            keys,
+            idx,
+            tables.order,
+            tables.slabs,
+            tables.slab_low,
+            tables.slab_high,
+            tables.second,
+            tables.coarse_pairs,
+            q_coarse,
+            tables.fine,
+            q_fine,
+            1.0 / tables.scale,
+            _code_arguments(tables, X),
+        )
         q_order = tables.query_order(q_fine)
 
-    run(lambda start, stop: kernel(X, Y, q_order, start, stop, *common))
+    plan.run(lambda start, stop: kernel(X, Y, q_order, start, stop, *common))
     return True

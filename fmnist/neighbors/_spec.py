@@ -33,6 +33,34 @@ __all__ = ["SearchIndex", "SearchSpec", "integer_limit", "training_array"]
 KERNEL_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.int32, np.float32, np.float64))
 
 
+def check_n_neighbors(n_neighbors, n_samples_fit, exclude_self=False, n_samples=None):
+    """Raise unless ``n_neighbors`` is an int the search can answer.
+
+    The one check of ``n_neighbors`` (the estimators, the search spine and
+    the sharded search call it), with scikit-learn's messages: at least 1,
+    at most ``n_samples_fit`` (less than it when each training row leaves
+    itself out, ``exclude_self``). ``n_samples``, the number of queries, is
+    named in the message when given.
+    """
+    if isinstance(n_neighbors, (bool, np.bool_)) or not isinstance(
+        n_neighbors, Integral
+    ):
+        raise TypeError(
+            f"n_neighbors does not take {type(n_neighbors)} value, enter "
+            "integer value"
+        )
+    if n_neighbors <= 0:
+        raise ValueError(f"Expected n_neighbors > 0. Got {n_neighbors}")
+    n_max = n_samples_fit - 1 if exclude_self else n_samples_fit
+    if n_neighbors > n_max:
+        inequality = "<" if exclude_self else "<="
+        queries = "" if n_samples is None else f", n_samples = {n_samples}"
+        raise ValueError(
+            f"Expected n_neighbors {inequality} n_samples_fit, but n_neighbors = "
+            f"{n_neighbors}, n_samples_fit = {n_samples_fit}{queries}"
+        )
+
+
 def integer_limit(n_features):
     """Largest magnitude of int32 data whose squared distances, squared norms
     and dot products over ``n_features`` cannot overflow int64.

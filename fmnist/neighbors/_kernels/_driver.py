@@ -13,7 +13,7 @@ numba compiles one specialisation of this loop per route, with the tile and
 the key rule fixed, and caches each on disk.
 
 :func:`search_rows` releases the GIL, so several Python threads run it at
-once on their own blocks of queries (``fmnist.neighbors._search._run``).
+once on their own blocks of queries (``fmnist.neighbors._plan.run_blocks``).
 Nothing here validates its input: :mod:`fmnist.neighbors._search` checks what
 memory safety depends on before a kernel is reached.
 """
