@@ -23,6 +23,13 @@ Modules, one concern each
 ``_tiles``
     The tile and key rule of each route, selected at compile time; plain
     numba tiles for every dtype pair that is not uint8 x uint8.
+``_lanes``, ``_float_tiles``
+    Float sums in one fixed order (LLVM vector code), and the tiles of float
+    rows built on them: the same bits in every tile and on every target.
+``_panels``
+    Brute force with one pair per vector lane over packed training rows.
+``_cosine``
+    Settles exactly the integer cosine pairs that may be parallel.
 ``_driver``
     The blocked search loop, one compiled entry point per route.
 ``_bounds``

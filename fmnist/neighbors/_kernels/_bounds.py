@@ -20,12 +20,48 @@ a kernel is reached.
 """
 
 import numpy as np
-from numba import literally
+from llvmlite import ir
+from numba import literally, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ._coarse import lowest_bit
 from ._jit import njit
-from ._simd import prefetch_row
+from ._simd import _row_pointers
 from ._tiles import tile_1x4, tile_tail
+
+
+@intrinsic
+def prefetch_row(typingctx, A, row, n_bytes):
+    """Hint the CPU to fetch the first ``n_bytes`` of row ``row`` of the 2-D
+    array ``A`` into the cache (``llvm.prefetch``; no effect on results, and
+    a hint never faults, whatever the address)."""
+    sig = types.void(A, row, n_bytes)
+
+    def codegen(context, builder, sig, args):
+        (ptr,) = _row_pointers(context, builder, sig.args[0], args[0], [args[1]])
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        lines = builder.udiv(
+            builder.add(args[2], ir.Constant(args[2].type, 63)),
+            ir.Constant(args[2].type, 64),
+        )
+        with cgutils.for_range(builder, lines) as loop:
+            offset = builder.mul(loop.index, ir.Constant(loop.index.type, 64))
+            builder.call(
+                fn,
+                [
+                    builder.gep(ptr, [offset]),
+                    ir.Constant(i32, 0),
+                    ir.Constant(i32, 3),
+                    ir.Constant(i32, 1),
+                ],
+            )
+        return context.get_dummy_value()
+
+    return sig, codegen
+
 
 #: Training rows per chunk of the walk.
 CHUNK_ROWS = 512

@@ -1,31 +1,11 @@
 """Pruned manhattan search on bytes: group means bounded with ``psadbw``.
 
-For a partition of the features into groups ``g`` with sums ``S_g``, the
-triangle inequality gives ``sum_g |S_g(x) - S_g(y)| <= sum_i |x_i - y_i|``,
-exactly in integers. The group sums are kept as bytes, ``A_g = S_g // m`` (a
-group mean, at most 255), so that the bounds run on ``psadbw`` like the
-distance itself: since ``m A_g <= S_g < m (A_g + 1)``,
-
-    m * sum_g |A_g(x) - A_g(y)| - G * (m - 1)  <=  sum_g |S_g(x) - S_g(y)|
-
-for ``G`` groups: a slightly looser bound at half the bytes of int16 sums.
-Two levels, 7x7 and 2x2 groups: the coarse one over every row the walk
-reaches (group-major, vectorised on bytes), the fine one for the rows that
-pass, four per ``psadbw`` tile, and the survivors go to the exact distance.
-
-Before the walk, the rows of a region around the query's sum with the
-smallest coarse bounds *seed* the heap (found with a histogram of the
-bounds, not a sort), so that the threshold is close to its final value
-before most rows are reached.
-
-Float rows walk the same tables, built from their uint8 codes ``x = low +
-step * c + e`` (:class:`fmnist.neighbors._code_tables.CodeTables`): since
-``|x - y|_1 >= step * |c_x - c_y|_1 - |e_x|_1 - |e_y|_1``, a float threshold
-``thr`` becomes the code threshold ``floor((thr (1 + REL_MARGIN) + slack_x +
-max_y |e_y|_1) / step)`` (:func:`code_key`), every bound of the walk is on
-the codes, and the rows that pass the exact code distance with their own
-``|e_y|_1`` get their float distance from the lane sums of
-:mod:`._lanes`, the brute-force search's own bits.
+The walk visits training rows in order of their row sums, seeds the heap
+from the query's region, and rules rows out with two levels of byte group
+means (7x7 and 2x2) before the exact distance; float rows walk the tables of
+their uint8 codes and get their float distance from :mod:`._lanes`. The
+bounds and why no row that could enter the heap is skipped:
+``docs/design.rst``, "Pruned manhattan search: group means on bytes".
 """
 
 import numpy as np

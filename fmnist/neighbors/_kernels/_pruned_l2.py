@@ -1,57 +1,16 @@
 """Pruned squared-euclidean and cosine search on projections onto principal
 directions.
 
-For directions ``P`` with orthonormal columns, ``|P'(x - y)| <= |x - y|``:
-the distance between two rows' projections bounds their distance from below.
-The cosine distance of two rows is half the squared distance of the rows
-scaled to unit length, ``1 - x.y / (|x| |y|) = |x/|x| - y/|y||^2 / 2``, so
-the same walk over the projections of the unit rows prunes it.
-The training rows are sorted by their projection on the first direction and
-cut into slabs, each slab sorted by the projection on the second, so that
-the rows the first two directions let in are one contiguous window per
-slab. Within a window every row gets the coarse bound (projections on the
-first 24 directions, in pairs of columns, computed in integers), the rows
-that pass the fine one (all 64, row-major), and the survivors the exact
-distance of the brute-force search (integers for uint8 rows, float64 for
-float rows). Both bounds add the term
-``(r_x - r_y)^2`` of the norms ``r`` of the rows' parts outside their
-directions, stored as one more column so that the same sum computes it
-(:func:`fmnist.neighbors._pruning._project`).
-
-Projections are in table units (divided by the tables' ``scale``,
-passed here as ``inv_scale``: the largest table value is 16,000 units,
-whatever the rows' own scale) and rounded, so a bound is trusted only with
-margins. The threshold key ``thr`` is a squared distance (for cosine keys,
-the squared distance ``2 * thr`` of unit rows, with ``thr`` at least
-``NEAR_PARALLEL`` for integer rows) and in table units becomes the limit
-``(sqrt(thr) * inv_scale * (1 + REL_MARGIN) + ABS_MARGIN)**2``
-(:func:`_limit`). Float rounding moves a bound's root by less than 0.1 unit:
-the float32 query projections by at most 1e-3 unit per column, the float64
-norms of the rows' rests by about 3e-7 of a row's norm (below 0.05 unit for
-rows within the tables' range), the float32 sums by a few 1e-6 of the bound;
-the exact keys (integers for uint8 rows, float64 sums for float rows) within
-1e-13 of the distance. The training tables are also rounded to integers:
-each value is within :data:`TABLE_ROUNDING` of its exact one, so a bound
-over ``n`` columns is within ``TABLE_ROUNDING * sqrt(n)`` of its exact value
-(triangle inequality), and a row is ruled out only when its computed bound
-exceeds the limit widened by that much (:func:`widen`). The coarse bound
-rounds the query's projections to integers too, each within
-:data:`QUERY_ROUNDING`, and widens by both. The slab bounds (first and
-second projections) are not rounded to integers. So no row that could enter
-the heap is ruled out and the results are those of brute force, ties
-included: for float rows the exact stage computes each distance with the
-brute-force tile's own lane sums (:mod:`._lanes`), the same bits.
-
-``tile`` and ``key`` (the routes of :data:`_ROUTES`) are compile-time
-literals, as in the brute-force driver: one specialisation
-per route, called through :func:`entry_point` (so that a call from Python
-dispatches on the array types alone). numba keeps a literal only for plain
-arguments, so the helpers that pass it on take the rest of the query's state
-as one tuple.
-
-As in :mod:`._pruned_l1`, the rows of the query's own slab with the smallest
-coarse bounds seed the heap first; the other slabs follow outward, each side
-until the gap in the first direction alone rules a slab out.
+The training rows are sorted into slabs by their first two projections; a
+query's walk seeds the heap from its own slab, then visits the other slabs
+outward while the gap in the first direction alone does not rule them out.
+Within a slab every row gets the coarse bound (24 directions, integers), the
+rows that pass the fine one (64), and the survivors the brute-force search's
+exact distance. ``tile`` and ``key`` are compile-time literals (one
+specialisation per route of :data:`_ROUTES`, through :func:`entry_point`).
+The bounds, their rounding margins and why the results are those of brute
+force, ties included: ``docs/design.rst``, "Pruned euclidean and cosine
+search: projections and margins".
 """
 
 import numpy as np

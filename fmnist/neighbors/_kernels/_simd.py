@@ -1,43 +1,13 @@
 """x86 SIMD register tiles for uint8 rows: sums of absolute differences, dots.
 
 Each tile compares 4 query rows with 4 training rows over their first
-``handled`` bytes and returns the 16 exact integer results (int64) followed by
-``handled``. Sixteen vector accumulators stay in registers while the 8 rows
-stream through once.
-
-The tiles are numba intrinsics emitting instructions that LLVM does not
-produce from a plain loop:
-
-* absolute differences: ``psadbw`` sums ``|a - b|`` over 8 bytes into a 64-bit
-  lane (64 bytes per instruction with AVX-512BW, 32 with AVX2, 16 with SSE2);
-* dot products: ``vpdpbusd`` (AVX-512 VNNI, or the VEX-encoded AVX-VNNI)
-  multiplies unsigned by signed bytes and adds groups of 4 into 32-bit lanes,
-  on 256-bit vectors. The training bytes are flipped to signed with
-  ``y ^ 0x80`` (``y - 128``), so the tile returns ``x.y - 128 * sum(x)``; the
-  caller adds ``128 * sum(x)`` back (``bias``). Without VNNI, ``pmaddwd`` on
-  bytes widened to 16 bits is used and the bias is 0.
-
-Which instructions, vector widths and register budget a tile uses is the
-row of its compile target in :data:`._isa.LEVELS`.
-
-Exactness at any width: a 32-bit lane gains at most 4 * 255 * 128 (VNNI) or
-2 * 255 * 255 (``pmaddwd``) per step, so a dot tile may accumulate at most
-``_FLUSH_STEPS`` steps in 32-bit lanes before it sums the lanes (still below
-2**31) into 64-bit totals. :func:`dot_tile_4x4` does one such round and serves
-rows of up to ``WIDE_BYTES`` bytes (4 KiB; Fashion-MNIST's 784 among them);
-:func:`wide_dot_tile_4x4` repeats rounds for longer rows. The 64-bit
-``psadbw`` lanes cannot overflow below 2**55 bytes. Results are therefore the
-same exact integers for any vector width and any row length.
-
-With a masked tail (AVX-512BW) a tile steps through the row in its widest
-vectors and reads the last, partial step with a masked load, so it covers
-every byte: ``handled = n``. Elsewhere the tiles cover ``handled = w * (n //
-w)`` bytes, ``w`` being the narrowest width used, and ``handled`` is 0 on
-non-x86 targets; the caller adds the remaining bytes with scalar code.
-
-The 16 accumulators are reduced together (:func:`_reduce_all`), transposing
-while adding, which is where a tile spent most of its time beyond the
-arithmetic.
+``handled`` bytes and returns the 16 exact integer results (int64), then
+``handled``: ``psadbw`` for manhattan, ``vpdpbusd`` (VNNI) or ``pmaddwd`` for
+dot products, emitted as numba intrinsics. The instructions, widths, bias,
+masked tails and register budget of a compile target are its row of
+:data:`._isa.LEVELS`. Why the results are the same exact integers for every
+vector width and row length: ``docs/design.rst``, "Exact integer tiles at any
+row length".
 """
 
 from llvmlite import ir
@@ -435,36 +405,5 @@ def dot_plan(typingctx, n_bytes):
             handled = ir.Constant(_I64, 0)
         values = [handled, ir.Constant(_I64, bias)]
         return context.make_tuple(builder, sig.return_type, values)
-
-    return sig, codegen
-
-
-@intrinsic
-def prefetch_row(typingctx, A, row, n_bytes):
-    """Hint the CPU to fetch the first ``n_bytes`` of row ``row`` of the 2-D
-    array ``A`` into the cache (``llvm.prefetch``; no effect on results, and
-    a hint never faults, whatever the address)."""
-    sig = types.void(A, row, n_bytes)
-
-    def codegen(context, builder, sig, args):
-        (ptr,) = _row_pointers(context, builder, sig.args[0], args[0], [args[1]])
-        fnty = ir.FunctionType(ir.VoidType(), [_I8.as_pointer(), _I32, _I32, _I32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        lines = builder.udiv(
-            builder.add(args[2], ir.Constant(args[2].type, 63)),
-            ir.Constant(args[2].type, 64),
-        )
-        with cgutils.for_range(builder, lines) as loop:
-            offset = builder.mul(loop.index, ir.Constant(loop.index.type, 64))
-            builder.call(
-                fn,
-                [
-                    builder.gep(ptr, [offset]),
-                    ir.Constant(_I32, 0),
-                    ir.Constant(_I32, 3),
-                    ir.Constant(_I32, 1),
-                ],
-            )
-        return context.get_dummy_value()
 
     return sig, codegen

@@ -9,7 +9,7 @@ driver is compiled once per route with its tile and key rule fixed.
 
 uint8 pairs run the SIMD tiles of :mod:`._simd`. Squared and manhattan
 distances of float rows (euclidean, cosine as the chord of unit rows,
-manhattan) run the lane sums of
+manhattan) run the tiles of :mod:`._float_tiles` over the lane sums of
 :mod:`._lanes`: float64 sums in one fixed order, so a pair's value is the
 same bits in every tile, in the pruned search and on every target. Every
 other pair runs a tile in plain numba: sixteen scalar accumulators updated in
@@ -38,7 +38,6 @@ from ._codes import (
     KEY_COSINE_INT,
     KEY_RAW,
     KEY_SQL2_FROM_DOT,
-    TILE_CHORD,
     TILE_DOT,
     TILE_DOT_U8,
     TILE_DOT_U8_WIDE,
@@ -48,16 +47,8 @@ from ._codes import (
     TILE_SAD_U8,
     TILE_SQL2,
 )
+from ._float_tiles import lane_kind, lane_row_tile, lane_tile
 from ._jit import njit
-from ._lanes import (
-    lane_abs_1x4,
-    lane_abs_4x4,
-    lane_sums_1x4,
-    lane_sums_1x4_scaled,
-    lane_sums_4x4,
-    lane_sums_4x4_scaled,
-    square_add,
-)
 from ._simd import (
     dot_plan,
     dot_tile_1x4,
@@ -146,11 +137,6 @@ def _max(s, v):
 
 
 @njit(nogil=True)
-def _inverse_norm_or_one(aux, i):
-    return 1.0 / aux[i] if aux[i] > 0.0 else 1.0
-
-
-@njit(nogil=True)
 def _load_int(v):
     return np.int64(v)
 
@@ -203,177 +189,6 @@ def _plain_tile(op, combine, integer):
     return impl
 
 
-# ----------------------------------------------------------------------------
-# float squared distances: one summation order for every pair
-
-
-@njit(nogil=True, fastmath=False)
-def _lane_tail(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3, r, at):
-    """Lane sums ``r[at:at + 4]`` of row ``i`` of X (times ``u``) against
-    rows ``j*`` of Y (times ``v*``) plus the features after the whole groups
-    of four, one by one."""
-    r0, r1, r2, r3 = r[at], r[at + 1], r[at + 2], r[at + 3]
-    n = X.shape[1]
-    for t in range(n - n % 4, n):
-        x = np.float64(X[i, t]) * u
-        d0 = x - np.float64(Y[j0, t]) * v0
-        d1 = x - np.float64(Y[j1, t]) * v1
-        d2 = x - np.float64(Y[j2, t]) * v2
-        d3 = x - np.float64(Y[j3, t]) * v3
-        r0 = square_add(d0, r0)
-        r1 = square_add(d1, r1)
-        r2 = square_add(d2, r2)
-        r3 = square_add(d3, r3)
-    return r0, r1, r2, r3
-
-
-# The lane sums and their tails, compiled on their own without fast-math
-# (see :mod:`._lanes`): a pair's distance is the same bits in every tile shape
-# and every caller.
-
-
-@njit(nogil=True, fastmath=False)
-def _abs_tail(X, Y, i, j0, j1, j2, j3, r, at):
-    """As :func:`_lane_tail` for the sums of ``|x - y|``."""
-    r0, r1, r2, r3 = r[at], r[at + 1], r[at + 2], r[at + 3]
-    n = X.shape[1]
-    for t in range(n - n % 4, n):
-        x = np.float64(X[i, t])
-        r0 += abs(x - np.float64(Y[j0, t]))
-        r1 += abs(x - np.float64(Y[j1, t]))
-        r2 += abs(x - np.float64(Y[j2, t]))
-        r3 += abs(x - np.float64(Y[j3, t]))
-    return r0, r1, r2, r3
-
-
-@njit(nogil=True, fastmath=False)
-def _abs_1x4(X, Y, i, j0, j1, j2, j3):
-    return _abs_tail(X, Y, i, j0, j1, j2, j3, lane_abs_1x4(X, Y, i, j0, j1, j2, j3), 0)
-
-
-@njit(nogil=True, fastmath=False)
-def _abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3):
-    r = lane_abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
-    a = _abs_tail(X, Y, i0, j0, j1, j2, j3, r, 0)
-    b = _abs_tail(X, Y, i1, j0, j1, j2, j3, r, 4)
-    c = _abs_tail(X, Y, i2, j0, j1, j2, j3, r, 8)
-    d = _abs_tail(X, Y, i3, j0, j1, j2, j3, r, 12)
-    return (a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3],
-            c[0], c[1], c[2], c[3], d[0], d[1], d[2], d[3])  # fmt: skip
-
-
-@njit(nogil=True, fastmath=False)
-def _squares_1x4(X, Y, i, j0, j1, j2, j3):
-    r = lane_sums_1x4(X, Y, i, j0, j1, j2, j3)
-    return _lane_tail(X, Y, i, j0, j1, j2, j3, 1.0, 1.0, 1.0, 1.0, 1.0, r, 0)
-
-
-@njit(nogil=True, fastmath=False)
-def _chords_1x4(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3):
-    r = lane_sums_1x4_scaled(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3)
-    return _lane_tail(X, Y, i, j0, j1, j2, j3, u, v0, v1, v2, v3, r, 0)
-
-
-@njit(nogil=True, fastmath=False)
-def _lanes_4x4(r, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0, v1,
-               v2, v3):  # fmt: skip
-    """The 16 values of the 4 x 4 tile from its lane sums ``r``."""
-    a = _lane_tail(X, Y, i0, j0, j1, j2, j3, u0, v0, v1, v2, v3, r, 0)
-    b = _lane_tail(X, Y, i1, j0, j1, j2, j3, u1, v0, v1, v2, v3, r, 4)
-    c = _lane_tail(X, Y, i2, j0, j1, j2, j3, u2, v0, v1, v2, v3, r, 8)
-    d = _lane_tail(X, Y, i3, j0, j1, j2, j3, u3, v0, v1, v2, v3, r, 12)
-    return (a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3],
-            c[0], c[1], c[2], c[3], d[0], d[1], d[2], d[3])  # fmt: skip
-
-
-@njit(nogil=True, fastmath=False)
-def _squares_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3):
-    r = lane_sums_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
-    one = 1.0
-    return _lanes_4x4(r, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, one, one, one, one,
-                      one, one, one, one)  # fmt: skip
-
-
-@njit(nogil=True, fastmath=False)
-def _chords_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0, v1, v2,
-                v3):  # fmt: skip
-    r = lane_sums_4x4_scaled(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3,
-                             v0, v1, v2, v3)  # fmt: skip
-    return _lanes_4x4(r, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0,
-                      v1, v2, v3)  # fmt: skip
-
-
-def _lane_kind(code, X, Y):
-    """Which lane sums serve tile ``code`` for these array types: "abs"
-    (manhattan) and "squares" (euclidean) for float pairs, "chords" for
-    cosine of float rows, None for the other tiles."""
-    floating = not (_is_integer(X) and _is_integer(Y))
-    if code == TILE_CHORD:
-        return "chords"
-    if floating and code == TILE_L1:
-        return "abs"
-    if floating and code == TILE_SQL2:
-        return "squares"
-    return None
-
-
-def _lane_row_tile(kind):
-    """The 1 x 4 tile of the lane sums ``kind`` (:func:`_lane_kind`; for
-    chords ``aux`` holds the rows' norms)."""
-    if kind == "abs":
-
-        def abs_impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
-            return _abs_1x4(X, Y, i, j0, j1, j2, j3), np.int64(X.shape[1])
-
-        return abs_impl
-    if kind == "chords":
-
-        def chord_impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
-            s = _inverse_norm_or_one
-            values = _chords_1x4(
-                X, Y, i, j0, j1, j2, j3, s(aux_x, i), s(aux_y, j0),
-                s(aux_y, j1), s(aux_y, j2), s(aux_y, j3),
-            )  # fmt: skip
-            return values, np.int64(X.shape[1])
-
-        return chord_impl
-
-    def impl(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
-        return _squares_1x4(X, Y, i, j0, j1, j2, j3), np.int64(X.shape[1])
-
-    return impl
-
-
-def _lane_tile(kind):
-    """The 4 x 4 tile of the lane sums ``kind`` (:func:`_lane_kind`)."""
-    if kind == "abs":
-
-        def abs_impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
-            values = _abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
-            return values, np.int64(X.shape[1])
-
-        return abs_impl
-    if kind == "chords":
-
-        def chord_impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x,
-                       aux_y):  # fmt: skip
-            s = _inverse_norm_or_one
-            values = _chords_4x4(
-                X, Y, i0, i1, i2, i3, j0, j1, j2, j3, s(aux_x, i0), s(aux_x, i1),
-                s(aux_x, i2), s(aux_x, i3), s(aux_y, j0), s(aux_y, j1),
-                s(aux_y, j2), s(aux_y, j3),
-            )  # fmt: skip
-            return values, np.int64(X.shape[1])
-
-        return chord_impl
-
-    def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
-        values = _squares_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3)
-        return values, np.int64(X.shape[1])
-
-    return impl
-
-
 def _simd_tile(intrinsic):
     def impl(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
         result = intrinsic(X, Y, i0, i1, i2, i3, j0, j1, j2, j3, X.shape[1])
@@ -391,9 +206,9 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
         return _simd_tile(dot_tile_4x4)
     if code == TILE_DOT_U8_WIDE:
         return _simd_tile(wide_dot_tile_4x4)
-    kind = _lane_kind(code, X, Y)
+    kind = lane_kind(code, not (_is_integer(X) and _is_integer(Y)))
     if kind is not None:
-        return _lane_tile(kind)
+        return lane_tile(kind)
     integer = _is_integer(X) and _is_integer(Y)
     if code == TILE_L1:
         return _plain_tile(_op_l1, _add, integer)
@@ -411,9 +226,9 @@ def _tile_4x4(tile, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, p, aux_x, aux_y):
 @overload(tile_1x4, inline="always", jit_options={"nogil": True})
 def _tile_1x4(tile, X, Y, i, j0, j1, j2, j3, aux_x, aux_y):
     code = _literal(tile)
-    kind = _lane_kind(code, X, Y)
+    kind = lane_kind(code, not (_is_integer(X) and _is_integer(Y)))
     if kind is not None:
-        return _lane_row_tile(kind)
+        return lane_row_tile(kind)
     intrinsic = {TILE_SAD_U8: sad_tile_1x4, TILE_DOT_U8: dot_tile_1x4}.get(code)
     if intrinsic is None:
         return None
