@@ -6,30 +6,30 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context
-from .._persistence import stamp_version, warn_if_other_version
-from ._augment import AUGMENT_PRESETS, TTA_MODES, tta_views
-from ._calibration import apply_temperature, fit_temperature
+from ._augment import AUGMENT_PRESETS, TTA_MODES
+from ._calibration import fit_temperature
 from ._hardware import resolve_device, resolve_precision, rng_devices
 from ._input import validate_images
 from ._networks import count_parameters
+from ._prediction import PredictionMixin
 from ._recipe import (
-    AUTO_BATCH_SIZES,
     build_net,
     resolve_augment,
     resolve_batch_size,
     training_tensors,
 )
+from ._saving import WeightsFileMixin
 from ._training import torch_threads
-from ._weights import load_module_state, read_weights, weights_state
+from ._weights import load_module_state
 
 __all__ = ["ConvNetClassifier"]
 
 
 class ConvNetClassifier(
+    PredictionMixin,
+    WeightsFileMixin,
     ClassifierMixin,
     TransformerMixin,
     BaseEstimator,
@@ -437,167 +437,6 @@ side) or (n_samples, 1, side, side)
             held_out = self._averaged_proba(valid_dataset.X)
             self.temperature_ = fit_temperature(held_out, valid_dataset.y.numpy())
         return self
-
-    # ---------------------------------------------------------------- predict
-    def predict_proba(self, X):
-        """Class probabilities of the images ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features_in_) or image-shaped
-            Images, as in :meth:`fit`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes), dtype float64
-            Probabilities in the order of ``classes_``, averaged over the
-            views of ``tta`` and scaled by ``temperature_`` (see Notes);
-            rows sum to one.
-        """
-        proba = self._averaged_proba(self._validated_tensor(X))
-        return apply_temperature(proba, self.temperature_)
-
-    def _averaged_proba(self, X_tensor):
-        """The network's probabilities of the normalised images ``X_tensor``,
-        averaged over the views of ``tta``, before the temperature."""
-        proba = self._test_time_averaged(
-            X_tensor, lambda view: self.net_.predict_proba(view).astype(np.float64)
-        )
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
-
-    def _validated_tensor(self, X):
-        check_is_fitted(self)
-        images, _ = validate_images(self, X)
-        return self._to_tensor(images)
-
-    def _test_time_averaged(self, X_tensor, run):
-        """``run`` on the normalised images ``X_tensor``, averaged over the
-        views of ``tta`` (:func:`~fmnist.convnet._augment.tta_views`)."""
-        fill = -self.mean_ / self.std_
-        with torch_threads(self.n_threads):
-            views = tta_views(X_tensor, self.tta, fill)
-            return sum(run(view) * weight for weight, view in views)
-
-    def predict(self, X):
-        """Predicted class labels of the images ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features_in_) or image-shaped
-            Images, as in :meth:`fit`.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``: the largest of the averaged
-            probabilities, which the temperature does not change.
-        """
-        proba = self._averaged_proba(self._validated_tensor(X))
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def _module_embeds(self):
-        # transform needs a network with an ``embed`` method (ResidualCNN has).
-        module = getattr(self, "net_", None)
-        module = module.module_ if module is not None else self.module
-        return module is None or callable(getattr(module, "embed", None))
-
-    @available_if(_module_embeds)
-    def transform(self, X):
-        """Features of the images ``X`` from the network's penultimate layer.
-
-        The globally pooled features that the final linear layer reads, so a
-        fitted network serves as a feature extractor (for example as the
-        index of :class:`~fmnist.BlockKNNClassifier`, see
-        :ref:`convnet-embeddings`). With ``tta=True`` they are the mean of the
-        features of each image and of its mirror image, as the probabilities
-        of :meth:`predict_proba` are. Available when the network has an
-        ``embed`` method, as the default :class:`~fmnist.convnet.ResidualCNN`
-        has.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features_in_) or image-shaped
-            Images, as in :meth:`fit`.
-
-        Returns
-        -------
-        features : ndarray of shape (n_samples, n_features), dtype float32
-            ``n_features`` is ``8 * width`` for the default network (128 for
-            the default width, 256 for the pretrained model).
-        """
-        return self._test_time_averaged(self._validated_tensor(X), self.net_.embed)
-
-    # ------------------------------------------------------------ persistence
-    def save_weights(self, path):
-        """Save the network weights and what is needed to predict with them.
-
-        The file holds only tensors, numbers, strings and lists, so
-        :meth:`load_weights` reads it with ``torch.load(weights_only=True)``.
-
-        Parameters
-        ----------
-        path : str or path-like or file-like
-            Where to write (with :func:`torch.save`).
-        """
-        check_is_fitted(self)
-        torch.save(weights_state(self), path)
-
-    def load_weights(self, path, sha256=None):
-        """Make this estimator predict with weights saved by :meth:`save_weights`.
-
-        The estimator's parameters must describe the same network (``module``,
-        ``width``, ``depth``, ``module_params``) as the one saved. The file is
-        read with ``torch.load(weights_only=True)``; a truncated or damaged
-        file raises ValueError.
-
-        Parameters
-        ----------
-        path : str or path-like or file-like
-            A file written by :meth:`save_weights`.
-        sha256 : str or None, default=None
-            Expected SHA-256 hex digest of the file; when given, it is checked
-            before the file is read (ValueError when it differs).
-
-        Returns
-        -------
-        self : ConvNetClassifier
-            The estimator, ready to predict.
-        """
-        self._validate_params()
-        module_state = read_weights(self, path, sha256)
-        self.device_ = resolve_device(self.device)
-        self.precision_ = resolve_precision(self.precision, self.device_)
-        self.validation_indices_ = None
-        self.batch_size_ = (
-            AUTO_BATCH_SIZES[0] if self.batch_size == "auto" else self.batch_size
-        )
-        self.augment_ = resolve_augment(self.augment, self.max_epochs)
-        net = build_net(self, self.batch_size_, [0, 0, 0, 0])
-        with torch.random.fork_rng(devices=rng_devices(self.device_)):
-            net.initialize()
-        load_module_state(net, module_state, f"The weights in {path!r}")
-        self.net_ = net
-        self.n_parameters_ = count_parameters(net.module_)
-        self.n_epochs_ = 0
-        return self
-
-    def __getstate__(self):
-        return stamp_version(super().__getstate__())
-
-    def __setstate__(self, state):
-        state = warn_if_other_version(self, state)
-        # Models pickled before the input scale was recorded: uint8 pixels.
-        if "net_" in state:
-            state.setdefault("input_dtype_", "uint8")
-            state.setdefault("input_range_", (0.0, 255.0))
-            # ... and before predict_proba was calibrated.
-            state.setdefault("temperature_", 1.0)
-        super().__setstate__(state)
-        device = getattr(self, "device_", "cpu")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            self.device_ = "cpu"
-            self.net_.device = "cpu"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
