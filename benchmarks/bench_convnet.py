@@ -40,6 +40,8 @@ SETTINGS = {
 
 
 def _throughput(clf, X, repeats=3):
+    if repeats == 0:
+        return None
     clf.predict(X[:256])  # warm up the kernels
     times = []
     for _ in range(repeats):
@@ -47,6 +49,12 @@ def _throughput(clf, X, repeats=3):
         clf.predict(X)
         times.append(time.perf_counter() - start)
     return len(X) / float(np.median(times))
+
+
+def _rate(images_per_second):
+    if images_per_second is None:
+        return "not timed"
+    return f"{images_per_second:,.0f} images/s"
 
 
 def _calibration(clf, X_test, y_test):
@@ -83,6 +91,8 @@ def main(argv=None):
     parser.add_argument("--param", action="append", default=[], metavar="NAME=JSON",
                         help="extra ConvNetClassifier parameter, e.g. lr=0.1")
     parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--no-throughput", action="store_true",
+                        help="skip the prediction timings (accuracy runs only)")
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     parser.add_argument("--save-weights", metavar="PATH",
                         help="save the fitted network here (save_weights)")
@@ -121,13 +131,14 @@ def main(argv=None):
         clf.save_weights(args.save_weights)
     clf.set_params(tta="flip+shift")
     accuracy_shift = float(np.mean(clf.predict(X_test) == y_test))
-    throughput_shift = _throughput(clf, X_test, repeats=1)
+    timed = 0 if args.no_throughput else 1
+    throughput_shift = _throughput(clf, X_test, repeats=timed)
     clf.set_params(tta=True)
     accuracy_tta = float(np.mean(clf.predict(X_test) == y_test))
-    throughput_tta = _throughput(clf, X_test)
+    throughput_tta = _throughput(clf, X_test, repeats=3 * timed)
     clf.set_params(tta=False)
     accuracy_plain = float(np.mean(clf.predict(X_test) == y_test))
-    throughput_plain = _throughput(clf, X_test)
+    throughput_plain = _throughput(clf, X_test, repeats=3 * timed)
     clf.set_params(tta=default_tta)
     calibration = _calibration(clf, X_test, y_test)
 
@@ -166,9 +177,9 @@ def main(argv=None):
         ("fit wall time", f"{fit_seconds:.1f} s ({fit_seconds / 60:.2f} min)"),
         ("epochs", f"{clf.n_epochs_}"),
         ("seconds per epoch (median)", f"{results['seconds_per_epoch_median']:.1f}"),
-        ("predict, flip TTA", f"{throughput_tta:,.0f} images/s"),
-        ("predict, flip+shift TTA", f"{throughput_shift:,.0f} images/s"),
-        ("predict, no TTA", f"{throughput_plain:,.0f} images/s"),
+        ("predict, flip TTA", _rate(throughput_tta)),
+        ("predict, flip+shift TTA", _rate(throughput_shift)),
+        ("predict, no TTA", _rate(throughput_plain)),
         ("parameters", f"{clf.n_parameters_:,}"),
         ("held out for the temperature", f"{calibration['n_held_out']:,} images"),
         ("temperature", f"{clf.temperature_:.3f}"),
