@@ -29,6 +29,7 @@ hands a search to the route's walk (:func:`search`). It applies to:
 import numpy as np
 
 from ._kernels import _codes
+from ._kernels._codes import CodesL2, FloatRowsL1
 from ._mean_tables import coded_mean_tables, mean_tables
 from ._projection_tables import projection_tables
 
@@ -89,44 +90,46 @@ def bound_tables(Y, route):
 
 
 def _float_arguments(tables, X):
-    """The ``floats`` tuple of the manhattan kernel: ``(XF, QC, YF, slack,
-    rests, step, largest_rest)``, the float query rows and their codes, the
-    float training rows, the queries' slack and the training rows' rests
-    (sorted) of :class:`~._code_tables.CodeTables`; empty arrays for uint8 rows."""
+    """The :class:`~._kernels._codes.FloatRowsL1` of the manhattan walk: the
+    float query rows and their codes, the float training rows, the queries'
+    slack and the training rows' rests (sorted) of
+    :class:`~._code_tables.CodeTables`; empty arrays for uint8 rows."""
     codes = tables.codes
     if codes is None:
         none = np.empty((0, 0), dtype=np.float64)
         floats = np.empty(0, dtype=np.float64)
-        return none, np.empty((0, 0), np.uint8), none, floats, floats, 1.0, 0.0
+        no_codes = np.empty((0, 0), np.uint8)
+        return FloatRowsL1(none, no_codes, none, floats, floats, 1.0, 0.0)
     q_codes, _, q_slack = codes.query_codes(X, unit=False)
-    return (
-        X,
-        q_codes,
-        tables.float_rows,
-        q_slack,
-        codes.rests,
-        float(codes.step),
-        float(codes.rests.max(initial=0.0)),
+    return FloatRowsL1(
+        queries=X,
+        query_codes=q_codes,
+        rows=tables.float_rows,
+        slack=q_slack,
+        rests=codes.rests,
+        step=float(codes.step),
+        largest_rest=float(codes.rests.max(initial=0.0)),
     )
 
 
 def _code_arguments(tables, X):
-    """The ``codes`` tuple of the euclidean kernel: the codes of the training
-    rows and of the queries ``X`` (empty arrays for uint8 rows)."""
+    """The :class:`~._kernels._codes.CodesL2` of the euclidean walk: the
+    codes of the training rows and of the queries ``X`` with the terms of the
+    code bound (empty arrays for uint8 rows)."""
     codes = tables.codes
     if codes is None:
         none = np.empty((0, 0), dtype=np.uint8)
         ints, floats = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        return none, ints, floats, none, ints, floats, 1.0
+        return CodesL2(none, ints, floats, none, ints, floats, 1.0)
     q_codes, q_sqnorms, q_slack = codes.query_codes(X, tables.unit)
-    return (
-        codes.codes,
-        codes.sqnorms,
-        codes.rests,
-        q_codes,
-        q_sqnorms,
-        q_slack,
-        float(codes.step),
+    return CodesL2(
+        rows=codes.codes,
+        row_sqnorms=codes.sqnorms,
+        rests=codes.rests,
+        queries=q_codes,
+        query_sqnorms=q_sqnorms,
+        slack=q_slack,
+        step=float(codes.step),
     )
 
 
@@ -151,7 +154,7 @@ def search(plan, tables):
     if route in (_L1_ROUTE, _FLOAT_L1_ROUTE):
         floats = _float_arguments(tables, X)
         if tables.codes is not None:  # the walk runs on the codes
-            X = floats[1]
+            X = floats.query_codes
         q_sums, q_coarse, q_fine = tables.query_tables(X)
         (_, m0, _), (_, m1, _) = tables.groups
         b0, b1 = tables.offsets()

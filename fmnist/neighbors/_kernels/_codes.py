@@ -1,10 +1,13 @@
-"""Compile-time codes naming the tiles and key rules of the search kernels.
+"""Compile-time codes naming the tiles and key rules of the search kernels,
+and the records the pruned walks read float rows' codes from.
 
 Plain integers, importable without numba: the metric registry
 (:mod:`fmnist.neighbors._metrics`) names a route ``(tile, key)`` with them and
 the driver receives both as literal constants, so numba compiles one
 specialisation of the blocked loop per route with the tile fixed.
 """
+
+from typing import NamedTuple
 
 # Tiles: 4 query rows against 4 training rows, 16 accumulated values.
 TILE_SAD_U8 = 0  # sum |a - b|, uint8 x uint8, psadbw (exact int64)
@@ -47,3 +50,29 @@ KEY_AUX = {
     KEY_COSINE_INT: AUX_INV_NORM,
     KEY_CHORD: AUX_NORM,
 }
+
+
+class FloatRowsL1(NamedTuple):
+    """What the pruned manhattan walk reads of float rows, whose bounds run
+    on their uint8 codes (empty arrays for uint8 rows)."""
+
+    queries: object  # the float query rows
+    query_codes: object  # their uint8 codes (the rows the walk bounds)
+    rows: object  # the float training rows, in training order
+    slack: object  # per query: its rest's norm plus rounding (float64)
+    rests: object  # per sorted training row: its rest's manhattan norm
+    step: float  # the coding's step
+    largest_rest: float  # the largest of ``rests``
+
+
+class CodesL2(NamedTuple):
+    """What the pruned euclidean and cosine walk reads of float rows: their
+    uint8 codes and the code bound's terms (empty arrays for uint8 rows)."""
+
+    rows: object  # codes of the sorted training rows (uint8)
+    row_sqnorms: object  # their exact squared norms (int64)
+    rests: object  # per sorted training row: its rest's norm (float64)
+    queries: object  # codes of the queries (uint8)
+    query_sqnorms: object  # their exact squared norms (int64)
+    slack: object  # per query: its rest's norm plus rounding (float64)
+    step: float  # the coding's step

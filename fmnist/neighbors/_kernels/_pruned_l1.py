@@ -48,9 +48,8 @@ def _code_key(keys, q, floats):
         thr = keys[q, 0]
         if thr == np.inf:
             return NO_LIMIT
-        _, _, _, slack, _, step, largest_rest = floats
-        reach = thr * (1.0 + REL_MARGIN) + slack[q] + largest_rest
-        return np.int64(min(np.floor(reach / step), NO_LIMIT // 4))
+        reach = thr * (1.0 + REL_MARGIN) + floats.slack[q] + floats.largest_rest
+        return np.int64(min(np.floor(reach / floats.step), NO_LIMIT // 4))
 
     return coded
 
@@ -151,7 +150,8 @@ def _exact_float_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
     bound ``step * |c_x - c_y|_1 - |e_y|_1`` is within the threshold plus the
     query's slack, then offer them with their float distances (the lane sums
     of the float rows ``floats``, training rows by index), four per tile."""
-    XF, _, YF, slack, rests, step, _ = floats
+    XF, YF, rests, step = floats.queries, floats.rows, floats.rests, floats.step
+    slack = floats.slack
     reach = keys[q, 0] * (1.0 + REL_MARGIN) + slack[q]
     kept = 0
     for v in range(0, n_rows, 4):
@@ -228,9 +228,8 @@ def pruned_l1_rows(
     group-major, ``fine`` row-major) are in ascending order of the row sums
     ``sums``; ``order`` maps each sorted position to the training index the
     heaps record. The bounds are ``m0 * sad - b0`` and ``m1 * sad - b1``.
-    For float rows ``X`` and ``Y`` are their codes and ``floats`` the tuple
-    of :func:`fmnist.neighbors._pruning._float_arguments` (empty arrays for
-    uint8 rows).
+    For float rows ``X`` and ``Y`` are their codes and ``floats`` their
+    :class:`~._codes.FloatRowsL1` (empty arrays for uint8 rows).
     """
     n = Y.shape[0]
     chunk = min(CHUNK_ROWS, n)

@@ -191,14 +191,16 @@ def _code_filter(key, q, rows, n_rows, codes, code_offset, thr):
     """Keep the rows of ``rows[:n_rows]`` that the code bound of float rows
     lets in against the threshold key ``thr``; returns their number.
 
-    ``codes`` is ``(YC, yc_sq, y_rest, QC, qc_sq, q_slack, step)``: the
-    uint8 codes ``c`` of the (sorted) training rows and of the queries,
-    their exact squared norms, and per training row the norm ``e`` of its
-    rest ``x - (low + step * c)``; with ``|x - y| >= step * |c_x - c_y|
+    ``codes`` is a :class:`~._codes.CodesL2`: the uint8 codes ``c`` of the
+    (sorted) training rows and of the queries, their exact squared norms,
+    and per training row the norm ``e`` of its rest ``x - (low + step *
+    c)``; with ``|x - y| >= step * |c_x - c_y|
     - e_x - e_y``, a row is ruled out when ``step * |c_x - c_y| - e_y``
     exceeds the radius plus ``slack[q]`` (``e_x`` and the rounding of all of
     it). ``|c_x - c_y|^2`` is an exact integer from the uint8 dot tile."""
-    YC, yc_sq, y_rest, QC, qc_sq, q_slack, step = codes
+    YC, yc_sq, y_rest = codes.rows, codes.row_sqnorms, codes.rests
+    QC, qc_sq, q_slack = codes.queries, codes.query_sqnorms, codes.slack
+    step = codes.step
     reach = _radius(key, thr) * (1.0 + REL_MARGIN) + q_slack[q]
     if reach == np.inf:
         return n_rows
@@ -370,7 +372,7 @@ def pruned_l2_rows(
         offset = tile_offsets(tile, X, q, q, q, q)[0]
         code_offset = np.int64(0)
         if tile != TILE_DOT_U8:  # float rows: their codes' dot tile
-            code_offset = _code_offset(codes[3], q)
+            code_offset = _code_offset(codes.queries, q)
         qc = q_coarse[q]
         qf = q_fine[q]
         q1 = np.float64(qf[0])
