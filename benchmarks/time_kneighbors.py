@@ -4,7 +4,7 @@ Usage::
 
     PYTHONPATH=<checkout> python benchmarks/time_kneighbors.py \\
         [--queries 10000] [--metrics manhattan euclidean cosine] [--repeats 3]
-        [--algorithm brute]
+        [--algorithm brute] [--float32]
 
 Only the public API is used, so the same script times any checkout of fmnist:
 for a before/after comparison, run it alternately in two checkouts (for
@@ -34,6 +34,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--algorithm", default=None)
+    parser.add_argument(
+        "--float32", action="store_true", help="search the images / 255 as float32"
+    )
     args = parser.parse_args(argv)
 
     import fmnist
@@ -48,6 +51,9 @@ def main(argv=None):
         search_cache.max_bytes = 0
     X_train, X_test, y_train, _ = load_train_test(download_if_missing=False)
     queries = np.ascontiguousarray(X_test[: args.queries])
+    if args.float32:
+        X_train = X_train / np.float32(255)
+        queries = queries / np.float32(255)
     out = {"fmnist": fmnist.__file__}
     for metric in args.metrics:
         extra = {"algorithm": args.algorithm} if args.algorithm else {}
