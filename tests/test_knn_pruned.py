@@ -146,6 +146,37 @@ def test_directions_are_the_leading_eigenvectors(unit):
     np.testing.assert_allclose(np.abs(np.sum(basis * leading, axis=0)), 1.0, atol=1e-9)
 
 
+@pytest.mark.parametrize("route", ["_L1_ROUTE", "_L2_ROUTE", "_COSINE_ROUTE"])
+def test_tables_are_built_on_one_blas_thread(route, monkeypatch):
+    # BLAS threads spin when another process keeps the cores busy: every
+    # product of the table building runs on one thread.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    seen = []
+
+    def blas_threads():
+        seen.extend(
+            lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"
+        )
+
+    for module, name in (
+        (_projection_tables, "project"),
+        (_projection_tables, "directions"),
+        (_pruning, "mean_tables"),
+    ):
+        original = getattr(module, name)
+
+        def spy(*args, original=original, **kwargs):
+            blas_threads()
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+    Y = _images(2500, 28, 3)
+    with threadpool_limits(limits=2, user_api="blas"):  # whatever the caller's
+        assert _pruning.bound_tables(Y, getattr(_pruning, route)) is not None
+    assert seen and set(seen) == {1}
+
+
 @pytest.mark.parametrize("unit", [False, True])
 def test_integer_tables_are_within_their_rounding(unit):
     # The bound tables hold each projection (and each rest norm) rounded to

@@ -81,6 +81,16 @@ def bound_tables(Y, route):
     :mod:`._projection_tables` for the squared distances and (of the unit
     rows) for cosine; None where the rows cannot be pruned (float rows
     beyond :data:`._code_tables.MAX_FLOAT_SCALE`)."""
+    # One BLAS thread: the projections' products (and the eigendecomposition
+    # of the directions) are small, and BLAS threads spin at their barriers
+    # when another process keeps the cores busy.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _tables_of(Y, route)
+
+
+def _tables_of(Y, route):
     if route == _L1_ROUTE:
         return mean_tables(Y)
     if route == _FLOAT_L1_ROUTE:
