@@ -128,8 +128,8 @@ def _coarse_columns(tables):
 
 @pytest.mark.parametrize("unit", [False, True])
 def test_directions_are_the_leading_eigenvectors(unit):
-    """Only the leading eigenvectors are computed (on one BLAS thread): the
-    same directions, up to sign and rounding, as the full decomposition."""
+    """Only the leading eigenvectors are computed: the same directions, up
+    to sign and rounding, as the full decomposition."""
     rng = np.random.default_rng(3)
     # Rows with a clear spectrum: five strong directions plus noise.
     Y = (rng.normal(size=(3000, 5)) @ rng.normal(size=(5, 40)) * 20 + 100).clip(0, 255)

@@ -35,21 +35,17 @@ def directions(Y, n_directions, unit):
     (a sample of) the rows, scaled to unit length when ``unit``. Any
     orthonormal columns give exact bounds; these give tight ones."""
     from scipy.linalg import eigh
-    from threadpoolctl import threadpool_limits
 
     step = max(1, Y.shape[0] // _SAMPLE_ROWS)
     sample = Y[::step].astype(np.float64)
     if unit:
         sample *= inverse_norms(Y[::step])[:, None]
     sample -= sample.mean(axis=0)
-    # One BLAS thread: BLAS threads that spin at their barriers collapse when
-    # another process keeps the cores busy (the full 784 x 784 eigh took
-    # 0.31 s alone, 5.5-7.0 s on two threads beside a busy process). Only the
-    # leading eigenvectors are computed (LAPACK's syevr on a subset).
-    with threadpool_limits(limits=1, user_api="blas"):
-        gram = sample.T @ sample
-        n = gram.shape[0]
-        _, vectors = eigh(gram, subset_by_index=[n - n_directions, n - 1], driver="evr")
+    # Only the leading eigenvectors are computed (LAPACK's syevr on a
+    # subset), on the one BLAS thread of ``_pruning.bound_tables``.
+    gram = sample.T @ sample
+    n = gram.shape[0]
+    _, vectors = eigh(gram, subset_by_index=[n - n_directions, n - 1], driver="evr")
     return np.ascontiguousarray(vectors[:, ::-1])
 
 

@@ -81,9 +81,10 @@ def bound_tables(Y, route):
     :mod:`._projection_tables` for the squared distances and (of the unit
     rows) for cosine; None where the rows cannot be pruned (float rows
     beyond :data:`._code_tables.MAX_FLOAT_SCALE`)."""
-    # One BLAS thread: the projections' products (and the eigendecomposition
-    # of the directions) are small, and BLAS threads spin at their barriers
-    # when another process keeps the cores busy.
+    # One BLAS thread for every product and the eigendecomposition of the
+    # directions: BLAS threads spin at their barriers when another process
+    # keeps the cores busy (the full 784 x 784 eigh took 0.31 s alone, 5.5-7.0
+    # s on two threads beside a busy process).
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
