@@ -22,7 +22,8 @@ import sys
 import numba
 from numba import njit
 
-from fmnist.neighbors._kernels import _panels, _simd
+from fmnist.neighbors._brute import _panels
+from fmnist.neighbors._kernels import _simd
 
 U8 = numba.types.uint8[:, ::1]
 I64 = numba.types.int64[::1]

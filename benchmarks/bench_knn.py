@@ -96,7 +96,7 @@ def _warm(est, X):
     one of more than ``SPLIT_TRAINING_MAX_QUERIES`` (which splits the
     queries, another kernel) and one as large as the panel tiles of brute
     force need (packing the panels)."""
-    from fmnist.neighbors._brute import PANELS, SPLIT_TRAINING_MAX_QUERIES
+    from fmnist.neighbors._brute._dispatch import PANELS, SPLIT_TRAINING_MAX_QUERIES
 
     est.kneighbors(X[:64])
     est.kneighbors(X[: SPLIT_TRAINING_MAX_QUERIES + 64])
@@ -241,17 +241,13 @@ def main(argv=None):
             }
         )
 
-    from fmnist.neighbors import _pruning
+    from fmnist.neighbors._pruned import _dispatch as _pruning
 
     tables_seconds = {}
-    routes = {
-        "manhattan": _pruning._L1_ROUTE,
-        "euclidean": _pruning._L2_ROUTE,
-        "cosine": _pruning._COSINE_ROUTE,
-    }
-    for name, route in routes.items():
+    families = {"manhattan": "l1", "euclidean": "l2", "cosine": "cosine"}
+    for name, family in families.items():
         start = time.perf_counter()
-        _pruning.bound_tables(X_train, route)
+        _pruning.bound_tables(X_train, family)
         tables_seconds[name] = round(time.perf_counter() - start, 3)
 
     ours = {}

@@ -37,17 +37,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _clock import cycles_per_second  # noqa: E402
 from _machine import run_info  # noqa: E402
 
+from fmnist.neighbors._brute._panels import (  # noqa: E402
+    KINDS,
+    PANEL_ROWS,
+    TILES,
+    pack,
+)
 from fmnist.neighbors._kernels._codes import TILE_SAD_U8  # noqa: E402
 from fmnist.neighbors._kernels._isa import (  # noqa: E402
     LEVELS,
     host_features,
     host_level,
-)
-from fmnist.neighbors._kernels._panels import (  # noqa: E402
-    KINDS,
-    PANEL_ROWS,
-    TILES,
-    pack,
 )
 from fmnist.neighbors._kernels._simd import dot_tile_4x4, sad_tile_4x4  # noqa: E402
 

@@ -8,8 +8,9 @@ set: its learning curves, the confusion matrix on the test set, the accuracy of
 each class, and the test images it gets wrong.
 
 The full recipe (20 epochs) fitted on all 60,000 images in about 10 minutes on
-two CPU cores in the recorded benchmark (``benchmarks/results/convnet_seed1.json``); here
-a tenth of them is held out for the validation curves. With ``FMNIST_EXAMPLES_FAST=1`` the script trains a
+two CPU cores in the recorded benchmark
+(``benchmarks/results/convnet_seed1.json``); here a tenth of them is held out
+for the validation curves. With ``FMNIST_EXAMPLES_FAST=1`` the script trains a
 narrower network (``width=8``) for two epochs on 2,000 images instead, so its
 figures show the same things for a much weaker model.
 """

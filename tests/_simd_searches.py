@@ -11,9 +11,9 @@ from fractions import Fraction
 import numpy as np
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import _brute
+from fmnist.neighbors import search as kneighbors
+from fmnist.neighbors._brute import _dispatch as _brute
 from fmnist.neighbors._kernels._float_tiles import _squares_1x4
-from fmnist.neighbors._search import kneighbors
 from fmnist.neighbors._spec import SearchSpec
 
 

@@ -26,7 +26,7 @@ from fmnist.distributed import (  # noqa: E402
 from fmnist.distributed._search import _reduce_pairwise, merge_topk  # noqa: E402
 from fmnist.distributed._shards import _shard_bounds  # noqa: E402
 from fmnist.neighbors import SearchSpec  # noqa: E402
-from fmnist.neighbors._search import kneighbors  # noqa: E402
+from fmnist.neighbors import search as kneighbors  # noqa: E402
 
 
 def kneighbors_search(X, Y, k, *, metric="euclidean", p=2):

@@ -75,7 +75,7 @@ _ASM_CHILD = """
     import re
     import numba
     from numba import njit
-    from fmnist.neighbors._kernels import _panels
+    from fmnist.neighbors._brute import _panels
     from fmnist.neighbors._kernels._codes import TILE_DOT_U8
     from fmnist.neighbors._kernels._isa import host_features
     from fmnist.neighbors._kernels._simd import dot_tile_4x4

@@ -12,7 +12,7 @@ from _subprocess_helpers import finish_python, run_python, start_python, stop_py
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fmnist.neighbors import SearchSpec, warmup
-from fmnist.neighbors._search import kneighbors
+from fmnist.neighbors import search as kneighbors
 
 
 def kneighbors_search(
@@ -346,7 +346,7 @@ _CHILD = """
     import multiprocessing as mp
     import numpy as np
     from fmnist.neighbors import SearchSpec
-    from fmnist.neighbors._search import kneighbors
+    from fmnist.neighbors import search as kneighbors
 
     def kneighbors_search(
         X, Y, k, metric="euclidean", block_size=None, exclude_self=False
@@ -376,8 +376,9 @@ def test_forked_and_loky_workers():
 
 _BOUNDS_PRELUDE = """
     import numpy as np
-    from fmnist.neighbors import SearchSpec, _brute
-    from fmnist.neighbors._search import kneighbors
+    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors._brute import _dispatch as _brute
+    from fmnist.neighbors import search as kneighbors
 
     _brute.PANELS["min_queries"] = 1  # the panel tiles too, where they serve
 
@@ -447,7 +448,7 @@ def test_kernels_under_boundscheck(tmp_path):
 
 
 def test_warmup_compiles_the_route_kernel():
-    from fmnist.neighbors._kernels import _driver
+    from fmnist.neighbors._brute import _driver
 
     warmup(dtypes=("uint8",), metrics=("manhattan",))
     spec = SearchSpec.build("manhattan", 2, np.uint8)
@@ -509,7 +510,7 @@ _CACHE_CHILD = """
     warnings.simplefilter("always")
     import numpy as np
     from fmnist.neighbors import SearchSpec
-    from fmnist.neighbors._search import kneighbors
+    from fmnist.neighbors import search as kneighbors
 
     def kneighbors_search(
         X, Y, k, metric="euclidean", block_size=None, exclude_self=False
@@ -540,8 +541,8 @@ def test_read_only_package_and_no_home(tmp_path, block_all):
 _WARM_CHILD = """
     import numpy as np
     from fmnist.neighbors import SearchSpec
-    from fmnist.neighbors._kernels import _driver
-    from fmnist.neighbors._search import kneighbors
+    from fmnist.neighbors._brute import _driver
+    from fmnist.neighbors import search as kneighbors
 
     X = np.arange(2000, dtype=np.int64).reshape(100, 20).astype(np.uint8)
     for n_jobs in (None, 1):  # threads or not: one kernel
@@ -585,7 +586,8 @@ _DIGEST_CHILD = """
     "name", ["SAD_512", "SAD_256", "DOT_VNNI", "DOT_VNNI_2X4", "DOT_WD"]
 )
 def test_panels_hold_each_row_in_one_lane(name):
-    from fmnist.neighbors._kernels import _codes, _panels
+    from fmnist.neighbors._brute import _panels
+    from fmnist.neighbors._kernels import _codes
 
     code = getattr(_codes, f"PANEL_{name}")
     kind = _panels.KINDS[code]
@@ -609,7 +611,8 @@ def test_panels_hold_each_row_in_one_lane(name):
 
 
 def test_panels_serve_only_where_their_instructions_are():
-    from fmnist.neighbors._kernels import _codes, _panels
+    from fmnist.neighbors._brute import _panels
+    from fmnist.neighbors._kernels import _codes
 
     c = _codes
     avx512 = {"avx2", "avx512f", "avx512bw", "avx512vl", "avx512vnni"}
@@ -653,8 +656,8 @@ def _host_runs(features):
 @pytest.mark.parametrize("target", ["host", "avx2", "avx-vnni"])
 @pytest.mark.parametrize("metric", ["manhattan", "sqeuclidean", "cosine"])
 def test_panel_tiles_give_the_4x4_tiles_results(metric, target, monkeypatch):
-    from fmnist.neighbors import _brute
-    from fmnist.neighbors._kernels import _panels
+    from fmnist.neighbors._brute import _dispatch as _brute
+    from fmnist.neighbors._brute import _panels
     from fmnist.neighbors._kernels._isa import host_features
 
     features = host_features() if target == "host" else _TARGETS[target]
@@ -701,8 +704,10 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, target, monkeypatch):
 @pytest.mark.parametrize("reuse", [False, True])
 def test_panels_follow_rows_changed_in_place(reuse, monkeypatch):
     from fmnist import BlockKNNClassifier
-    from fmnist.neighbors import _brute, search_cache
-    from fmnist.neighbors._kernels import _codes, _panels
+    from fmnist.neighbors import search_cache
+    from fmnist.neighbors._brute import _dispatch as _brute
+    from fmnist.neighbors._brute import _panels
+    from fmnist.neighbors._kernels import _codes
     from fmnist.neighbors._kernels._isa import host_features
 
     if _panels.kind_for(_codes.TILE_SAD_U8, host_features(), 8) is None:
@@ -840,7 +845,8 @@ def test_import_compiles_nothing():
         import fmnist.neighbors._search
         assert "numba" not in sys.modules
         from numba.core.registry import CPUDispatcher
-        from fmnist.neighbors._kernels import _cosine, _driver, _heap, _tiles
+        from fmnist.neighbors._brute import _driver
+        from fmnist.neighbors._kernels import _cosine, _heap, _tiles
         compiled = [
             name
             for mod in (_cosine, _driver, _heap, _tiles)

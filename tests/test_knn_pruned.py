@@ -10,9 +10,10 @@ import pytest
 from _knn_helpers import blob_images
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import _projection_tables, _pruning
-from fmnist.neighbors._kernels import _pruned_l2
-from fmnist.neighbors._search import kneighbors
+from fmnist.neighbors import search as kneighbors
+from fmnist.neighbors._pruned import _dispatch as _pruning
+from fmnist.neighbors._pruned import _projection_tables
+from fmnist.neighbors._pruned import _walk_l2 as _pruned_l2
 from fmnist.neighbors._spec import SearchSpec
 
 METRICS = ["manhattan", "euclidean", "sqeuclidean", "cosine"]
@@ -146,8 +147,8 @@ def test_directions_are_the_leading_eigenvectors(unit):
     np.testing.assert_allclose(np.abs(np.sum(basis * leading, axis=0)), 1.0, atol=1e-9)
 
 
-@pytest.mark.parametrize("route", ["_L1_ROUTE", "_L2_ROUTE", "_COSINE_ROUTE"])
-def test_tables_are_built_on_one_blas_thread(route, monkeypatch):
+@pytest.mark.parametrize("family", ["l1", "l2", "cosine"])
+def test_tables_are_built_on_one_blas_thread(family, monkeypatch):
     # BLAS threads spin when another process keeps the cores busy: every
     # product of the table building runs on one thread.
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -173,7 +174,7 @@ def test_tables_are_built_on_one_blas_thread(route, monkeypatch):
         monkeypatch.setattr(module, name, spy)
     Y = _images(2500, 28, 3)
     with threadpool_limits(limits=2, user_api="blas"):  # whatever the caller's
-        assert _pruning.bound_tables(Y, getattr(_pruning, route)) is not None
+        assert _pruning.bound_tables(Y, family) is not None
     assert seen and set(seen) == {1}
 
 
@@ -184,8 +185,7 @@ def test_integer_tables_are_within_their_rounding(unit):
     # rounding, so it must hold for every value.
     Y = _images(500, 28, 5)
     Y[:3] = 0  # rows of zeros project to zeros
-    route = _pruning._COSINE_ROUTE if unit else _pruning._L2_ROUTE
-    tables = _pruning.bound_tables(Y, route)
+    tables = _pruning.bound_tables(Y, "cosine" if unit else "l2")
     B = _unit_or_plain(tables.rows, unit)
     projected = B @ tables.basis
     norms = (B**2).sum(1)
@@ -216,8 +216,8 @@ def test_coarse_and_fine_bounds_stay_below_the_distance(unit):
     # have their coarse columns clipped to the tables' range.
     Y = _images(500, 28, 5)
     X = np.concatenate([_images(40, 28, 6), np.full((2, 784), 255, np.uint8)])
-    route = _pruning._COSINE_ROUTE if unit else _pruning._L2_ROUTE
-    tables = _pruning.bound_tables(Y[Y.sum(1) < np.median(Y.sum(1))], route)
+    family = "cosine" if unit else "l2"
+    tables = _pruning.bound_tables(Y[Y.sum(1) < np.median(Y.sum(1))], family)
     q_coarse, q_fine = tables.query_tables(X)
     assert q_coarse.dtype == np.int16 and np.abs(q_coarse).max() <= 16000
     A, B = _unit_or_plain(X, unit), _unit_or_plain(tables.rows, unit)
@@ -246,8 +246,8 @@ def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatc
     # themselves (for the seeds) are the int64 ones modulo 2**32.
     import numba
 
-    from fmnist.neighbors._kernels import _coarse
-    from fmnist.neighbors._kernels._coarse import coarse_l2_mask_64, coarse_l2_sums_64
+    from fmnist.neighbors._pruned import _coarse
+    from fmnist.neighbors._pruned._coarse import coarse_l2_mask_64, coarse_l2_sums_64
 
     if not pmaddwd:  # the level of a target without SIMD
         from fmnist.neighbors._kernels._isa import LEVELS
@@ -291,7 +291,7 @@ def test_integer_coarse_mask_sets_every_row_within_the_limit(pmaddwd, monkeypatc
 def test_queries_are_searched_slab_by_slab():
     Y = _images(3000, 28, 7)
     X = _images(300, 28, 8)
-    tables = _pruning.bound_tables(Y, _pruning._L2_ROUTE)
+    tables = _pruning.bound_tables(Y, "l2")
     _, q_fine = tables.query_tables(X)
     order = tables.query_order(q_fine)
     assert sorted(order) == list(range(len(X)))
@@ -397,7 +397,7 @@ def test_pruned_matches_brute_on_fashion_mnist(fashion_mnist_split, metric):
 def test_small_batches_split_the_training_rows_exactly(metric, dtype, monkeypatch):
     # Few queries: the threads split the training rows and merge their
     # heaps; the result must be the single-thread search, ties included.
-    from fmnist.neighbors import _brute
+    from fmnist.neighbors._brute import _dispatch as _brute
 
     calls = []
     split = _brute.split_training

@@ -11,9 +11,12 @@ import pytest
 from _knn_helpers import blob_images
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import _brute, _code_tables, _pruning
-from fmnist.neighbors._kernels import _float_tiles, _tiles
-from fmnist.neighbors._search import TrainingRows, kneighbors
+from fmnist.neighbors import search as kneighbors
+from fmnist.neighbors._brute import _dispatch as _brute
+from fmnist.neighbors._kernels import _float_tiles
+from fmnist.neighbors._plan import TrainingRows
+from fmnist.neighbors._pruned import _code_tables
+from fmnist.neighbors._pruned import _dispatch as _pruning
 from fmnist.neighbors._spec import SearchSpec
 
 METRICS = ["manhattan", "euclidean", "sqeuclidean", "cosine"]
@@ -102,15 +105,14 @@ def test_float_pruned_on_noise_and_mixed_dtypes(metric):
 
 def test_floats_beyond_the_range_take_brute_force():
     Y = _images(2200, 9) * 1e120
-    route = (_tiles.TILE_SQL2, _tiles.KEY_RAW)
-    assert TrainingRows(Y).bound_tables(route) is None
-    assert TrainingRows(Y).bound_tables((_tiles.TILE_L1, _tiles.KEY_RAW)) is None
+    assert TrainingRows(Y).bound_tables("l2") is None
+    assert TrainingRows(Y).bound_tables("l1") is None
     _assert_same("euclidean", Y[:5], Y, 3, pruned=False)
     _assert_same("manhattan", Y[:5], Y, 3, pruned=False)
     # In-range rows, a query far outside them: brute force for that call.
     Y = _images(2200, 9) / 255.0
     X = np.concatenate([Y[:3], np.full((1, Y.shape[1]), 1e30)])
-    assert TrainingRows(Y).bound_tables(route) is not None
+    assert TrainingRows(Y).bound_tables("l2") is not None
     dist, _ = _assert_same("euclidean", X, Y, 3, pruned=False)
     _assert_same("euclidean", X[:3], Y, 3)
     assert (dist[-1] > 1e30).all()

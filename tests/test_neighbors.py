@@ -262,7 +262,7 @@ def test_n_neighbors_is_checked_alike_everywhere(n_neighbors, error, message):
     # The estimator, the search spine and the sharded search share one check.
     from fmnist.distributed._search import _check_search
     from fmnist.neighbors import SearchSpec
-    from fmnist.neighbors._search import kneighbors
+    from fmnist.neighbors import search as kneighbors
 
     X = np.arange(5, dtype=np.uint8)[:, None]
     est = BlockKNNClassifier(n_neighbors=1).fit(X, [0, 1, 0, 1, 0])

@@ -140,7 +140,7 @@ def test_import_compiles_nothing_and_does_not_import_numba():
         import sys
         import fmnist
         from fmnist import BlockKNNClassifier
-        _DRIVER = "fmnist.neighbors._kernels._driver"
+        _DRIVER = "fmnist.neighbors._brute._driver"
         est = BlockKNNClassifier(n_neighbors=1).fit([[0], [1]], [0, 1])
         print("numba" in sys.modules, _DRIVER in sys.modules)
         est.predict([[0.2]])
@@ -162,7 +162,7 @@ def test_warmup_compiles_the_kernels():
         fmnist.warmup(dtypes=("uint8",), metrics=("l1", "euclidean"))
         print("numba" in sys.modules)
         from fmnist import BlockKNNClassifier
-        from fmnist.neighbors._kernels import _driver, _panels
+        from fmnist.neighbors._brute import _driver, _panels
 
         def compiled():
             return sum(

@@ -1,7 +1,7 @@
 """Exact kNN search and prediction with the training set sharded over workers.
 
 Every shard is searched with the same spine as on one machine
-(:func:`fmnist.neighbors._search.kneighbors`) from the same
+(:func:`fmnist.neighbors.search`) from the same
 :class:`~fmnist.neighbors.SearchSpec`; the per-shard lists are merged by
 (distance, global index), so the result is the single-machine one, ties
 included.
@@ -13,10 +13,13 @@ import numpy as np
 from sklearn.utils import check_array
 
 from .._images import flatten_image_stack
-from ..neighbors import BlockKNNClassifier, SearchSpec
-from ..neighbors import _search as spine
-from ..neighbors._plan import merge_topk
-from ..neighbors._spec import check_n_neighbors
+from ..neighbors import (
+    BlockKNNClassifier,
+    SearchSpec,
+    check_n_neighbors,
+    merge_topk,
+    search,
+)
 from ._cluster import require_distributed
 from ._shards import TrainingShards, as_kernel_array, scatter_shards
 
@@ -38,7 +41,7 @@ def _search_shard(shard, X_query, offset, n_neighbors, spec):
     if spec.n_jobs is None:
         spec = replace(spec, n_jobs=_worker_threads())
     k = min(n_neighbors, shard.shape[0])
-    dist, ind = spine.kneighbors(spec, X_query, shard, k)
+    dist, ind = search(spec, X_query, shard, k)
     return dist, ind + offset
 
 

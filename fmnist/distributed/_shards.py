@@ -4,8 +4,7 @@ import numbers
 
 import numpy as np
 
-from ..neighbors import BlockKNNClassifier
-from ..neighbors._spec import KERNEL_DTYPES
+from ..neighbors import KERNEL_DTYPES, BlockKNNClassifier
 from ._cluster import require_distributed
 
 __all__ = ["TrainingShards", "as_kernel_array", "scatter_shards"]

@@ -21,26 +21,36 @@ Layout, one job per module:
 ``_search``
     The search spine (validate, reuse, plan, run, finish) every caller goes
     through.
-``_pruning``
-    Where the pruned search applies, and its dispatch to the walks.
-``_mean_tables``, ``_projection_tables``, ``_code_tables``
-    The bound tables the pruned walks read: group means (manhattan),
-    projections on principal directions (euclidean, cosine), uint8 codes of
-    float rows.
+``_brute``
+    Brute force: how a search is shared out, the blocked driver, the panels.
+``_pruned``
+    The pruned search: where it applies, its bound tables (group means,
+    projections on principal directions, codes of float rows), the L1 and L2
+    walks and their bounds.
+``_plan``
+    What both algorithms share: the planned search, the training rows with
+    their per-route values, heaps and the exact merge of partial results.
 ``_cache``
     :data:`search_cache`, the bounded content-keyed store of search results.
 ``_vote``
     The neighbour vote, a pure function.
 ``_kernels``
-    The numba kernels (heaps, SIMD tiles and the instruction-set table, the
-    blocked driver, panels, the pruned walks).
+    The shared tile layer in numba: the instruction-set table (the one place
+    to add a level), SIMD tiles, float lanes, heaps, the jit cache.
+
+Where to change what: a metric is a row of ``_metrics.METRICS`` (its tile and
+key rule, and its pruned family); an instruction set is a row of
+``_kernels._isa.LEVELS``; a pruning bound lives in ``_pruned`` (its proof in
+the design notes of the documentation).
 """
 
 from .._persistence import InconsistentVersionWarning
 from ._cache import SearchCache, search_cache
 from ._classifier import BlockKNNClassifier
 from ._metrics import METRIC_ALIASES
-from ._spec import SearchIndex, SearchSpec
+from ._plan import merge_topk
+from ._search import search
+from ._spec import KERNEL_DTYPES, SearchIndex, SearchSpec, check_n_neighbors
 from ._transformer import BlockKNNTransformer
 from ._vote import class_votes
 
@@ -48,11 +58,15 @@ __all__ = [
     "BlockKNNClassifier",
     "BlockKNNTransformer",
     "InconsistentVersionWarning",
+    "KERNEL_DTYPES",
     "METRIC_ALIASES",
     "SearchIndex",
     "SearchCache",
     "SearchSpec",
+    "check_n_neighbors",
     "class_votes",
+    "merge_topk",
+    "search",
     "search_cache",
     "warmup",
 ]
@@ -82,7 +96,6 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
     import numpy as np
 
     from ._brute import warm_panels
-    from ._search import kneighbors
 
     for dtype in dtypes:
         A = np.ones((5, 3), dtype=dtype)
@@ -96,7 +109,7 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
                     metric, 2, rows.dtype, block_size=(1, 4), n_jobs=1,
                     algorithm=algorithm,
                 )  # fmt: skip
-                kneighbors(spec, rows, rows, 1, reuse=False)  # never reuse
+                search(spec, rows, rows, 1, reuse=False)  # never reuse
             # The panel tiles (AVX2, AVX-512; uint8), which brute force runs on
             # larger batches than these rows.
             warm_panels(spec, A, 1)

@@ -157,7 +157,7 @@ class KNeighborsSearchMixin:
         """Neighbours of validated queries ``X`` (the training rows when
         ``exclude_self``), after checking ``n_neighbors`` against the fit."""
         check_n_neighbors(n_neighbors, self.n_samples_fit_, exclude_self, X.shape[0])
-        return _search.kneighbors(
+        return _search.search(
             self._spec(),
             X,
             self._fit_X,

@@ -35,6 +35,12 @@ class Metric:
         The route when either side holds floats (float64 arithmetic).
     finish : {'none', 'sqrt', 'root'}
         Step from the final keys to distances.
+    pruned : {'l1', 'l2', 'cosine'} or None
+        The family of the pruned search (:mod:`._pruned`) that serves the
+        metric on uint8 and float training rows: bounds from group means
+        (``'l1'``), from projections on principal directions (``'l2'``), or
+        from those of the unit rows (``'cosine'``); None where only brute
+        force serves.
     """
 
     name: str
@@ -42,6 +48,7 @@ class Metric:
     integer: tuple
     floating: tuple
     finish: str = "none"
+    pruned: str | None = None
 
     def route(self, query_dtype, train_dtype, n_features=0):
         """``(tile, key)`` for queries of ``query_dtype`` against training
@@ -78,14 +85,19 @@ _SQL2 = (c.TILE_SQL2, c.KEY_RAW)
 _SQL2_U8 = (c.TILE_DOT_U8, c.KEY_SQL2_FROM_DOT)
 
 _REGISTRY = {
-    "manhattan": Metric("manhattan", (c.TILE_SAD_U8, c.KEY_RAW), _L1, _L1),
-    "euclidean": Metric("euclidean", _SQL2_U8, _SQL2, _SQL2, finish="sqrt"),
-    "sqeuclidean": Metric("sqeuclidean", _SQL2_U8, _SQL2, _SQL2),
+    "manhattan": Metric(
+        "manhattan", (c.TILE_SAD_U8, c.KEY_RAW), _L1, _L1, pruned="l1"
+    ),
+    "euclidean": Metric(
+        "euclidean", _SQL2_U8, _SQL2, _SQL2, finish="sqrt", pruned="l2"
+    ),
+    "sqeuclidean": Metric("sqeuclidean", _SQL2_U8, _SQL2, _SQL2, pruned="l2"),
     "cosine": Metric(
         "cosine",
         (c.TILE_DOT_U8, c.KEY_COSINE_INT),
         (c.TILE_DOT, c.KEY_COSINE_INT),
         (c.TILE_CHORD, c.KEY_CHORD),
+        pruned="cosine",
     ),
     "chebyshev": Metric("chebyshev", *[(c.TILE_LINF, c.KEY_RAW)] * 3),
     "minkowski": Metric("minkowski", *[(c.TILE_LP, c.KEY_RAW)] * 3, finish="root"),

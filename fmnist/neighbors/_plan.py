@@ -2,7 +2,7 @@
 
 * :class:`SearchPlan`: the arrays, route, per-row values, heaps, blocks and
   threads of one search, built once by the spine (:mod:`._search`) and read
-  by each algorithm (:mod:`._brute`, :mod:`._pruning`).
+  by each algorithm (:mod:`._brute`, :mod:`._pruned`).
 * :func:`run_blocks`: the one wrapper that hands blocks of queries to
   Python threads, each running a route's kernel (which releases the GIL).
 * :class:`TrainingRows`: what is derived from the training rows and kept
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _pruning
+from . import _pruned
 from ._kernels import _codes
 
 __all__ = [
@@ -150,17 +150,18 @@ class TrainingRows:
             self._values[kind] = row_values(kind, self.rows)
         return self._values[kind]
 
-    def bound_tables(self, route):
-        """The bound tables of the rows for the pruned search of ``route``."""
-        if route not in self._tables:
-            self._tables[route] = _pruning.bound_tables(self.rows, route)
-        return self._tables[route]
+    def bound_tables(self, family):
+        """The bound tables of the rows for the pruned search of ``family``
+        (``Metric.pruned``): euclidean and squared euclidean share theirs."""
+        if family not in self._tables:
+            self._tables[family] = _pruned.bound_tables(self.rows, family)
+        return self._tables[family]
 
     def panels(self, kind, digest):
         """The rows packed for the panel tiles of panel kind ``kind``, packed
         again when ``digest`` (of the rows' bytes, :func:`._cache.digest`)
         is not the one they were packed from."""
-        from ._kernels import _panels
+        from ._brute import _panels
 
         packed = self._panels.get(kind)
         if packed is None or packed[0] != digest:
@@ -204,7 +205,19 @@ def merge_topk(first, second, n_neighbors):
     Each argument is ``(keys, indices)`` (or distances) with one row per
     query, sorted by key then index. The result keeps the ``n_neighbors``
     smallest pairs of each row in the order (key, index), the order of a
-    single search: ties go to the lower training index.
+    single search: ties go to the lower training index. Searches of disjoint
+    parts of the training rows, their indices made global, merge into the
+    search of all of them (:mod:`fmnist.distributed` merges its shards so).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fmnist.neighbors import merge_topk
+    >>> first = (np.array([[1.0, 4.0]]), np.array([[7, 2]]))
+    >>> second = (np.array([[1.0, 3.0]]), np.array([[5, 9]]))
+    >>> keys, ind = merge_topk(first, second, 3)
+    >>> keys.tolist(), ind.tolist()
+    ([[1.0, 1.0, 3.0]], [[5, 7, 9]])
     """
     keys = np.concatenate([first[0], second[0]], axis=1)
     ind = np.concatenate([first[1], second[1]], axis=1)

@@ -1,6 +1,6 @@
 """The search spine: validate, plan, run, finish.
 
-:func:`kneighbors` is the one path from a :class:`~._spec.SearchSpec` and two
+:func:`search` is the one path from a :class:`~._spec.SearchSpec` and two
 arrays to sorted neighbours; the estimator, the grid-search reuse and the
 sharded search all call it.
 
@@ -12,7 +12,7 @@ sharded search all call it.
   heaps in the key dtype, the block sizes (from the L2 cache unless the
   spec fixes them) and the thread count.
 * **run** hands the plan to one of two searches. The pruned search
-  (:mod:`._pruning`, where ``algorithm`` and the data allow it) rules out
+  (:mod:`._pruned`, where ``algorithm`` and the data allow it) rules out
   most training rows with exact lower bounds first; brute force
   (:mod:`._brute`) compares every pair. Either runs its route's kernel,
   which releases the GIL, on blocks of queries that ``n_jobs`` Python
@@ -29,13 +29,13 @@ sharded search all call it.
 
 import numpy as np
 
-from . import _brute, _pruning
+from . import _brute, _pruned
 from ._cache import MIN_NEIGHBORS, search_cache
 from ._kernels import _codes
 from ._plan import SearchPlan, TrainingRows, empty_heaps, row_values
 from ._spec import KERNEL_DTYPES, check_n_neighbors, integer_limit
 
-__all__ = ["kneighbors"]
+__all__ = ["search"]
 
 # ----------------------------------------------------------------------------
 # validate
@@ -129,7 +129,7 @@ def plan_blocks(block_size, n_queries, row_bytes, n_threads):
 # run and finish
 
 
-def kneighbors(
+def search(
     spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, training=None
 ):
     """Exact ``n_neighbors`` nearest rows of ``Y`` for every row of ``X``.
@@ -161,6 +161,16 @@ def kneighbors(
         Ascending along each row.
     indices : ndarray of shape (n_queries, n_neighbors), intp
         Row indices into ``Y``; at equal distance the lower index comes first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fmnist.neighbors import SearchSpec, search
+    >>> Y = np.array([[0, 0], [3, 4], [6, 8]], dtype=np.uint8)
+    >>> spec = SearchSpec.build("euclidean", 2, Y.dtype)
+    >>> dist, ind = search(spec, Y[1:2], Y, 2)
+    >>> dist.tolist(), ind.tolist()
+    ([[0.0, 5.0]], [[1, 0]])
     """
     _validate(X, Y, n_neighbors, exclude_self)
     X = np.ascontiguousarray(X)
@@ -170,19 +180,19 @@ def kneighbors(
     if reuse:
         key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self, n_threads)
     if key is None:  # reuse turned off, or a small batch on large rows
-        return _search(spec, X, Y, int(n_neighbors), exclude_self, training)
+        return _run(spec, X, Y, int(n_neighbors), exclude_self, training)
     y_digest = key[2]
     cached = search_cache.get(key, n_neighbors)
     if cached is not None:
         return cached
     n_max = Y.shape[0] - 1 if exclude_self else Y.shape[0]
     k_search = min(max(int(n_neighbors), MIN_NEIGHBORS), n_max)
-    dist, idx = _search(spec, X, Y, k_search, exclude_self, training, y_digest)
+    dist, idx = _run(spec, X, Y, k_search, exclude_self, training, y_digest)
     search_cache.put(key, dist, idx)
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
 
 
-def _search(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
+def _run(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
     """Plan, run and finish one search (arrays already validated)."""
     if training is None or training.rows is not Y:
         training = TrainingRows(Y)
@@ -214,8 +224,9 @@ def _search(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None)
             training=training,
             y_digest=y_digest,
         )
-        tables = training.bound_tables(route) if _pruning.applies(spec, X, Y) else None
-        if tables is None or not _pruning.search(plan, tables):
+        pruned = _pruned.applies(spec, X, Y)
+        tables = training.bound_tables(metric.pruned) if pruned else None
+        if tables is None or not _pruned.search(plan, tables):
             _brute.search(plan)
         if route[1] == _codes.KEY_COSINE_INT:
             from ._kernels import _cosine

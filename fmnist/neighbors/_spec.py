@@ -160,7 +160,7 @@ class SearchSpec:
     algorithm : {'auto', 'brute', 'pruned'}
         'brute' compares every pair; 'pruned' rules most pairs out with
         exact lower bounds where the metric and data allow it
-        (:mod:`._pruning`); 'auto' prunes where it pays.
+        (:mod:`._pruned`); 'auto' prunes where it pays.
     """
 
     metric: Metric

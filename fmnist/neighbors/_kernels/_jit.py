@@ -4,7 +4,8 @@ for several processes at once.
 numba's cache checks only the file of the function it compiled; a kernel that
 inlines a tile or a heap from a sibling module would keep stale machine code
 after that sibling changes. Each kernel's cache index key therefore also holds
-a digest of all the source files of this package, computed at import.
+a digest of all the source files of :mod:`fmnist.neighbors` (the tiles,
+brute force and the pruned walks), computed at import.
 
 numba saves a new entry by reading the function's index, picking the first
 free data file number, and writing the index and then the data file. Two
@@ -38,8 +39,9 @@ LOCK_NAME = "fmnist-kernels.lock"
 
 def _sources_digest():
     digest = hashlib.sha256()
-    for path in sorted(pathlib.Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
+    package = pathlib.Path(__file__).parents[1]  # fmnist/neighbors
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -4,7 +4,7 @@ Euclidean bounds with projections on principal directions of the training
 rows, cosine bounds with those of the training rows scaled to unit length
 (the cosine distance is half their squared distance). The bounds are exact
 within a margin for rounding; the directions only change how many rows
-they rule out. :mod:`._kernels._pruned_l2` walks them.
+they rule out. :mod:`._walk_l2` walks them.
 """
 
 from dataclasses import dataclass
@@ -42,7 +42,7 @@ def directions(Y, n_directions, unit):
         sample *= inverse_norms(Y[::step])[:, None]
     sample -= sample.mean(axis=0)
     # Only the leading eigenvectors are computed (LAPACK's syevr on a
-    # subset), on the one BLAS thread of ``_pruning.bound_tables``.
+    # subset), on the one BLAS thread of ``_dispatch.bound_tables``.
     gram = sample.T @ sample
     n = gram.shape[0]
     _, vectors = eigh(gram, subset_by_index=[n - n_directions, n - 1], driver="evr")
@@ -64,7 +64,7 @@ class ProjectionTables:
     Every projection is held in *table units*, divided by ``scale``; the
     two bound tables are rounded to int16 (half the bytes of float32: the
     walk reads them from memory, not from cache), each value within
-    :data:`~._kernels._pruned_l2.TABLE_ROUNDING` of the exact one and
+    :data:`~._walk_l2.TABLE_ROUNDING` of the exact one and
     within ``[-16000, 16000]`` (:data:`TABLE_MAX`), so that the difference
     of two values fits in int16 too (the coarse bound is computed in
     integers).
@@ -139,7 +139,7 @@ class ProjectionTables:
         A query's walk visits, in each slab, the window of rows whose
         second projection is near its own, so consecutive queries in this
         order walk nearly the same windows, which are then in cache."""
-        from ._kernels._pruned_l2 import home_slabs
+        from ._walk_l2 import home_slabs
 
         # The slab each query's walk starts from, by the kernel's own rule.
         home = home_slabs(self.slab_low, np.ascontiguousarray(q_fine[:, 0]))
@@ -159,7 +159,7 @@ def project(A, basis, unit, n_coarse, rows=4096):
     ``fine`` the projection on all directions and its rest.
 
     The rests are computed in float64 (so that the rounding the margins of
-    :mod:`._kernels._pruned_l2` must cover is the float32 result, and the
+    :mod:`._walk_l2` must cover is the float32 result, and the
     cancellation in the rest: about 3e-7 of the row's norm for rows of up
     to 1024 features), ``rows`` rows at a time so that no float64 copy of
     ``A`` is made."""

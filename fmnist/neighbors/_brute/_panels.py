@@ -1,6 +1,6 @@
 """Brute force on uint8 rows with one pair per vector lane (panel tiles).
 
-The 4 x 4 tiles of :mod:`._simd` give each pair a vector of partial sums over
+The 4 x 4 tiles of :mod:`.._kernels._simd` give each pair a vector of partial sums over
 byte positions and reduce their 16 vectors at the end of every tile: on
 784-byte rows that fixed work is a fifth to a quarter of a tile
 (``benchmarks/bench_tiles.py``). Here, as in GEMM micro-kernels, the training
@@ -10,7 +10,7 @@ an accumulator then holds the whole distance to row ``l`` of its panel, and
 nothing is left to reduce. A tile compares a few queries with a few panels
 and writes their sums, exact integers like those of the 4 x 4 tiles. The
 kinds (:data:`KINDS`; the first one in the target's level of
-:data:`._isa.LEVELS` serves):
+:data:`.._kernels._isa.LEVELS` serves):
 
 * manhattan (``TILE_SAD_U8``): ``psadbw``, whose 64-bit lanes each sum 8 byte
   pairs (groups of 8 bytes). On 512 bits (AVX-512BW) a vector holds a
@@ -44,7 +44,7 @@ from numba import literally, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from ._codes import (
+from .._kernels._codes import (
     PANEL_DOT_VNNI,
     PANEL_DOT_VNNI_2X4,
     PANEL_DOT_WD,
@@ -54,12 +54,12 @@ from ._codes import (
     TILE_SAD_U8,
     WIDE_BYTES,
 )
+from .._kernels._heap import heap_push, heap_sort_rows
+from .._kernels._isa import VNNI_BIAS, level_of
+from .._kernels._jit import njit, per_route
+from .._kernels._simd import _load, _row_pointers, intrinsic_name
+from .._kernels._tiles import pair_key
 from ._driver import _offer_four
-from ._heap import heap_push, heap_sort_rows
-from ._isa import VNNI_BIAS, level_of
-from ._jit import njit, per_route
-from ._simd import _load, _row_pointers, intrinsic_name
-from ._tiles import pair_key
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 
@@ -322,7 +322,7 @@ def _any_enters(key, n_rows, out, v, o, X, Y, q, j0, aux_x, aux_y, keys):
     a key not above its heap's root.
 
     A tile's pairs improve their heaps rarely; the keys come from the same
-    rule as at the heap (:func:`._tiles.pair_key`, same bits), in a loop
+    rule as at the heap (:func:`.._kernels._tiles.pair_key`, same bits), in a loop
     without branches the compiler turns into vector code, so one test on 16
     or 32 keys replaces as many scalar ones. A NaN key counts as entering.
     """

@@ -16,6 +16,18 @@ search: projections and margins".
 import numpy as np
 from numba import literally
 
+from .._kernels._codes import (
+    KEY_CHORD,
+    KEY_COSINE_INT,
+    KEY_RAW,
+    KEY_SQL2_FROM_DOT,
+    TILE_CHORD,
+    TILE_DOT_U8,
+    TILE_SQL2,
+)
+from .._kernels._heap import heap_push, heap_sort_rows
+from .._kernels._jit import njit, per_route
+from .._kernels._tiles import NEAR_PARALLEL, pair_key, tile_offsets
 from ._bounds import (
     AHEAD,
     CHUNK_ROWS,
@@ -29,18 +41,6 @@ from ._bounds import (
     take_mask,
 )
 from ._coarse import coarse_l2_mask_64, coarse_l2_sums_64
-from ._codes import (
-    KEY_CHORD,
-    KEY_COSINE_INT,
-    KEY_RAW,
-    KEY_SQL2_FROM_DOT,
-    TILE_CHORD,
-    TILE_DOT_U8,
-    TILE_SQL2,
-)
-from ._heap import heap_push, heap_sort_rows
-from ._jit import njit, per_route
-from ._tiles import NEAR_PARALLEL, pair_key, tile_offsets
 
 #: Bounds are compared with the threshold widened by these margins: relative,
 #: and absolute in table units (float rounding of the projections moves a
@@ -50,7 +50,7 @@ ABS_MARGIN = 0.25
 #: Largest distance, in table units, between a value of the integer bound
 #: tables and the exact projection: half a unit for rounding to an integer,
 #: and the float32 rounding before it (a few 1e-3 of a unit for values up to
-#: :data:`fmnist.neighbors._pruning._TABLE_MAX`).
+#: :data:`._projection_tables.TABLE_MAX`).
 TABLE_ROUNDING = 0.51
 #: The same for the query's projections rounded for the coarse bound (half a
 #: unit, and the float32 rounding before it).
@@ -60,7 +60,7 @@ _COARSE_ROUNDING = TABLE_ROUNDING + QUERY_ROUNDING
 
 _ARITH = {"reassoc", "contract"}
 #: The routes searched here: uint8 rows, and float rows (exact stage in the
-#: lane sums of :mod:`._lanes`).
+#: lane sums of :mod:`.._kernels._lanes`).
 _ROUTES = (
     (TILE_DOT_U8, KEY_SQL2_FROM_DOT),
     (TILE_DOT_U8, KEY_COSINE_INT),

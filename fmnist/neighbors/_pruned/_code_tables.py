@@ -29,9 +29,9 @@ def in_range(Y):
 
 def inverse_norms(A):
     """``1 / |a|`` of each row (float64; 0 for a row of zeros), by the rule
-    of the cosine keys: :func:`._kernels._tiles.row_inv_norms` for integer
-    rows, the inverse of :func:`._kernels._tiles.row_norms` for float ones."""
-    from ._kernels import _tiles
+    of the cosine keys: :func:`.._kernels._tiles.row_inv_norms` for integer
+    rows, the inverse of :func:`.._kernels._tiles.row_norms` for float ones."""
+    from .._kernels import _tiles
 
     out = np.empty(A.shape[0], dtype=np.float64)
     if A.dtype.kind in "biu":
@@ -61,7 +61,7 @@ def float_blocks(A, unit, rows=4096):
 class CodeTables:
     """uint8 codes of float training rows (of the unit rows for cosine), in
     the tables' sorted order, for the code bound of the pruned search
-    (:func:`._kernels._pruned_l2._code_filter`).
+    (:func:`._walk_l2._code_filter`).
 
     Each value ``x`` is coded as ``c = clip(rint((x - low) / step), 0,
     255)``; the rest ``e = x - (low + step * c)`` of a row has norm ``rest``.
@@ -117,7 +117,7 @@ def coded(A, low, step, unit, manhattan=False, rows=4096):
     codes, the codes' exact squared norms, the norms of the rests (manhattan
     norms with ``manhattan``) and the largest magnitude of a (scaled)
     value."""
-    from ._kernels import _tiles
+    from .._kernels import _tiles
 
     codes = np.empty(A.shape, dtype=np.uint8)
     rests = np.empty(A.shape[0], dtype=np.float64)

@@ -3,20 +3,20 @@
 Three ways to hand out the work, all giving the same heaps bit for bit:
 
 * blocks of queries to ``n_threads`` threads (:meth:`SearchPlan.run`), each
-  running the route's blocked kernel (:mod:`._kernels._driver`);
-* on uint8 rows of a target with panel tiles, from :data:`._cache.SMALL_BATCH`
-  queries on, the panel kernel of :mod:`._kernels._panels` over a packed copy
-  of the training rows (kept in :class:`~._plan.TrainingRows`, checked
+  running the route's blocked kernel (:mod:`._driver`);
+* on uint8 rows of a target with panel tiles, from :data:`.._cache.SMALL_BATCH`
+  queries on, the panel kernel of :mod:`._panels` over a packed copy
+  of the training rows (kept in :class:`~.._plan.TrainingRows`, checked
   against the rows' digest at every use);
 * a few queries (up to :data:`SPLIT_TRAINING_MAX_QUERIES`): the training rows
   split between the threads instead, whose heaps are merged exactly
-  (:func:`~._plan.merge_topk`).
+  (:func:`~.._plan.merge_topk`).
 """
 
 import numpy as np
 
-from ._cache import SMALL_BATCH, digest
-from ._plan import TrainingRows, empty_heaps, merge_topk, row_values
+from .._cache import SMALL_BATCH, digest
+from .._plan import TrainingRows, empty_heaps, merge_topk, row_values
 
 __all__ = ["PANELS", "search", "warm_panels"]
 
@@ -36,9 +36,9 @@ PANELS = {"enabled": True, "min_queries": SMALL_BATCH, "features": None}
 
 
 def search(plan):
-    """Fill the heaps of ``plan`` (a :class:`~._plan.SearchPlan`) by
+    """Fill the heaps of ``plan`` (a :class:`~.._plan.SearchPlan`) by
     comparing every pair."""
-    from ._kernels import _driver
+    from . import _driver
 
     kernel = _driver.entry_point(*plan.route)
     X, Y = plan.X, plan.Y
@@ -68,15 +68,15 @@ def search(plan):
 
 
 def panel_kind(route, X, Y):
-    """The panel kind (:mod:`._kernels._panels`) that runs brute force of
+    """The panel kind (:mod:`._panels`) that runs brute force of
     ``route`` on these arrays, or None: uint8 rows, a target with the kind's
     instructions."""
-    from ._kernels import _panels
+    from . import _panels
 
     if X.dtype != np.uint8 or Y.dtype != np.uint8 or not PANELS["enabled"]:
         return None
     if PANELS["features"] is None:
-        from ._kernels._isa import host_features
+        from .._kernels._isa import host_features
 
         PANELS["features"] = host_features()
     return _panels.kind_for(route[0], PANELS["features"], Y.shape[1])
@@ -84,7 +84,7 @@ def panel_kind(route, X, Y):
 
 def panel_search(kind, plan):
     """Brute force of ``plan`` with the panel tiles of panel kind ``kind``."""
-    from ._kernels import _panels
+    from . import _panels
 
     X, Y = plan.X, plan.Y
     y_digest = plan.y_digest or digest(Y, plan.n_threads)
@@ -151,8 +151,8 @@ def split_training(kernel, plan):
 def warm_panels(spec, rows, n_threads):
     """Compile (or load) the panel kernels of ``spec`` for ``rows`` where they
     serve brute force: a warm-up's few rows take the 4 x 4 tiles."""
-    from ._kernels import _codes
-    from ._plan import SearchPlan
+    from .._kernels import _codes
+    from .._plan import SearchPlan
 
     route = spec.metric.route(rows.dtype, rows.dtype, rows.shape[1])
     kind = panel_kind(route, rows, rows)

@@ -3,7 +3,7 @@
 The walk visits training rows in order of their row sums, seeds the heap
 from the query's region, and rules rows out with two levels of byte group
 means (7x7 and 2x2) before the exact distance; float rows walk the tables of
-their uint8 codes and get their float distance from :mod:`._lanes`. The
+their uint8 codes and get their float distance from :mod:`.._kernels._lanes`. The
 bounds and why no row that could enter the heap is skipped:
 ``docs/design.rst``, "Pruned manhattan search: group means on bytes".
 """
@@ -12,6 +12,10 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from .._kernels._codes import TILE_L1, TILE_SAD_U8
+from .._kernels._heap import heap_push, heap_sort_rows
+from .._kernels._jit import njit
+from .._kernels._tiles import tile_1x4
 from ._bounds import (
     AHEAD,
     CHUNK_ROWS,
@@ -24,10 +28,6 @@ from ._bounds import (
     take_mask,
 )
 from ._coarse import coarse_mask_64
-from ._codes import TILE_L1, TILE_SAD_U8
-from ._heap import heap_push, heap_sort_rows
-from ._jit import njit
-from ._tiles import tile_1x4
 
 #: Relative margin on a float threshold (its own rounding is 1e-13 of it).
 REL_MARGIN = 1e-9

@@ -3,7 +3,7 @@
 Manhattan bounds with group means, one byte per group: squares of 7x7 and
 2x2 pixels when the number of features is a square (a square image;
 neighbouring pixels bound best), else runs of 49 and 4 consecutive
-features. :mod:`._kernels._pruned_l1` walks them.
+features. :mod:`._walk_l1` walks them.
 """
 
 import dataclasses
@@ -40,7 +40,7 @@ def _padded(n_groups):
 def mean_table(A, groups, size, n_groups):
     """Group sums of the rows of ``A`` divided by the group size ``size``
     (uint8), padded with zero groups to a multiple of 16."""
-    from ._kernels import _bounds
+    from . import _bounds
 
     out = np.zeros((A.shape[0], _padded(n_groups)), dtype=np.int16)
     _bounds.group_sums(A, groups, out)
@@ -48,7 +48,7 @@ def mean_table(A, groups, size, n_groups):
 
 
 def row_sums(A):
-    from ._kernels import _bounds
+    from . import _bounds
 
     sums = np.empty(A.shape[0], dtype=np.int64)
     _bounds.row_sums(A, sums)

@@ -3,12 +3,12 @@
 A block of queries is compared with a chunk of training rows small enough to
 stay in the L2 cache (the caller sizes both) before moving on to the next
 chunk, so each chunk comes from memory once per query block instead of once
-per query. Inside, :func:`~._tiles.tile_4x4` compares 4 queries with 4
+per query. Inside, :func:`~.._kernels._tiles.tile_4x4` compares 4 queries with 4
 training rows at once: every byte loaded serves 4 pairs. Tiles at the edge of a
 block repeat their last row (never reading past it) and ignore the repeated
 results.
 
-``tile`` and ``key`` (codes of :mod:`._codes`) are compile-time literals:
+``tile`` and ``key`` (codes of :mod:`.._kernels._codes`) are compile-time literals:
 numba compiles one specialisation of this loop per route, with the tile and
 the key rule fixed, and caches each on disk.
 
@@ -20,9 +20,9 @@ memory safety depends on before a kernel is reached.
 
 from numba import literally
 
-from ._heap import heap_push, heap_sort_rows
-from ._jit import njit, per_route
-from ._tiles import pair_key, tile_4x4, tile_offsets, tile_tail
+from .._kernels._heap import heap_push, heap_sort_rows
+from .._kernels._jit import njit, per_route
+from .._kernels._tiles import pair_key, tile_4x4, tile_offsets, tile_tail
 
 
 @njit(nogil=True, inline="always")

@@ -11,11 +11,11 @@ brute-force search. No row whose key could enter the heap is ever skipped (a
 bound equal to the threshold is not skipped), so the results, ties included,
 are those of the brute-force search.
 
-:mod:`._pruned_l1` walks manhattan searches on group means (bytes),
-:mod:`._pruned_l2` euclidean and cosine ones on projections (int16
+:mod:`._walk_l1` walks manhattan searches on group means (bytes),
+:mod:`._walk_l2` euclidean and cosine ones on projections (int16
 tables, with margins for their rounding);
 this module has what both use. Nothing here validates its input:
-:mod:`fmnist.neighbors._pruning` checks what memory safety depends on before
+:mod:`._dispatch` checks what memory safety depends on before
 a kernel is reached.
 """
 
@@ -25,10 +25,10 @@ from numba import literally, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .._kernels._jit import njit
+from .._kernels._simd import _row_pointers
+from .._kernels._tiles import tile_1x4, tile_tail
 from ._coarse import lowest_bit
-from ._jit import njit
-from ._simd import _row_pointers
-from ._tiles import tile_1x4, tile_tail
 
 
 @intrinsic
@@ -113,7 +113,7 @@ def four_values(tile, X, Y, q, rows, v, n_rows, aux_x, aux_y, ahead):
 
 @njit(nogil=True)
 def _tail(tile, X, Y, q, j, done):
-    """:func:`._tiles.tile_tail` as a function of its own: its overload
+    """:func:`.._kernels._tiles.tile_tail` as a function of its own: its overload
     inlined several times into one function upsets numba's IR checks."""
     literally(tile)
     return tile_tail(tile, X, Y, q, j, done)

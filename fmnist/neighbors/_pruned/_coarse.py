@@ -23,8 +23,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._isa import level_of, target_features
-from ._simd import pmaddwd_function
+from .._kernels._isa import level_of, target_features
+from .._kernels._simd import pmaddwd_function
 
 _LANES = 64
 _I1 = ir.IntType(1)
