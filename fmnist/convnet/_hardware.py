@@ -27,11 +27,21 @@ BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 # oneDNN's instruction-set caps (ONEDNN_MAX_CPU_ISA, or its older name
 # DNNL_MAX_CPU_ISA) under which it may still use bfloat16 instructions; a lower
 # cap, such as AVX2 or AVX512_CORE, makes it emulate bfloat16.
-_BF16_ISA_CAPS = frozenset({
-    "ALL", "DEFAULT", "AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX512_CORE_AMX",
-    "AVX512_CORE_AMX_FP16", "AVX10_1_512", "AVX10_1_512_AMX",
-    "AVX10_1_512_AMX_FP16", "AVX10_2_512", "AVX10_2_512_AMX_2",
-})  # fmt: skip
+_BF16_ISA_CAPS = frozenset(
+    {
+        "ALL",
+        "DEFAULT",
+        "AVX512_CORE_BF16",
+        "AVX512_CORE_FP16",
+        "AVX512_CORE_AMX",
+        "AVX512_CORE_AMX_FP16",
+        "AVX10_1_512",
+        "AVX10_1_512_AMX",
+        "AVX10_1_512_AMX_FP16",
+        "AVX10_2_512",
+        "AVX10_2_512_AMX_2",
+    }
+)
 
 # bfloat16 tensor cores arrived with Ampere (compute capability 8.0).
 _MIN_CUDA_CAPABILITY = (8, 0)

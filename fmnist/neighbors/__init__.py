@@ -106,9 +106,13 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
         for metric in metrics:
             for algorithm, rows in (("brute", A), ("pruned", W)):
                 spec = SearchSpec.build(
-                    metric, 2, rows.dtype, block_size=(1, 4), n_jobs=1,
+                    metric,
+                    2,
+                    rows.dtype,
+                    block_size=(1, 4),
+                    n_jobs=1,
                     algorithm=algorithm,
-                )  # fmt: skip
+                )
                 search(spec, rows, rows, 1, reuse=False)  # never reuse
             # The panel tiles (AVX2, AVX-512; uint8), which brute force runs on
             # larger batches than these rows.

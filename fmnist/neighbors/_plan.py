@@ -77,6 +77,19 @@ class SearchPlan:
         queries, in the plan's blocks and threads."""
         run_blocks(search_block, self.X.shape[0], self.q_block, self.n_threads)
 
+    def pairs(self):
+        """The plan's :class:`~._kernels._codes.Pairs`: what every key reads."""
+        return _codes.Pairs(self.X, self.Y, self.aux_x, self.aux_y, float(self.p))
+
+    def heaps(self):
+        """The plan's :class:`~._kernels._codes.Heaps`."""
+        return _codes.Heaps(self.keys, self.idx, bool(self.exclude_self))
+
+    def blocks(self, start, stop):
+        """The :class:`~._kernels._codes.Blocks` of queries ``[start, stop)``
+        in the plan's block sizes."""
+        return _codes.Blocks(int(start), int(stop), self.q_block, self.t_block)
+
 
 def run_blocks(search_block, n_queries, q_block, n_threads):
     """Call ``search_block(start, stop)`` on every block of ``q_block``

@@ -16,6 +16,7 @@ Three ways to hand out the work, all giving the same heaps bit for bit:
 import numpy as np
 
 from .._cache import SMALL_BATCH, digest
+from .._kernels._codes import Blocks, Heaps, Pairs
 from .._plan import TrainingRows, empty_heaps, merge_topk, row_values
 
 __all__ = ["PANELS", "search", "warm_panels"]
@@ -54,17 +55,8 @@ def search(plan):
     if kind is not None:
         panel_search(kind, plan)
         return
-    args = (
-        bool(plan.exclude_self),
-        float(plan.p),
-        plan.aux_x,
-        plan.aux_y,
-        plan.keys,
-        plan.idx,
-        plan.q_block,
-        plan.t_block,
-    )
-    plan.run(lambda b0, b1: kernel(X, Y, b0, b1, *args))
+    pairs, heaps = plan.pairs(), plan.heaps()
+    plan.run(lambda b0, b1: kernel(pairs, heaps, plan.blocks(b0, b1)))
 
 
 def panel_kind(route, X, Y):
@@ -86,7 +78,7 @@ def panel_search(kind, plan):
     """Brute force of ``plan`` with the panel tiles of panel kind ``kind``."""
     from . import _panels
 
-    X, Y = plan.X, plan.Y
+    Y = plan.Y
     y_digest = plan.y_digest or digest(Y, plan.n_threads)
     P = plan.training.panels(kind, y_digest)
     group = _panels.group_bytes(kind)
@@ -95,16 +87,8 @@ def panel_search(kind, plan):
     if P.shape != _panels.panel_shape(kind, *Y.shape):
         raise ValueError(f"panels of shape {P.shape} do not fit rows {Y.shape}")
     kernel = _panels.entry_point(kind, plan.route[1])
-    args = (
-        bool(plan.exclude_self),
-        plan.aux_x,
-        plan.aux_y,
-        plan.keys,
-        plan.idx,
-        plan.q_block,
-        plan.t_block,
-    )
-    plan.run(lambda b0, b1: kernel(X, Y, P, group, b0, b1, *args))
+    pairs, heaps = plan.pairs(), plan.heaps()
+    plan.run(lambda b0, b1: kernel(pairs, heaps, plan.blocks(b0, b1), P, group))
 
 
 def split_training(kernel, plan):
@@ -121,20 +105,9 @@ def split_training(kernel, plan):
         part_keys = np.full_like(keys, keys.flat[0])
         part_idx = np.full_like(idx, stop - start)
         part_aux = plan.aux_y[start:stop] if plan.aux_y.size else plan.aux_y
-        kernel(
-            X,
-            Y[start:stop],
-            0,
-            X.shape[0],
-            False,
-            float(plan.p),
-            plan.aux_x,
-            part_aux,
-            part_keys,
-            part_idx,
-            X.shape[0],
-            plan.t_block,
-        )
+        pairs = Pairs(X, Y[start:stop], plan.aux_x, part_aux, float(plan.p))
+        heaps = Heaps(part_keys, part_idx, False)
+        kernel(pairs, heaps, Blocks(0, X.shape[0], X.shape[0], plan.t_block))
         # Unfilled slots (k beyond the slice) keep the global sentinel index.
         unfilled = part_idx == stop - start
         return part_keys, np.where(unfilled, Y.shape[0], part_idx + start)

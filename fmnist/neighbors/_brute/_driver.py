@@ -26,18 +26,20 @@ from .._kernels._tiles import pair_key, tile_4x4, tile_offsets, tile_tail
 
 
 @njit(nogil=True, inline="always")
-def _offer_four(key, v0, v1, v2, v3, X, Y, q, j, aux_x, aux_y, keys, idx):
+def offer_four(key, values, pairs, heaps, q, j):
     """Offer the pairs of query ``q`` with training rows ``j`` to ``j + 3``
-    (tile values ``v0`` to ``v3``) of a whole tile.
+    (tile values ``values``, a 4-tuple) of a whole tile.
 
     Most tiles improve no heap: when all four keys are above the root, none
     can enter, and one test on four keys replaces four heap probes. A NaN key
     fails ``>`` and goes to the heap, which ranks it as it always does.
     """
-    k0 = pair_key(key, v0, X, Y, q, j, aux_x, aux_y)
-    k1 = pair_key(key, v1, X, Y, q, j + 1, aux_x, aux_y)
-    k2 = pair_key(key, v2, X, Y, q, j + 2, aux_x, aux_y)
-    k3 = pair_key(key, v3, X, Y, q, j + 3, aux_x, aux_y)
+    X, Y, aux_x, aux_y, _ = pairs
+    keys, idx, _ = heaps
+    k0 = pair_key(key, values[0], X, Y, q, j, aux_x, aux_y)
+    k1 = pair_key(key, values[1], X, Y, q, j + 1, aux_x, aux_y)
+    k2 = pair_key(key, values[2], X, Y, q, j + 2, aux_x, aux_y)
+    k3 = pair_key(key, values[3], X, Y, q, j + 3, aux_x, aux_y)
     root = keys[q, 0]
     if k0 > root and k1 > root and k2 > root and k3 > root:
         return
@@ -48,30 +50,19 @@ def _offer_four(key, v0, v1, v2, v3, X, Y, q, j, aux_x, aux_y, keys, idx):
 
 
 @njit(nogil=True)
-def search_rows(
-    tile,
-    key,
-    X,
-    Y,
-    q_start,
-    q_stop,
-    exclude_self,
-    p,
-    aux_x,
-    aux_y,
-    keys,
-    idx,
-    q_block,
-    t_block,
-):
-    """Search rows ``[q_start, q_stop)`` of ``X`` against all rows of ``Y``.
+def search_rows(tile, key, pairs, heaps, blocks):
+    """Search the queries ``[blocks.start, blocks.stop)`` of ``pairs.X``
+    against all rows of ``pairs.Y`` (a :class:`~.._kernels._codes.Pairs`).
 
-    ``keys``/``idx`` rows hold initialised heaps (sentinels); they are updated
-    in place and sorted at the end. ``aux_x``/``aux_y`` are the per-row values
-    the key rule needs (squared norms or norms), ``p`` the Minkowski power.
+    The rows of ``heaps`` (a :class:`~.._kernels._codes.Heaps`) hold
+    initialised heaps (sentinels); they are updated in place and sorted at
+    the end.
     """
     literally(tile)
     literally(key)
+    X, Y, aux_x, aux_y, p = pairs
+    keys, idx, exclude_self = heaps
+    q_start, q_stop, q_block, t_block = blocks
     n_train, d = Y.shape
     for b0 in range(q_start, q_stop, q_block):
         b1 = min(b0 + q_block, q_stop)
@@ -82,26 +73,25 @@ def search_rows(
                 i1 = i + min(1, nr - 1)
                 i2 = i + min(2, nr - 1)
                 i3 = i + min(3, nr - 1)
-                offsets = tile_offsets(tile, X, i, i1, i2, i3)
+                o = tile_offsets(tile, X, i, i1, i2, i3)
                 for j in range(c0, c1, 4):
                     nc = min(4, c1 - j)
                     j1 = j + min(1, nc - 1)
                     j2 = j + min(2, nc - 1)
                     j3 = j + min(3, nc - 1)
-                    values, done = tile_4x4(
+                    v, done = tile_4x4(
                         tile, X, Y, i, i1, i2, i3, j, j1, j2, j3, p, aux_x, aux_y
                     )
                     if nr == 4 and nc == 4 and done == d and not exclude_self:
-                        o0, o1, o2, o3 = offsets
-                        v = values
-                        _offer_four(key, v[0] + o0, v[1] + o0, v[2] + o0, v[3] + o0,
-                                    X, Y, i, j, aux_x, aux_y, keys, idx)
-                        _offer_four(key, v[4] + o1, v[5] + o1, v[6] + o1, v[7] + o1,
-                                    X, Y, i + 1, j, aux_x, aux_y, keys, idx)
-                        _offer_four(key, v[8] + o2, v[9] + o2, v[10] + o2, v[11] + o2,
-                                    X, Y, i + 2, j, aux_x, aux_y, keys, idx)
-                        _offer_four(key, v[12] + o3, v[13] + o3, v[14] + o3,
-                                    v[15] + o3, X, Y, i + 3, j, aux_x, aux_y, keys, idx)
+                        o0, o1, o2, o3 = o
+                        v0 = (v[0] + o0, v[1] + o0, v[2] + o0, v[3] + o0)
+                        v1 = (v[4] + o1, v[5] + o1, v[6] + o1, v[7] + o1)
+                        v2 = (v[8] + o2, v[9] + o2, v[10] + o2, v[11] + o2)
+                        v3 = (v[12] + o3, v[13] + o3, v[14] + o3, v[15] + o3)
+                        offer_four(key, v0, pairs, heaps, i, j)
+                        offer_four(key, v1, pairs, heaps, i + 1, j)
+                        offer_four(key, v2, pairs, heaps, i + 2, j)
+                        offer_four(key, v3, pairs, heaps, i + 3, j)
                         continue
                     for r in range(nr):
                         q = i + r
@@ -109,16 +99,11 @@ def search_rows(
                             t_row = j + c
                             if exclude_self and q == t_row:
                                 continue
-                            v = values[4 * r + c] + offsets[r]
+                            value = v[4 * r + c] + o[r]
                             if done < d:
-                                v += tile_tail(tile, X, Y, q, t_row, done)
-                            heap_push(
-                                keys,
-                                idx,
-                                q,
-                                pair_key(key, v, X, Y, q, t_row, aux_x, aux_y),
-                                t_row,
-                            )
+                                value += tile_tail(tile, X, Y, q, t_row, done)
+                            k = pair_key(key, value, X, Y, q, t_row, aux_x, aux_y)
+                            heap_push(keys, idx, q, k, t_row)
     heap_sort_rows(keys, idx, q_start, q_stop)
 
 
@@ -132,23 +117,7 @@ def entry_point(tile, key):
     """
 
     @njit(nogil=True)
-    def search(
-        X,
-        Y,
-        q_start,
-        q_stop,
-        exclude_self,
-        p,
-        aux_x,
-        aux_y,
-        keys,
-        idx,
-        q_block,
-        t_block,
-    ):
-        search_rows(
-            tile, key, X, Y, q_start, q_stop, exclude_self, p, aux_x, aux_y,
-            keys, idx, q_block, t_block,
-        )  # fmt: skip
+    def search(pairs, heaps, blocks):
+        search_rows(tile, key, pairs, heaps, blocks)
 
     return search

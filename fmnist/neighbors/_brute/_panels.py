@@ -1,41 +1,18 @@
 """Brute force on uint8 rows with one pair per vector lane (panel tiles).
 
-The 4 x 4 tiles of :mod:`.._kernels._simd` give each pair a vector of partial sums over
-byte positions and reduce their 16 vectors at the end of every tile: on
-784-byte rows that fixed work is a fifth to a quarter of a tile
-(``benchmarks/bench_tiles.py``). Here, as in GEMM micro-kernels, the training
-rows are packed once into panels of 8 rows whose bytes are interleaved in
-groups, and each group of a query is broadcast to every lane: lane ``l`` of
-an accumulator then holds the whole distance to row ``l`` of its panel, and
-nothing is left to reduce. A tile compares a few queries with a few panels
-and writes their sums, exact integers like those of the 4 x 4 tiles. The
-kinds (:data:`KINDS`; the first one in the target's level of
-:data:`.._kernels._isa.LEVELS` serves):
-
-* manhattan (``TILE_SAD_U8``): ``psadbw``, whose 64-bit lanes each sum 8 byte
-  pairs (groups of 8 bytes). On 512 bits (AVX-512BW) a vector holds a
-  panel's 8 rows: 4 queries by 4 panels per tile. On 256 bits (AVX2) it holds
-  4 of them, read in two halves: 2 queries by 2 panels.
-* dot products (``TILE_DOT_U8``, rows of at most ``WIDE_BYTES``):
-  ``vpdpbusd`` on 256 bits (AVX-512 VNNI: 4 queries by 4 panels; AVX-VNNI,
-  with 16 registers: 2 by 4), whose 32-bit lanes each sum 4 products; the
-  panels hold ``y ^ 0x80`` (``y - 128`` as a signed byte), so a lane sums
-  ``x.y - 128 * sum(x)`` and the driver adds ``128 * sum(x)`` back; a lane
-  gains at most ``255 * 128`` per byte. Without VNNI, on AVX2, ``pmaddwd``
-  on rows and queries widened to int16, whose 32-bit lanes each sum 2
-  products (at most ``2 * 255 * 255`` per step); 2 queries by 4 panels.
-  ``WIDE_BYTES`` bytes stay far below ``2**31`` either way.
-
-Rows are padded with zeros to whole groups and to a multiple of 32 rows;
-queries are copied, a block at a time, into a zero-padded buffer laid out as
-the panels are. The padding adds nothing to a sum (the query side is zero)
-and padded training rows are never offered to the heaps. The driver follows
-:func:`._driver.search_rows` (query blocks against chunks of training rows
-that stay in the L2 cache, the same keys and heaps), so its results are those
-of the 4 x 4 tiles bit for bit. A tile offers its pairs of a query to the
-heap only when one of their keys, computed together in vector code, is not
-above the heap's root. Other targets keep the 4 x 4 tiles.
+As in GEMM micro-kernels, the training rows are packed once into panels of 8
+rows whose bytes are interleaved in groups, and each group of a query is
+broadcast to every lane: lane ``l`` of an accumulator holds the whole
+distance to row ``l`` of its panel, and nothing is left to reduce. A tile
+compares a few queries with a few panels and writes their exact integer
+sums. The kinds are :data:`KINDS`; the first one in the target's level of
+:data:`.._kernels._isa.LEVELS` serves. The driver follows
+:func:`._driver.search_rows` (same blocks, keys and heaps), so its results
+are those of the 4 x 4 tiles bit for bit. Why the sums are exact, the
+layout, and what the panels gain over the 4 x 4 tiles: ``docs/design.rst``,
+"Panel tiles".
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -59,7 +36,7 @@ from .._kernels._isa import VNNI_BIAS, level_of
 from .._kernels._jit import njit, per_route
 from .._kernels._simd import _load, _row_pointers, intrinsic_name
 from .._kernels._tiles import pair_key
-from ._driver import _offer_four
+from ._driver import offer_four
 
 _I8, _I32, _I64 = ir.IntType(8), ir.IntType(32), ir.IntType(64)
 
@@ -230,17 +207,17 @@ def _panel_intrinsic(code):
                 intrinsic_name(kind.instruction, width),
             )
             # One accumulator per query, panel and part, in training row order.
-            accs = [cgutils.alloca_once_value(builder, ir.Constant(vec, None))
-                    for _ in range(n_queries * n_panels * parts)]  # fmt: skip
+            zero = ir.Constant(vec, None)
+            n_accs = n_queries * n_panels * parts
+            accs = [cgutils.alloca_once_value(builder, zero) for _ in range(n_accs)]
             with cgutils.for_range(builder, args[5]) as loop:
                 k = loop.index
                 at = builder.mul(k, ir.Constant(_I64, step_bytes))
-                ys = [
-                    _load(builder, p, builder.add(at, ir.Constant(_I64, h * width)),
-                          in_ty)
-                    for p in panels
-                    for h in range(parts)
-                ]  # fmt: skip
+                ys = []
+                for p in panels:
+                    for h in range(parts):
+                        offset = builder.add(at, ir.Constant(_I64, h * width))
+                        ys.append(_load(builder, p, offset, in_ty))
                 for r, q in enumerate(queries):
                     value = _load_at(builder, q, k, group, word)
                     x = builder.bitcast(_broadcast(builder, value, copies), in_ty)
@@ -316,37 +293,40 @@ def _panel_layout(kind):
 
 
 @njit(nogil=True, inline="always")
-def _any_enters(key, n_rows, out, v, o, X, Y, q, j0, aux_x, aux_y, keys):
-    """Whether any of the ``n_rows`` pairs of query ``q`` with training rows
-    ``j0`` to ``j0 + n_rows - 1`` (tile values ``out[v:v + n_rows] + o``) has
-    a key not above its heap's root.
+def _any_enters(key, values, o, pairs, keys, q, j0):
+    """Whether any of the pairs of query ``q`` with training rows ``j0`` on
+    (tile values ``values + o``, one per row) has a key not above its heap's
+    root.
 
     A tile's pairs improve their heaps rarely; the keys come from the same
-    rule as at the heap (:func:`.._kernels._tiles.pair_key`, same bits), in a loop
-    without branches the compiler turns into vector code, so one test on 16
-    or 32 keys replaces as many scalar ones. A NaN key counts as entering.
+    rule as at the heap (:func:`.._kernels._tiles.pair_key`, same bits), in a
+    loop without branches the compiler turns into vector code, so one test on
+    16 or 32 keys replaces as many scalar ones. A NaN key counts as entering.
     """
+    X, Y, aux_x, aux_y, _ = pairs
+    n_rows = values.shape[0]
     root = keys[q, 0]
     # The rows as views indexed from 0: vector loads, not gathers.
     rows = Y[j0 : j0 + n_rows]
-    values = aux_y[j0 : j0 + n_rows]
+    row_values = aux_y[j0 : j0 + n_rows]
     enter = 0  # a count, not a flag: a flag's loop compiles to early exits
     for s in range(n_rows):
-        k = pair_key(key, out[v + s] + o, X, rows, q, s, aux_x, values)
+        k = pair_key(key, values[s] + o, X, rows, q, s, aux_x, row_values)
         enter += np.int64(not k > root)
     return enter > 0
 
 
 @njit(nogil=True)
-def panel_rows(
-    kind, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
-    idx, q_block, t_block,
-):  # fmt: skip
-    """Search rows ``[q_start, q_stop)`` of ``X`` against all rows of ``Y``
-    (packed as ``P`` by :func:`pack` for panel kind ``kind``), as
+def panel_rows(kind, key, pairs, heaps, blocks, P, group):
+    """Search the queries ``[blocks.start, blocks.stop)`` of ``pairs.X``
+    against all rows of ``pairs.Y`` (packed as ``P`` by :func:`pack` for
+    panel kind ``kind``, in groups of ``group`` bytes), as
     :func:`._driver.search_rows` does."""
     literally(kind)
     literally(key)
+    X, Y, aux_x, aux_y, _ = pairs
+    keys, idx, exclude_self = heaps
+    q_start, q_stop, q_block, t_block = blocks
     n_train, d = Y.shape
     n_groups = P.shape[1] // (PANEL_ROWS * group)
     bias, widen, n_q, n_rows = panel_layout(kind)
@@ -374,17 +354,23 @@ def panel_rows(
                     for r in range(n_r):
                         q = b0 + i + r
                         o = offsets[i + r]
-                        if whole and not _any_enters(key, n_rows, out, r * n_rows,
-                                                     o, X, Y, q, j0, aux_x, aux_y,
-                                                     keys):  # fmt: skip
+                        tile_row = out[r * n_rows : (r + 1) * n_rows]
+                        seen = whole and not _any_enters(
+                            key, tile_row, o, pairs, keys, q, j0
+                        )
+                        if seen:
                             continue
                         for s in range(0, n_rows, 4):
                             j = j0 + s
                             v = r * n_rows + s
                             if j + 3 < c1 and not exclude_self:
-                                _offer_four(key, out[v] + o, out[v + 1] + o,
-                                            out[v + 2] + o, out[v + 3] + o, X, Y,
-                                            q, j, aux_x, aux_y, keys, idx)  # fmt: skip
+                                four = (
+                                    out[v] + o,
+                                    out[v + 1] + o,
+                                    out[v + 2] + o,
+                                    out[v + 3] + o,
+                                )
+                                offer_four(key, four, pairs, heaps, q, j)
                                 continue
                             for u in range(4):
                                 t_row = j + u
@@ -393,11 +379,8 @@ def panel_rows(
                                 if exclude_self and q == t_row:
                                     continue
                                 value = out[v + u] + o
-                                heap_push(
-                                    keys, idx, q,
-                                    pair_key(key, value, X, Y, q, t_row, aux_x, aux_y),
-                                    t_row,
-                                )  # fmt: skip
+                                k = pair_key(key, value, X, Y, q, t_row, aux_x, aux_y)
+                                heap_push(keys, idx, q, k, t_row)
     heap_sort_rows(keys, idx, q_start, q_stop)
 
 
@@ -407,9 +390,7 @@ def entry_point(kind, key):
     :func:`._driver.entry_point`)."""
 
     @njit(nogil=True)
-    def search(X, Y, P, group, q_start, q_stop, exclude_self, aux_x, aux_y, keys,
-               idx, q_block, t_block):  # fmt: skip
-        panel_rows(kind, key, X, Y, P, group, q_start, q_stop, exclude_self, aux_x,
-                   aux_y, keys, idx, q_block, t_block)  # fmt: skip
+    def search(pairs, heaps, blocks, P, group):
+        panel_rows(kind, key, pairs, heaps, blocks, P, group)
 
     return search

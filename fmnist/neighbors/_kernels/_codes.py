@@ -1,5 +1,6 @@
 """Compile-time codes naming the tiles and key rules of the search kernels,
-and the records the pruned walks read float rows' codes from.
+and the records (named tuples, which numba passes as typed structs) that the
+kernels take their arrays in.
 
 Plain integers, importable without numba: the metric registry
 (:mod:`fmnist.neighbors._metrics`) names a route ``(tile, key)`` with them and
@@ -50,6 +51,88 @@ KEY_AUX = {
     KEY_COSINE_INT: AUX_INV_NORM,
     KEY_CHORD: AUX_NORM,
 }
+
+
+class Pairs(NamedTuple):
+    """What the key of every pair reads: the query rows, the training rows,
+    the per-row values of the key rule (``AUX_*``; empty arrays for none)
+    and the Minkowski power."""
+
+    X: object
+    Y: object
+    aux_x: object
+    aux_y: object
+    p: float
+
+
+class Heaps(NamedTuple):
+    """The size-k max-heaps a search fills, one row per query (keys and
+    training indices), and whether query ``i`` is training row ``i``, which
+    is then left out."""
+
+    keys: object
+    idx: object
+    exclude_self: bool
+
+
+class Blocks(NamedTuple):
+    """The queries ``[start, stop)`` of one call, and the blocking: blocks of
+    ``q_block`` queries against chunks of ``t_block`` training rows."""
+
+    start: int
+    stop: int
+    q_block: int
+    t_block: int
+
+
+class Walk(NamedTuple):
+    """The queries of one call of a pruned walk: positions ``[start, stop)``
+    of ``order``, the order of the queries' bounds."""
+
+    order: object
+    start: int
+    stop: int
+
+
+class MeansL1(NamedTuple):
+    """The byte tables of group means the pruned manhattan walk reads: of the
+    training rows in ascending order of their sums ``sums`` (``order`` maps a
+    sorted position to its training index; ``coarse`` group-major, ``fine``
+    row-major) and of the queries (``q_*``, in query order). The bounds are
+    ``m0 * sad - b0`` (coarse) and ``m1 * sad - b1`` (fine)."""
+
+    order: object
+    sums: object
+    coarse: object
+    m0: int
+    b0: int
+    fine: object
+    m1: int
+    b1: int
+    q_sums: object
+    q_coarse: object
+    q_fine: object
+
+
+class ProjectionsL2(NamedTuple):
+    """The projection tables the pruned euclidean and cosine walk reads (see
+    ``ProjectionTables``): the sorted training rows' slabs, their ranges on
+    the first direction and their second projections, the coarse column
+    pairs and fine columns (int16 table units, ``inv_scale`` per unit), the
+    queries' coarse and fine columns, and the float rows' codes
+    (:class:`CodesL2`)."""
+
+    order: object
+    slabs: object
+    slab_low: object
+    slab_high: object
+    second: object
+    coarse_pairs: object
+    fine: object
+    inv_scale: float
+    q_coarse: object
+    q_fine: object
+    codes: object
 
 
 class FloatRowsL1(NamedTuple):

@@ -88,8 +88,7 @@ _AVX512 = frozenset({"avx512f", "avx512bw"})
 
 #: The levels, widest first.
 LEVELS = (
-    # 256-bit vpdpbusd: on Zen 4, which splits 512-bit instructions, the dot
-    # tile ran 1.5x faster than on 512 bits; Intel cores issue twice as many.
+    # 256-bit vpdpbusd (why: docs/design.rst, "Measured choices").
     Level(
         name="avx512-vnni",
         features=_AVX512 | {"avx512vl", "avx512vnni"},

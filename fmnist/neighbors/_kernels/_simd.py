@@ -164,8 +164,8 @@ def _reduce_all(builder, vectors):
     n = vectors[0].type.count
     items = [(v, [i]) for i, v in enumerate(vectors)]
     while len(items) > 1 and len(items[0][1]) < n:
-        paired = [_pair_up(builder, items[i], items[i + 1])
-                  for i in range(0, len(items) - 1, 2)]  # fmt: skip
+        pairs = range(0, len(items) - 1, 2)
+        paired = [_pair_up(builder, items[i], items[i + 1]) for i in pairs]
         items = paired + items[len(paired) * 2 :]
     sums = [None] * len(vectors)
     for vec, groups in items:
@@ -241,17 +241,19 @@ def _emit_tile(kind, context, builder, sig, args, n_x=_TILE):
     offset = ir.Constant(_I64, 0)
     for rows in row_groups(level, n_x):
         group_totals = [totals[r * _TILE + c] for r in rows for c in range(_TILE)]
-        offset = _emit_rows(
-            kind, builder, [xptr[r] for r in rows], yptr, n_bytes, widths, bias,
-            masked, group_totals,
-        )  # fmt: skip
+        xs = [xptr[r] for r in rows]
+        emit = (widths, bias, masked)
+        offset = _emit_rows(kind, builder, xs, yptr, n_bytes, emit, group_totals)
     results = [builder.load(t) for t in totals] + [offset]
     return context.make_tuple(builder, sig.return_type, results)
 
 
-def _emit_rows(kind, builder, xptr, yptr, n_bytes, widths, bias, masked, totals):
+def _emit_rows(kind, builder, xptr, yptr, n_bytes, emit, totals):
     """Add the values of query rows ``xptr`` against ``yptr`` into ``totals``
-    (row-major); return the number of bytes covered."""
+    (row-major); return the number of bytes covered. ``emit`` is ``(widths,
+    bias, masked)``: the vector widths in bytes, widest first, the dot
+    product's bias, and whether the tail takes a masked load."""
+    widths, bias, masked = emit
     n_x = len(xptr)
     offset = ir.Constant(_I64, 0)
     remaining = n_bytes
@@ -264,8 +266,8 @@ def _emit_rows(kind, builder, xptr, yptr, n_bytes, widths, bias, masked, totals)
             for _ in range(n_x * _TILE)
         ]
 
-        def add_step(off, mask=None, accs=accs, step=step, in_ty=in_ty,
-                     prep_y=prep_y):  # fmt: skip
+        def add_step(off, mask=None, accs=accs, step=step, kinds=(in_ty, prep_y)):
+            in_ty, prep_y = kinds
             if mask is None:
                 xs = [_load(builder, p, off, in_ty) for p in xptr]
                 ys = [_load(builder, p, off, in_ty) for p in yptr]

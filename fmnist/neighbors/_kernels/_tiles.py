@@ -180,11 +180,11 @@ def _plain_tile(op, combine, integer):
             s31 = combine(s31, op(a3, b1, p))
             s32 = combine(s32, op(a3, b2, p))
             s33 = combine(s33, op(a3, b3, p))
-        values = (
-            s00, s01, s02, s03, s10, s11, s12, s13,
-            s20, s21, s22, s23, s30, s31, s32, s33,
-        )  # fmt: skip
-        return values, np.int64(X.shape[1])
+        row0 = (s00, s01, s02, s03)
+        row1 = (s10, s11, s12, s13)
+        row2 = (s20, s21, s22, s23)
+        row3 = (s30, s31, s32, s33)
+        return row0 + row1 + row2 + row3, np.int64(X.shape[1])
 
     return impl
 

@@ -151,6 +151,8 @@ def code_tables(rows, unit, manhattan=False):
 def sorted_codes(codes, order):
     """:class:`CodeTables` ``codes`` with its rows in the sorted ``order``."""
     return dataclasses.replace(
-        codes, codes=codes.codes[order], sqnorms=codes.sqnorms[order],
+        codes,
+        codes=codes.codes[order],
+        sqnorms=codes.sqnorms[order],
         rests=codes.rests[order],
-    )  # fmt: skip
+    )

@@ -5,7 +5,14 @@ route's walk (see the package docstring for what it applies to).
 import numpy as np
 
 from .._kernels import _codes
-from .._kernels._codes import CodesL2, FloatRowsL1
+from .._kernels._codes import (
+    CodesL2,
+    FloatRowsL1,
+    MeansL1,
+    Pairs,
+    ProjectionsL2,
+    Walk,
+)
 from ._mean_tables import MeanTables, coded_mean_tables, mean_tables
 from ._projection_tables import projection_tables
 
@@ -122,64 +129,79 @@ def search(plan, tables):
     from . import _walk_l1, _walk_l2
 
     route, X, Y = plan.route, plan.X, tables.rows
-    exclude_self, keys, idx = plan.exclude_self, plan.keys, plan.idx
-    aux_x, aux_y = plan.aux_x, plan.aux_y
     uint8 = X.dtype == np.uint8 and Y.dtype == np.uint8
     if (tables.codes is None) != uint8:
         # The kernels read the codes of float rows: never without them.
         raise ValueError(f"bound tables of the wrong kind for the route {route}")
+    heaps = plan.heaps()
     if isinstance(tables, MeanTables):
         floats = _float_arguments(tables, X)
         if tables.codes is not None:  # the walk runs on the codes
             X = floats.query_codes
-        q_sums, q_coarse, q_fine = tables.query_tables(X)
-        (_, m0, _), (_, m1, _) = tables.groups
-        b0, b1 = tables.offsets()
-        kernel = _walk_l1.pruned_l1_rows
-        common = (
-            bool(exclude_self),
-            keys,
-            idx,
-            tables.order,
-            tables.sums,
-            q_sums,
-            tables.coarse_t,
-            q_coarse,
-            m0,
-            b0,
-            tables.fine,
-            q_fine,
-            m1,
-            b1,
-            floats,
-        )
-        q_order = np.argsort(q_sums, kind="stable")
+        means = _means(tables, X)
+        pairs = Pairs(X, Y, plan.aux_x, plan.aux_y, float(plan.p))
+        q_order = np.argsort(means.q_sums, kind="stable")
+
+        def search_block(start, stop):
+            walk = Walk(q_order, start, stop)
+            _walk_l1.pruned_l1_rows(pairs, heaps, walk, means, floats)
+
     else:
-        q_coarse, q_fine = tables.query_tables(X)
-        if not np.all(np.abs(q_fine) <= _MAX_QUERY_UNITS):  # NaN too
+        projections = _projections(tables, X)
+        if projections is None:
             return False
         kernel = _walk_l2.entry_point(*route)
         # Float rows are searched in training order (see ProjectionTables).
+        aux_y = plan.aux_y
         sorted_aux = aux_y[tables.order] if aux_y.size and uint8 else aux_y
-        common = (
-            bool(exclude_self),
-            aux_x,
-            sorted_aux,
-            keys,
-            idx,
-            tables.order,
-            tables.slabs,
-            tables.slab_low,
-            tables.slab_high,
-            tables.second,
-            tables.coarse_pairs,
-            q_coarse,
-            tables.fine,
-            q_fine,
-            1.0 / tables.scale,
-            _code_arguments(tables, X),
-        )
-        q_order = tables.query_order(q_fine)
+        pairs = Pairs(X, Y, plan.aux_x, sorted_aux, float(plan.p))
+        q_order = tables.query_order(projections.q_fine)
 
-    plan.run(lambda start, stop: kernel(X, Y, q_order, start, stop, *common))
+        def search_block(start, stop):
+            kernel(pairs, heaps, Walk(q_order, start, stop), projections)
+
+    plan.run(search_block)
     return True
+
+
+def _means(tables, X):
+    """The :class:`~.._kernels._codes.MeansL1` of mean tables ``tables`` and
+    queries ``X`` (uint8 rows, or the codes of float rows)."""
+    q_sums, q_coarse, q_fine = tables.query_tables(X)
+    (_, m0, _), (_, m1, _) = tables.groups
+    b0, b1 = tables.offsets()
+    return MeansL1(
+        order=tables.order,
+        sums=tables.sums,
+        coarse=tables.coarse_t,
+        m0=m0,
+        b0=b0,
+        fine=tables.fine,
+        m1=m1,
+        b1=b1,
+        q_sums=q_sums,
+        q_coarse=q_coarse,
+        q_fine=q_fine,
+    )
+
+
+def _projections(tables, X):
+    """The :class:`~.._kernels._codes.ProjectionsL2` of projection tables
+    ``tables`` and queries ``X``; None when a query's projections lie beyond
+    the range the float32 fine bound takes (NaN too)."""
+    q_coarse, q_fine = tables.query_tables(X)
+    if not np.all(np.abs(q_fine) <= _MAX_QUERY_UNITS):
+        return None
+    return ProjectionsL2(
+        order=tables.order,
+        slabs=tables.slabs,
+        slab_low=tables.slab_low,
+        slab_high=tables.slab_high,
+        second=tables.second,
+        coarse_pairs=tables.coarse_pairs,
+        fine=tables.fine,
+        inv_scale=1.0 / tables.scale,
+        q_coarse=q_coarse,
+        q_fine=q_fine,
+        codes=_code_arguments(tables, X),
+    )

@@ -15,7 +15,7 @@ import numpy as np
 from ._code_tables import CodeTables, code_tables, in_range, sorted_codes
 
 #: Group sides (square images) or sizes (runs) of the manhattan tables,
-#: coarse to fine. A 4x4 level in between measured slower.
+#: coarse to fine (why no 4x4 level: ``docs/design.rst``, "Measured choices").
 _SIDES = (7, 2)
 
 

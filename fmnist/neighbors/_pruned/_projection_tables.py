@@ -21,9 +21,8 @@ from ._code_tables import (
 )
 
 #: Principal directions of the euclidean tables: all of them for the fine
-#: bound, the first ones for the coarse bound (24 measured 5% faster than
-#: 16 on Fashion-MNIST once the coarse bound ran on integers; 32 and 40 no
-#: faster than 24).
+#: bound, the first ones for the coarse bound (why 24: ``docs/design.rst``,
+#: "Measured choices").
 _DIRECTIONS = 64
 _COARSE_DIRECTIONS = 24
 #: Training rows sampled (evenly) for the directions.

@@ -54,23 +54,24 @@ def _code_key(keys, q, floats):
     return coded
 
 
-def finish_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
+def finish_l1(pairs, heaps, q, rows, n_rows, order, floats):
     """Offer the rows that passed the bounds to the heap of query ``q``:
     :func:`_exact_l1` for uint8 rows, :func:`_exact_float_l1` for codes."""
     raise NotImplementedError
 
 
 @overload(finish_l1, jit_options={"nogil": True})
-def _finish_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
-    if isinstance(keys.dtype, types.Integer):
+def _finish_l1(pairs, heaps, q, rows, n_rows, order, floats):
+    keys_type = heaps.types[heaps.fields.index("keys")]
+    if isinstance(keys_type.dtype, types.Integer):
 
-        def exact(X, Y, q, rows, n_rows, order, keys, idx, floats):
-            _exact_l1(X, Y, q, rows, n_rows, order, keys, idx)
+        def exact(pairs, heaps, q, rows, n_rows, order, floats):
+            _exact_l1(pairs, heaps, q, rows, n_rows, order)
 
         return exact
 
-    def coded(X, Y, q, rows, n_rows, order, keys, idx, floats):
-        _exact_float_l1(X, Y, q, rows, n_rows, order, keys, idx, floats)
+    def coded(pairs, heaps, q, rows, n_rows, order, floats):
+        _exact_float_l1(pairs, heaps, q, rows, n_rows, order, floats)
 
     return coded
 
@@ -101,10 +102,13 @@ def _coarse_sad(qrow, coarse_t, c0, c1, out):
 
 
 @njit(nogil=True)
-def _coarse_survivors(qc, coarse_t, c0, c1, limit, order, excluded, coarse, visit):
+def _coarse_survivors(qc, means, c0, c1, limit, excluded, scratch):
     """Sorted positions in ``[c0, c1)`` whose coarse bound is at most
     ``limit`` (except the query itself, ``excluded``) into ``visit``, 64 rows
-    per bit mask; returns their number. ``coarse`` is scratch space."""
+    per bit mask; returns their number. ``scratch`` is ``(coarse, visit)``:
+    room for the coarse bounds, and the positions' output."""
+    coarse_t, order = means.coarse, means.order
+    coarse, visit = scratch
     n_visit = 0
     start = c0
     while start + 64 <= c1:
@@ -126,8 +130,9 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
     may be ``rows``); returns their number. Four rows per ``psadbw`` tile."""
     n_out = 0
     for v in range(0, n_rows, 4):
-        values = four_values(TILE_SAD_U8, QT, T, q, rows, v, n_rows, None, None,
-                             2 * AHEAD)  # fmt: skip
+        values = four_values(
+            TILE_SAD_U8, QT, T, q, rows, v, n_rows, None, None, 2 * AHEAD
+        )
         for c in range(min(4, n_rows - v)):
             out[n_out] = rows[v + c]
             n_out += values[c] <= limit
@@ -135,9 +140,11 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
 
 
 @njit(nogil=True)
-def _exact_l1(X, Y, q, rows, n_rows, order, keys, idx):
+def _exact_l1(pairs, heaps, q, rows, n_rows, order):
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
     ``q`` with their exact manhattan distances, four per tile."""
+    X, Y = pairs.X, pairs.Y
+    keys, idx = heaps.keys, heaps.idx
     for v in range(0, n_rows, 4):
         values = four_values(TILE_SAD_U8, X, Y, q, rows, v, n_rows, None, None, AHEAD)
         for c in range(min(4, n_rows - v)):
@@ -145,11 +152,13 @@ def _exact_l1(X, Y, q, rows, n_rows, order, keys, idx):
 
 
 @njit(nogil=True)
-def _exact_float_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
+def _exact_float_l1(pairs, heaps, q, rows, n_rows, order, floats):
     """For float rows (``X``, ``Y`` their codes): keep the rows whose code
     bound ``step * |c_x - c_y|_1 - |e_y|_1`` is within the threshold plus the
     query's slack, then offer them with their float distances (the lane sums
     of the float rows ``floats``, training rows by index), four per tile."""
+    X, Y = pairs.X, pairs.Y
+    keys, idx = heaps.keys, heaps.idx
     XF, YF, rests, step = floats.queries, floats.rows, floats.rests, floats.step
     slack = floats.slack
     reach = keys[q, 0] * (1.0 + REL_MARGIN) + slack[q]
@@ -163,22 +172,19 @@ def _exact_float_l1(X, Y, q, rows, n_rows, order, keys, idx, floats):
             kept += step * np.float64(values[c]) - rests[j] <= reach
     for v in range(0, kept, 4):
         j0, j1, j2, j3 = four_rows(rows, v, kept)
-        values, _ = tile_1x4(
-            TILE_L1, XF, YF, q, order[j0], order[j1], order[j2], order[j3], None,
-            None,
-        )  # fmt: skip
+        t0, t1, t2, t3 = order[j0], order[j1], order[j2], order[j3]
+        values, _ = tile_1x4(TILE_L1, XF, YF, q, t0, t1, t2, t3, None, None)
         for c in range(min(4, kept - v)):
             heap_push(keys, idx, q, values[c], order[rows[v + c]])
 
 
 @njit(nogil=True)
-def _l1_cascade(X, Y, q, rows, n_rows, order, keys, idx, q_fine, fine, m1, b1,
-                floats):  # fmt: skip
+def _l1_cascade(pairs, heaps, q, rows, n_rows, means, floats):
     """The rows that passed the coarse bound through the fine bound (against
     the threshold as it stands) and then the exact distance."""
-    limit = _sad_limit(code_key(keys, q, floats), m1, b1)
-    n_rows = _sad_filter(q_fine, q, fine, rows, n_rows, limit, rows)
-    finish_l1(X, Y, q, rows, n_rows, order, keys, idx, floats)
+    limit = _sad_limit(code_key(heaps.keys, q, floats), means.m1, means.b1)
+    n_rows = _sad_filter(means.q_fine, q, means.fine, rows, n_rows, limit, rows)
+    finish_l1(pairs, heaps, q, rows, n_rows, means.order, floats)
 
 
 #: The first region walked: this many chunks around the query's sum.
@@ -216,29 +222,31 @@ def _seeds(coarse, n, first, order, excluded, histogram, visit):
 
 
 @njit(nogil=True)
-def pruned_l1_rows(
-    X, Y, q_order, q_start, q_stop, exclude_self, keys, idx, order, sums, q_sums,
-    coarse_t, q_coarse, m0, b0, fine, q_fine, m1, b1, floats,
-):  # fmt: skip
-    """Manhattan search of queries ``q_order[q_start:q_stop]`` of ``X``
-    through the byte-table cascade; ``keys``/``idx`` hold initialised heaps,
-    sorted at the end.
+def pruned_l1_rows(pairs, heaps, walk, means, floats):
+    """Manhattan search of the queries of ``walk`` (a
+    :class:`~.._kernels._codes.Walk`) through the byte-table cascade; the
+    rows of ``heaps`` hold initialised heaps, sorted at the end.
 
-    The training rows ``Y`` and the byte tables of group means (``coarse_t``
-    group-major, ``fine`` row-major) are in ascending order of the row sums
-    ``sums``; ``order`` maps each sorted position to the training index the
-    heaps record. The bounds are ``m0 * sad - b0`` and ``m1 * sad - b1``.
-    For float rows ``X`` and ``Y`` are their codes and ``floats`` their
-    :class:`~._codes.FloatRowsL1` (empty arrays for uint8 rows).
+    The training rows ``pairs.Y`` and the byte tables of group means
+    ``means`` (a :class:`~.._kernels._codes.MeansL1`) are in ascending order
+    of the row sums. For float rows ``pairs.X`` and ``pairs.Y`` are their
+    codes and ``floats`` their :class:`~.._kernels._codes.FloatRowsL1`
+    (empty arrays for uint8 rows).
     """
+    Y = pairs.Y
+    keys, exclude_self = heaps.keys, heaps.exclude_self
+    order, sums, coarse_t = means.order, means.sums, means.coarse
+    m0, b0 = means.m0, means.b0
+    q_sums, q_coarse = means.q_sums, means.q_coarse
     n = Y.shape[0]
     chunk = min(CHUNK_ROWS, n)
     region = min(_SEED_CHUNKS * CHUNK_ROWS, n)
     coarse = np.empty(region, dtype=np.uint16)
     visit = np.empty(region, dtype=np.int64)
     histogram = np.empty(SEED_BINS, dtype=np.int64)
-    for position in range(q_start, q_stop):
-        q = q_order[position]
+    scratch = (coarse, visit)
+    for position in range(walk.start, walk.stop):
+        q = walk.order[position]
         excluded = q if exclude_self else -1
         s = q_sums[q]
         qc = q_coarse[q]
@@ -250,16 +258,14 @@ def pruned_l1_rows(
         # to its final value before the rest is walked.
         _coarse_sad(qc, coarse_t, lo, hi, coarse)
         n_visit = _seeds(coarse, region, lo, order, excluded, histogram, visit)
-        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1,
-                    floats)  # fmt: skip
+        _l1_cascade(pairs, heaps, q, visit, n_visit, means, floats)
         # The seeds' bounds are now _SEEN: no limit lets them in again.
         limit = min(_sad_limit(code_key(keys, q, floats), m0, b0), _SEEN - 1)
         n_visit = 0
         for v in range(region):
             visit[n_visit] = lo + v
             n_visit += (coarse[v] <= limit) & (order[lo + v] != excluded)
-        _l1_cascade(X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1,
-                    floats)  # fmt: skip
+        _l1_cascade(pairs, heaps, q, visit, n_visit, means, floats)
         # Then outward, one chunk each side at a time, while the sum bound
         # lets rows in.
         while True:
@@ -278,11 +284,6 @@ def pruned_l1_rows(
                 else:
                     continue
                 limit = _sad_limit(code_key(keys, q, floats), m0, b0)
-                n_visit = _coarse_survivors(
-                    qc, coarse_t, c0, c1, limit, order, excluded, coarse, visit
-                )
-                _l1_cascade(
-                    X, Y, q, visit, n_visit, order, keys, idx, q_fine, fine, m1, b1,
-                    floats,
-                )
-        heap_sort_rows(keys, idx, q, q + 1)
+                n_visit = _coarse_survivors(qc, means, c0, c1, limit, excluded, scratch)
+                _l1_cascade(pairs, heaps, q, visit, n_visit, means, floats)
+        heap_sort_rows(keys, heaps.idx, q, q + 1)

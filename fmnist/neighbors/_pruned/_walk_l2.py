@@ -13,6 +13,8 @@ force, ties included: ``docs/design.rst``, "Pruned euclidean and cosine
 search: projections and margins".
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import literally
 
@@ -41,6 +43,22 @@ from ._bounds import (
     take_mask,
 )
 from ._coarse import coarse_l2_mask_64, coarse_l2_sums_64
+
+
+class Query(NamedTuple):
+    """One query of the walk: its index, the training index it leaves out
+    (-1 for none), its coarse and fine columns, its first two projections,
+    the offset of its exact tile and of its codes' dot tile."""
+
+    q: int
+    excluded: int
+    coarse: object
+    fine: object
+    first: float
+    second: float
+    offset: int
+    code_offset: int
+
 
 #: Bounds are compared with the threshold widened by these margins: relative,
 #: and absolute in table units (float rounding of the projections moves a
@@ -158,14 +176,17 @@ def _fine_four(qrow, fine, j0, j1, j2, j3):
 
 
 @njit(nogil=True)
-def _exact(tile, key, X, Y, q, rows, n_rows, order, aux_x, aux_y, offset, keys,
-           idx):  # fmt: skip
+def _exact(tile, key, pairs, heaps, query, rows, n_rows, order):
     """Offer the sorted positions ``rows[:n_rows]`` to the heap of query
-    ``q`` with their exact keys (the brute-force search's, bit for bit),
-    four per tile. Uint8 rows ``Y`` (and ``aux_y``) are in sorted order,
-    float rows in training order (``rows`` becomes their indices)."""
+    ``query.q`` with their exact keys (the brute-force search's, bit for
+    bit), four per tile. Uint8 rows ``pairs.Y`` (and ``pairs.aux_y``) are in
+    sorted order, float rows in training order (``rows`` becomes their
+    indices)."""
     literally(tile)
     literally(key)
+    X, Y, aux_x, aux_y, _ = pairs
+    keys, idx = heaps.keys, heaps.idx
+    q, offset = query.q, query.offset
     floating = tile != TILE_DOT_U8
     if floating:  # float rows are in training order: their training indices
         for v in range(n_rows):
@@ -207,8 +228,7 @@ def _code_filter(key, q, rows, n_rows, codes, code_offset, thr):
     kept = 0
     for v in range(0, n_rows, 4):
         # Rows v.. are read before any is written back (kept <= v).
-        values = four_values(TILE_DOT_U8, QC, YC, q, rows, v, n_rows, None, None,
-                             AHEAD)  # fmt: skip
+        values = four_values(TILE_DOT_U8, QC, YC, q, rows, v, n_rows, None, None, AHEAD)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             dot = values[c] + code_offset
@@ -219,13 +239,14 @@ def _code_filter(key, q, rows, n_rows, codes, code_offset, thr):
 
 
 @njit(nogil=True)
-def _cascade(tile, key, X, Y, q, rows, n_rows, common):
+def _cascade(tile, key, pairs, heaps, projections, query, rows, n_rows):
     """The rows that passed the coarse bound through the fine bound (against
     the threshold as it stands), for float rows the code bound, and then the
     exact distance."""
     literally(tile)
     literally(key)
-    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common[:9]
+    keys, q, q_fine = heaps.keys, query.q, query.fine
+    fine, inv_scale = projections.fine, projections.inv_scale
     limit = widen(_limit(key, keys[q, 0], inv_scale), fine.shape[1], TABLE_ROUNDING)
     width = fine.shape[1] * fine.itemsize
     kept = 0
@@ -247,9 +268,9 @@ def _cascade(tile, key, X, Y, q, rows, n_rows, common):
             rows[kept] = j3
             kept += b3 <= limit
     if tile != TILE_DOT_U8:
-        codes, code_offset = common[9:]
+        codes, code_offset = projections.codes, query.code_offset
         kept = _code_filter(key, q, rows, kept, codes, code_offset, keys[q, 0])
-    _exact(tile, key, X, Y, q, rows, kept, order, aux_x, aux_y, offset, keys, idx)
+    _exact(tile, key, pairs, heaps, query, rows, kept, projections.order)
 
 
 @njit(nogil=True)
@@ -304,13 +325,16 @@ def _coarse_survivors(qc, coarse_pairs, c0, c1, limit, order, excluded, visit):
 
 
 @njit(nogil=True)
-def _visit_slab(tile, key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
-                slab_high, second, coarse_pairs, visit, common):  # fmt: skip
+def _visit_slab(tile, key, pairs, heaps, projections, query, s, visit):
     """Offer the rows of slab ``s`` that the bound from the first two
     directions lets in; False when the slab is ruled out whole."""
     literally(tile)
     literally(key)
-    order, aux_x, aux_y, offset, keys, idx, q_fine, fine, inv_scale = common[:9]
+    keys, q, qc = heaps.keys, query.q, query.coarse
+    q1, q2 = query.first, query.second
+    slabs, second = projections.slabs, projections.second
+    slab_low, slab_high = projections.slab_low, projections.slab_high
+    order, inv_scale = projections.order, projections.inv_scale
     limit = _limit(key, keys[q, 0], inv_scale)
     gap = max(0.0, np.float64(slab_low[s]) - q1, q1 - np.float64(slab_high[s]))
     rest = limit - gap * gap
@@ -325,91 +349,91 @@ def _visit_slab(tile, key, X, Y, q, s, q1, q2, qc, excluded, slabs, slab_low,
         c1 = min(hi, c0 + CHUNK_ROWS)
         limit = _coarse_limit(key, keys[q, 0], inv_scale, qc.shape[0])
         n_visit = _coarse_survivors(
-            qc, coarse_pairs, c0, c1, limit, order, excluded, visit
+            qc, projections.coarse_pairs, c0, c1, limit, order, query.excluded, visit
         )
-        _cascade(tile, key, X, Y, q, visit, n_visit, common)
+        _cascade(tile, key, pairs, heaps, projections, query, visit, n_visit)
     return True
 
 
 @njit(nogil=True)
-def pruned_l2_rows(
-    tile, key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
-    order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine, q_fine,
-    inv_scale, codes,
-):  # fmt: skip
-    """Search of queries ``q_order[q_start:q_stop]`` of ``X`` through the
-    projection cascade with the key rule ``key`` (squared euclidean, or
-    cosine with projections of the unit rows); ``keys``/``idx`` hold
-    initialised heaps, sorted at the end.
+def pruned_l2_rows(tile, key, pairs, heaps, walk, projections):
+    """Search of the queries of ``walk`` (a
+    :class:`~.._kernels._codes.Walk`) through the projection cascade with the
+    key rule ``key`` (squared euclidean, or cosine with projections of the
+    unit rows); the rows of ``heaps`` hold initialised heaps, sorted at the
+    end.
 
-    ``Y`` and its row values ``aux_y`` (squared norms, inverse norms or
-    norms for cosine; float rows: both in training order, see
-    :func:`_exact`), its coarse columns ``coarse_pairs`` (pairs x rows x 2)
-    and fine ones ``fine`` (rows x columns), int16 in table units
-    (``inv_scale`` per pixel value or unit length), are in sorted order:
-    slabs ``[slabs[s], slabs[s + 1])`` in order of the first projection
-    (each within ``[slab_low[s], slab_high[s]]``), each sorted by the second
-    projection ``second``. ``order`` maps each sorted position to the
-    training index the heaps record. The query's coarse columns ``q_coarse``
-    are int16, its fine ones ``q_fine`` float32, in table units
-    (:meth:`fmnist.neighbors._projection_tables.ProjectionTables.query_tables`).
-    ``tile`` is the route's tile: the exact distances are those of the
-    brute-force search. ``codes`` is the tuple :func:`_code_filter` takes
+    ``pairs.Y`` and its row values ``pairs.aux_y`` (squared norms, inverse
+    norms or norms for cosine; float rows: both in training order, see
+    :func:`_exact`) and the tables of ``projections`` (a
+    :class:`~.._kernels._codes.ProjectionsL2`: coarse columns in pairs x
+    rows x 2, fine ones rows x columns, int16 in table units, ``inv_scale``
+    per pixel value or unit length) are in sorted order: slabs ``[slabs[s],
+    slabs[s + 1])`` in order of the first projection (each within
+    ``[slab_low[s], slab_high[s]]``), each sorted by the second projection
+    ``second``. ``order`` maps each sorted position to the training index
+    the heaps record. The queries' coarse columns are int16, their fine ones
+    float32, in table units (``ProjectionTables.query_tables``). ``tile`` is
+    the route's tile: the exact distances are those of the brute-force
+    search. ``projections.codes`` is what :func:`_code_filter` takes
     (training codes in sorted order, query codes in query order; empty
     arrays for uint8 rows, which need no code bound).
     """
     literally(tile)
     literally(key)
+    X = pairs.X
+    keys, exclude_self = heaps.keys, heaps.exclude_self
+    slabs, order = projections.slabs, projections.order
+    coarse_pairs, inv_scale = projections.coarse_pairs, projections.inv_scale
     n_slabs = slabs.shape[0] - 1
     widest = max(CHUNK_ROWS, np.max(slabs[1:] - slabs[:-1]))
     bounds = np.empty(widest, dtype=np.float64)
     sums = np.empty(widest + 64, dtype=np.int32)
     visit = np.empty(widest, dtype=np.int64)
     histogram = np.empty(SEED_BINS, dtype=np.int64)
-    for position in range(q_start, q_stop):
-        q = q_order[position]
+    for position in range(walk.start, walk.stop):
+        q = walk.order[position]
         excluded = q if exclude_self else -1
-        offset = tile_offsets(tile, X, q, q, q, q)[0]
         code_offset = np.int64(0)
         if tile != TILE_DOT_U8:  # float rows: their codes' dot tile
-            code_offset = _code_offset(codes.queries, q)
-        qc = q_coarse[q]
-        qf = q_fine[q]
-        q1 = np.float64(qf[0])
-        q2 = np.float64(qf[1]) if qf.shape[0] > 1 else 0.0
-        home = home_slab(slab_low, qf[0])
-        common = (
-            order, aux_x, aux_y, offset, keys, idx, qf, fine, inv_scale, codes,
-            code_offset,
-        )  # fmt: skip
+            code_offset = _code_offset(projections.codes.queries, q)
+        qc = projections.q_coarse[q]
+        qf = projections.q_fine[q]
+        query = Query(
+            q=q,
+            excluded=excluded,
+            coarse=qc,
+            fine=qf,
+            first=np.float64(qf[0]),
+            second=np.float64(qf[1]) if qf.shape[0] > 1 else 0.0,
+            offset=tile_offsets(tile, X, q, q, q, q)[0],
+            code_offset=code_offset,
+        )
+        home = home_slab(projections.slab_low, qf[0])
         # The rows of the query's own slab with the smallest coarse bounds
         # fill the heap first, then the rest of the slab.
         a, b = slabs[home], slabs[home + 1]
         _coarse(qc, coarse_pairs, a, b, sums, bounds)
         n_visit = _seeds(bounds, b - a, a, order, excluded, histogram, visit)
-        _cascade(tile, key, X, Y, q, visit, n_visit, common)
+        _cascade(tile, key, pairs, heaps, projections, query, visit, n_visit)
         limit = _coarse_limit(key, keys[q, 0], inv_scale, qc.shape[0])
         n_visit = _survivors(bounds, b - a, a, limit, order, excluded, visit)
-        _cascade(tile, key, X, Y, q, visit, n_visit, common)
+        _cascade(tile, key, pairs, heaps, projections, query, visit, n_visit)
         # Then the other slabs outward, each side until one is ruled out.
         down = home - 1
         up = home + 1
         while down >= 0 or up < n_slabs:
             if down >= 0:
-                if _visit_slab(tile, key, X, Y, q, down, q1, q2, qc, excluded, slabs,
-                               slab_low, slab_high, second, coarse_pairs,
-                               visit, common):  # fmt: skip
-                    down -= 1
-                else:
-                    down = -1
+                open_slab = _visit_slab(
+                    tile, key, pairs, heaps, projections, query, down, visit
+                )
+                down = down - 1 if open_slab else -1
             if up < n_slabs:
-                if _visit_slab(tile, key, X, Y, q, up, q1, q2, qc, excluded, slabs,
-                               slab_low, slab_high, second, coarse_pairs,
-                               visit, common):  # fmt: skip
-                    up += 1
-                else:
-                    up = n_slabs
-        heap_sort_rows(keys, idx, q, q + 1)
+                open_slab = _visit_slab(
+                    tile, key, pairs, heaps, projections, query, up, visit
+                )
+                up = up + 1 if open_slab else n_slabs
+        heap_sort_rows(keys, heaps.idx, q, q + 1)
 
 
 @per_route
@@ -426,15 +450,7 @@ def entry_point(tile, key):
         raise ValueError(f"no pruned euclidean search for the route {(tile, key)}")
 
     @njit(nogil=True)
-    def search(
-        X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y, keys, idx,
-        order, slabs, slab_low, slab_high, second, coarse_pairs, q_coarse, fine,
-        q_fine, inv_scale, codes,
-    ):  # fmt: skip
-        pruned_l2_rows(
-            tile, key, X, Y, q_order, q_start, q_stop, exclude_self, aux_x, aux_y,
-            keys, idx, order, slabs, slab_low, slab_high, second, coarse_pairs,
-            q_coarse, fine, q_fine, inv_scale, codes,
-        )  # fmt: skip
+    def search(pairs, heaps, walk, projections):
+        pruned_l2_rows(tile, key, pairs, heaps, walk, projections)
 
     return search
