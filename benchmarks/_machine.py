@@ -2,7 +2,8 @@
 
 The one place where the benchmark scripts get the facts recorded next to
 every figure: the command line, the CPU model (from ``/proc/cpuinfo``), the
-number of cores, the seed and the date.
+number of cores, the seed and the date. ``_results.write_results`` adds them
+to every results file.
 """
 
 import os
@@ -45,13 +46,15 @@ def command_line():
 def run_info(seed=None):
     """The metadata every results file records, whatever the benchmark.
 
-    ``seed`` is the random seed the run used, or None when nothing in it is
-    random.
+    ``seed`` is the random seed the run used (a list where the script runs
+    several), or None when nothing in it is random. ``cores`` is the number
+    of cores the process may use, ``cpu_count`` the number the machine has.
     """
     return {
         "command": command_line(),
         "cpu": cpu_model(),
         "cores": n_cores(),
+        "cpu_count": os.cpu_count(),
         "machine": machine_description(),
         "seed": seed,
         "python": sys.version.split()[0],

@@ -17,9 +17,8 @@ import json
 import os
 import subprocess
 import sys
-import time
 
-from _machine import cpu_model
+from _results import add_json_option, write_results
 
 _CHILD = r"""
 import json, sys, time
@@ -58,7 +57,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--json", metavar="PATH", help="also write the results here")
+    add_json_option(parser)
     args = parser.parse_args(argv)
     env = dict(os.environ)
     if args.max_isa:
@@ -76,21 +75,15 @@ def main(argv=None):
     ratio = rows[1]["median_step_seconds"] / rows[0]["median_step_seconds"]
     print(f"  bfloat16 / float32 step time: {ratio:.2f}")
     results = {
-        "command": " ".join(["python", *sys.argv]),
         "onednn_max_cpu_isa": args.max_isa,
         "batch_size": args.batch_size,
         "steps": args.steps,
         "threads": args.threads,
         "runs": rows,
         "bf16_over_fp32": ratio,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    return results
+    # The children seed torch with 0; command, cpu, cores, date from run_info.
+    return write_results(args.json, results, seed=0)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import json
 import time
 
 import numpy as np
-from _machine import run_info
+from _results import add_json_option, with_run_info, write_results
 
 from fmnist.convnet._pretrained import PRETRAINED
 
@@ -93,7 +93,7 @@ def main(argv=None):
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--no-throughput", action="store_true",
                         help="skip the prediction timings (accuracy runs only)")
-    parser.add_argument("--json", metavar="PATH", help="also write the results here")
+    add_json_option(parser)
     parser.add_argument("--save-weights", metavar="PATH",
                         help="save the fitted network here (save_weights)")
     args = parser.parse_args(argv)
@@ -142,7 +142,7 @@ def main(argv=None):
     clf.set_params(tta=default_tta)
     calibration = _calibration(clf, X_test, y_test)
 
-    results = {
+    results = with_run_info({
         "setting": args.setting,
         "params": {k: v for k, v in clf.get_params().items() if k != "callbacks"},
         "n_train": len(X_train),
@@ -167,8 +167,7 @@ def main(argv=None):
         "device": clf.device_,
         "threads": args.threads,
         "torch": torch.__version__,
-        **run_info(seed=args.random_state),
-    }
+    }, seed=args.random_state)  # the machine is in the table below
     rows = [
         (f"test accuracy (tta={default_tta})", f"{results['test_accuracy']:.4f}"),
         ("test accuracy, flip TTA", f"{accuracy_tta:.4f}"),
@@ -195,10 +194,7 @@ def main(argv=None):
           f"{len(X_train)} training images")
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=str)
-    return results
+    return write_results(args.json, results, seed=args.random_state)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,9 @@ Usage::
 """
 
 import argparse
-import json
-import os
-import sys
 import time
 
-from _machine import cpu_model
+from _results import add_json_option, write_results
 
 # (name, n_train, n_test, max_epochs)
 BUDGETS = [
@@ -35,7 +32,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-digits", action="store_true")
-    parser.add_argument("--json", metavar="PATH", help="also write the results here")
+    add_json_option(parser)
     args = parser.parse_args(argv)
 
     import torch
@@ -91,20 +88,9 @@ def main(argv=None):
             record("digits-cv5-500", seed, clf, scores.mean(), seconds,
                    fold_scores=scores.tolist(), max_epochs=clf.max_epochs)
 
-    results = {
-        "command": " ".join(["python", *sys.argv]),
-        "runs": runs,
-        "threads": args.threads,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "python": sys.version.split()[0],
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-    }
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    return results
+    results = {"runs": runs, "threads": args.threads, "torch": torch.__version__}
+    # command, cpu, cpu_count, python, date (and the seeds) from run_info
+    return write_results(args.json, results, seed=args.seeds)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,10 @@ searches (plus its shard, the queries and the results).
 """
 
 import argparse
-import json
 import time
 
 import numpy as np
-from _machine import run_info
+from _results import add_json_option, write_results
 from _timing import median_time
 
 
@@ -51,7 +50,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--n-query", type=int, default=10000)
-    parser.add_argument("--json", default=None, help="write the rows as JSON")
+    add_json_option(parser)
     args = parser.parse_args()
 
     from distributed import Client, LocalCluster
@@ -144,7 +143,6 @@ def main():
         import numba
 
         info = {
-            **run_info(seed=None),  # nothing in the search is random
             "benchmark": "sharded exact kNN search on dask",
             "train": int(X_train.shape[0]),
             "queries": int(X_test.shape[0]),
@@ -157,8 +155,8 @@ def main():
                 "numba": numba.__version__,
             },
         }
-        with open(args.json, "w") as f:
-            json.dump({"info": info, "rows": rows}, f, indent=2)
+        # nothing in the search is random
+        write_results(args.json, {"info": info, "rows": rows}, info_key="info")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import json
 import time
 
 import numpy as np
-from _machine import run_info
+from _results import add_json_option, write_results
 
 GRID = {"n_neighbors": [1, 3, 5, 7, 9], "metric": ["euclidean", "manhattan", "cosine"]}
 
@@ -75,7 +75,7 @@ def main(argv=None):
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--backend", choices=["loky", "dask"], default="loky")
     parser.add_argument("--without-reuse", action="store_true")
-    parser.add_argument("--json", default=None)
+    add_json_option(parser)
     args = parser.parse_args(argv)
 
     from fmnist import BlockKNNClassifier
@@ -110,7 +110,6 @@ def main(argv=None):
     }
     result = {
         "info": {
-            **run_info(seed=None),
             "n_train": len(X),
             "one_full_search_60k_x_10k_s": full_search,
         },
@@ -128,9 +127,7 @@ def main(argv=None):
             "identical_cv_results": identical,
         }
         print(f"without reuse: {seconds_off:.1f} s, cv_results_ identical: {identical}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    write_results(args.json, result, seed=None, info_key="info")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ machine is shared: compare ratios, not absolute seconds.
 
 import argparse
 import gzip
-import json
 import os
 import resource
 import subprocess
@@ -64,7 +63,7 @@ import time
 from functools import partial
 
 import numpy as np
-from _machine import run_info
+from _results import add_json_option, with_run_info, write_results
 from _timing import median_time
 
 K = 5
@@ -209,7 +208,7 @@ def main(argv=None):
     )
     parser.add_argument("--batch-repeats", type=int, default=50)
     parser.add_argument("--no-latency", action="store_true")
-    parser.add_argument("--json", default=None, help="write the rows as JSON")
+    add_json_option(parser)
     parser.add_argument("--markdown", default=None, help="write a Markdown table")
     args = parser.parse_args(argv)
 
@@ -383,8 +382,7 @@ def main(argv=None):
             latency[metric] = _first_call_latency(metric)
 
     arithmetic = _arithmetic_bound(brute, n_q, n_train, n_features)
-    info = {
-        **run_info(seed=None),  # nothing in the search is random
+    info = with_run_info({  # nothing in the search is random: seed None
         "numba_threads": __import__("numba").get_num_threads(),
         "simd": _simd_paths(),
         "arithmetic_bound": arithmetic,
@@ -399,12 +397,10 @@ def main(argv=None):
         "first_call_latency_s": {
             m: {"cold": c, "warm": w} for m, (c, w) in latency.items()
         },
-    }
+    })  # the machine and the date head the table below
     table = _markdown(rows, info)
     print(table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"info": info, "rows": rows}, f, indent=2)
+    write_results(args.json, {"info": info, "rows": rows}, info_key="info")
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write(table + "\n")

@@ -13,7 +13,6 @@ Times are wall-clock seconds; warm times are the median of ``--repeat`` runs.
 
 import argparse
 import glob
-import json
 import os
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import tempfile
 import time
 import warnings
 
-from _machine import run_info
+from _results import add_json_option, write_results
 from _timing import median_time
 
 
@@ -30,7 +29,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--system-dir", default=None)
-    parser.add_argument("--json", default=None, help="also write the rows as JSON")
+    add_json_option(parser)
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -141,11 +140,10 @@ def main():
         info = {
             "benchmark": "fmnist.datasets.load, cold and warm",
             "repeats": args.repeat,
-            **run_info(seed=None),  # nothing here is random
         }
         rows = [{"measurement": name, "seconds": seconds} for name, seconds in rows]
-        with open(args.json, "w") as f:
-            json.dump({"info": info, "rows": rows}, f, indent=2)
+        # nothing here is random
+        write_results(args.json, {"info": info, "rows": rows}, info_key="info")
 
 
 if __name__ == "__main__":

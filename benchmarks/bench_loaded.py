@@ -16,12 +16,11 @@ A run against an earlier checkout: ``PYTHONPATH=<checkout> python ...``.
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import time
 
-from _machine import run_info
+from _results import add_json_option, write_results
 from _timing import median_time
 
 METRICS = ("manhattan", "euclidean", "cosine")
@@ -49,7 +48,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--json", default=None, help="also write the rows as JSON")
+    add_json_option(parser)
     args = parser.parse_args()
     os.environ["FMNIST_KNN_CACHE_MB"] = "0"  # every call searches
 
@@ -87,12 +86,10 @@ def main():
             f"processes {loaded:6.2f} s   ratio {loaded / quiet:4.2f}",
             flush=True,
         )
-    if args.json:
-        info = run_info()
-        info.update(fmnist=os.path.dirname(fmnist.__file__), busy=args.busy)
-        with open(args.json, "w") as f:
-            json.dump({**info, "rows": rows}, f, indent=2)
-            f.write("\n")
+    write_results(
+        args.json,
+        {"fmnist": os.path.dirname(fmnist.__file__), "busy": args.busy, "rows": rows},
+    )
 
 
 if __name__ == "__main__":

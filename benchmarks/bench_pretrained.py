@@ -22,7 +22,7 @@ import json
 import time
 
 import numpy as np
-from _machine import run_info
+from _results import add_json_option, with_run_info, write_results
 
 
 def _timed(function, *args):
@@ -34,7 +34,7 @@ def _timed(function, *args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", metavar="PATH", help="also write the results here")
+    add_json_option(parser)
     args = parser.parse_args(argv)
 
     import torch
@@ -117,15 +117,13 @@ def main(argv=None):
     results["knn_k5"] = rows
     results["threads"] = args.threads
     results["torch"] = torch.__version__
-    results.update(run_info(seed=None))
+    results = with_run_info(results, seed=None)  # printed below
 
     print(json.dumps(
         {k: v for k, v in results.items() if k not in ("confusion_matrix",)},
         indent=2,
     ))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+    write_results(args.json, results, seed=None)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ with the ``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` of another path (see
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -35,7 +34,7 @@ from numba import njit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _clock import cycles_per_second  # noqa: E402
-from _machine import run_info  # noqa: E402
+from _results import add_json_option, write_results  # noqa: E402
 
 from fmnist.neighbors._brute._panels import (  # noqa: E402
     KINDS,
@@ -138,7 +137,7 @@ def _panel_pairs_per_cycle(code, n, clock, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--json", help="also write the results to this file")
+    add_json_option(parser)
     args = parser.parse_args()
 
     level = host_level()
@@ -146,7 +145,6 @@ def main():
     if clock is None:
         sys.exit("needs an x86-64 CPU (the tiles and the clock are x86 code)")
     results = {
-        **run_info(seed=None),  # command, CPU, cores, date; nothing random
         "clock_ghz": round(clock / 1e9, 3),
         "cpu_name": os.environ.get("NUMBA_CPU_NAME", "host"),
         "cpu_features": os.environ.get("NUMBA_CPU_FEATURES", "host"),
@@ -206,9 +204,8 @@ def main():
             flush=True,
         )
     print(f"clock {results['clock_ghz']} GHz, code path {results['cpu_name']}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    # command, CPU, cores, date from run_info; nothing is random
+    write_results(args.json, results, seed=None)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Usage::
 
     PYTHONPATH=<checkout> python benchmarks/time_kneighbors.py \\
         [--queries 10000] [--metrics manhattan euclidean cosine] [--repeats 3]
-        [--algorithm brute] [--float32]
+        [--algorithm brute] [--float32] [--json PATH]
 
 Only the public API is used, so the same script times any checkout of fmnist:
 for a before/after comparison, run it alternately in two checkouts (for
@@ -14,7 +14,8 @@ training images, then the median of ``--repeats`` calls of
 ``kneighbors(X_test[:queries])`` with k=5, search reuse off where the version
 has it. ``--algorithm`` is passed on only when given (versions before the
 pruned search have no such parameter: compare their engine with
-``--algorithm brute``). Prints one JSON line: metric -> [median s, fastest s].
+``--algorithm brute``). Prints one JSON line: metric -> [median s, fastest s];
+``--json PATH`` also writes it, with the run's metadata, to a file.
 """
 
 import argparse
@@ -23,6 +24,7 @@ import statistics
 import time
 
 import numpy as np
+from _results import add_json_option, write_results
 
 
 def main(argv=None):
@@ -37,6 +39,7 @@ def main(argv=None):
     parser.add_argument(
         "--float32", action="store_true", help="search the images / 255 as float32"
     )
+    add_json_option(parser)
     args = parser.parse_args(argv)
 
     import fmnist
@@ -66,6 +69,7 @@ def main(argv=None):
             times.append(time.perf_counter() - start)
         out[metric] = [round(statistics.median(times), 3), round(min(times), 3)]
     print(json.dumps(out))
+    write_results(args.json, out, seed=None)  # nothing in the search is random
 
 
 if __name__ == "__main__":

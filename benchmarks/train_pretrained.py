@@ -24,7 +24,7 @@ import os
 import time
 
 import numpy as np
-from _machine import run_info
+from _results import write_results
 
 from fmnist.convnet._pretrained import PRETRAINED
 
@@ -69,9 +69,11 @@ def main(argv=None):
             record.update(json.load(f))
     if args.from_weights is None:
         _, fit_record = train(args.out, args.threads)
-        record.update(fit_record, train_run=run_info(seed=RECIPE["random_state"]))
-        with open(record_path, "w") as f:
-            json.dump(record, f, indent=2)
+        record.update(fit_record)
+        record.pop("train_run", None)  # an earlier run's, from record.json
+        record = write_results(
+            record_path, record, seed=RECIPE["random_state"], info_key="train_run"
+        )
         args.from_weights = os.path.join(args.out, "float32.pt")
     package(args.from_weights, args.out, record, record_path)
 
@@ -97,10 +99,11 @@ def package(weights, out, record, record_path):
         test_accuracy=accuracy,
         sha256=digest,
         size_bytes=os.path.getsize(compact_path),
-        package_run=run_info(seed=RECIPE["random_state"]),
     )
-    with open(record_path, "w") as f:
-        json.dump(record, f, indent=2)
+    record.pop("package_run", None)  # an earlier run's, from record.json
+    record = write_results(
+        record_path, record, seed=RECIPE["random_state"], info_key="package_run"
+    )
     print(json.dumps(accuracy))
     print(f"{compact_path}: {record['size_bytes']} bytes, sha256 {digest}")
     if abs(accuracy["float32"] - accuracy["float16"]) > 0.0005:

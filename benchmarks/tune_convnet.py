@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 import torch
+from _results import write_results
 from skorch.callbacks import Callback
 
 
@@ -135,8 +136,7 @@ def main():
         out[f"ema{d}"] = scores(clf, Xv, yv)
     clf.net_.module_.load_state_dict(final)
     print(json.dumps(out, indent=1))
-    with open(a.out or f"{a.name}.json", "w") as f:
-        json.dump(out, f, indent=1)
+    write_results(a.out or f"{a.name}.json", out, seed=a.seed)
 
 
 main()
