@@ -1,6 +1,60 @@
-"""Data and exact reference distances for the kNN tests."""
+"""The kNN tests' search helper, test data and exact reference distances.
+
+Shared by ``tests/neighbors/`` and ``tests/distributed/`` (and the children
+some of them start, which put ``tests/`` on ``sys.path``).
+"""
 
 import numpy as np
+
+from fmnist.neighbors import SearchSpec
+from fmnist.neighbors import search as _spine_search
+
+#: Options of :meth:`SearchSpec.build`; any other keyword goes to the search.
+_SPEC_OPTIONS = ("algorithm", "block_size", "n_jobs")
+
+
+def knn_search(X, Y, k, *, metric="euclidean", p=2, convert_queries=False, **options):
+    """The search spine, ``fmnist.neighbors.search``, on raw arrays.
+
+    The spec is built for ``Y``'s dtype with ``metric`` and ``p``. Of
+    ``options``, ``algorithm``, ``block_size`` and ``n_jobs`` go to
+    :meth:`SearchSpec.build`, the rest (``exclude_self``, ``reuse``) to the
+    search; an option not given keeps the library's default. With
+    ``convert_queries``, ``X`` is first converted as the estimators convert
+    queries (``spec.query_array``); otherwise the spine gets it as it is (and
+    checks its dtype).
+    """
+    spec_options = {key: options.pop(key) for key in _SPEC_OPTIONS if key in options}
+    spec = SearchSpec.build(metric, p, Y.dtype, **spec_options)
+    if convert_queries:
+        X = spec.query_array(X)
+    return _spine_search(spec, X, Y, k, **options)
+
+
+def _no_brute_force(*args):
+    raise AssertionError("brute force ran where the pruned search should")
+
+
+def assert_pruned_matches_brute(
+    metric, X, Y, k, n_jobs=1, exclude_self=False, really_pruned=False
+):
+    """Assert that the pruned search returns brute force's answer bit for bit,
+    and return it: both on ``n_jobs`` threads, neither reused. With
+    ``really_pruned``, brute force is switched off for the pruned search, so a
+    search that fell back to it fails."""
+    import pytest
+
+    from fmnist.neighbors._brute import _dispatch as _brute
+
+    options = dict(metric=metric, n_jobs=n_jobs, exclude_self=exclude_self)
+    d_b, i_b = knn_search(X, Y, k, algorithm="brute", reuse=False, **options)
+    with pytest.MonkeyPatch.context() as patch:
+        if really_pruned:
+            patch.setattr(_brute, "search", _no_brute_force)
+        d_p, i_p = knn_search(X, Y, k, algorithm="pruned", reuse=False, **options)
+    np.testing.assert_array_equal(d_p, d_b)
+    np.testing.assert_array_equal(i_p, i_b)
+    return d_p, i_p
 
 
 def blob_images(n, side, seed, levels=256):

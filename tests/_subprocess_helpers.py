@@ -9,8 +9,14 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
+
+#: ``tests/``, where the helper modules shared by the test folders live
+#: (``_knn_helpers``, ``_datasets_helpers``, ...): a child that imports one
+#: puts this folder on ``sys.path`` first.
+TESTS_DIR = str(Path(__file__).resolve().parent)
 
 
 def _simd_targets():

@@ -1,5 +1,9 @@
 """Shared pytest fixtures.
 
+The tests are laid out like the package (``neighbors/``, ``convnet/``,
+``datasets/``, ``distributed/``; the checks that span it at the top), with
+their folders' own settings in their ``conftest.py``: see ``README.md`` here.
+
 Tests that need the real Fashion-MNIST files use the ``fashion_mnist`` fixture.
 Locally they are skipped when the data is absent; under CI (``FMNIST_REQUIRE_DATA=1``,
 set by ``.ci/run``, or ``CI=true``) a missing dataset is a test failure, never a
@@ -53,6 +57,19 @@ def _bound_worker_threads():
 
 
 _bound_worker_threads()
+
+
+def pytest_ignore_collect(collection_path):
+    """Leave the ``conftest.py`` files out of ``--doctest-modules``.
+
+    They are plugins, loaded by pytest already; imported again as doctest
+    modules, the conftests of two folders (``convnet/``, ``datasets/``) would
+    share the module name ``conftest`` and the second would fail to collect
+    ("import file mismatch") when both folders are named on the command line.
+    """
+    if collection_path.name == "conftest.py":
+        return True
+    return None
 
 
 @pytest.fixture(scope="session")

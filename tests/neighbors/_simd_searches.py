@@ -1,20 +1,20 @@
 """Exact uint8 searches on one SIMD code path: wide rows, pruned against
 brute force, and the summation order of the float tiles.
 
-Run in a child compiled for each SIMD target (``test_knn_exactness.py``), or
+Run in a child compiled for each SIMD target (``test_exactness.py``), or
 in the test process itself for the target whose code path is the host's.
+The child puts this folder and ``tests/`` (``_knn_helpers``) on ``sys.path``.
 """
 
 import sys
 from fractions import Fraction
 
 import numpy as np
+from _knn_helpers import knn_search
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import search as kneighbors
 from fmnist.neighbors._brute import _dispatch as _brute
 from fmnist.neighbors._kernels._float_tiles import _squares_1x4
-from fmnist.neighbors._spec import SearchSpec
 
 
 def check_searches(widths):
@@ -95,10 +95,8 @@ def _check(widths):
         for n_jobs in (1, 2):
             results = []
             for algorithm in ("brute", "pruned"):
-                spec = SearchSpec.build(
-                    metric, 2, np.uint8, algorithm=algorithm, n_jobs=n_jobs
-                )
-                results.append(kneighbors(spec, X, Y, 7, reuse=False))
+                options = dict(algorithm=algorithm, n_jobs=n_jobs, reuse=False)
+                results.append(knn_search(X, Y, 7, metric=metric, **options))
             for got, want in zip(results[1], results[0]):
                 assert (got == want).all(), ("pruned", metric, n_jobs)
     # One order on every target: four lanes, (l0 + l1) + (l2 + l3), then the

@@ -6,25 +6,15 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("skorch")
 
-from sklearn.datasets import load_digits  # noqa: E402
-
 from fmnist import ConvNetClassifier  # noqa: E402
 from fmnist.convnet import ResidualCNN  # noqa: E402
 from fmnist.convnet._augment import shift_images, tta_views  # noqa: E402
 from fmnist.convnet._input import validate_images  # noqa: E402
 
-FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
-
 
 @pytest.fixture(scope="module")
-def small_digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:200], y[:200]
-
-
-@pytest.fixture(scope="module")
-def fitted(small_digits):
-    return ConvNetClassifier(**FAST).fit(*small_digits)
+def fitted(small_digits, fast_params):
+    return ConvNetClassifier(**fast_params).fit(*small_digits)
 
 
 # ------------------------------------------------------------ pooling order
@@ -85,14 +75,15 @@ def test_pool_first_is_the_default_and_runs_norms_on_pooled_pixels(fitted):
 
 
 def test_weights_of_the_other_layout_are_refused_with_a_hint(
-    fitted, small_digits, tmp_path
+    fitted, small_digits, tmp_path, fast_params
 ):
     path = tmp_path / "first.pt"
     fitted.save_weights(path)
-    old = ConvNetClassifier(**dict(FAST, module_params={"pool_before_norm": False}))
+    old_layout = {"pool_before_norm": False}
+    old = ConvNetClassifier(**dict(fast_params, module_params=old_layout))
     with pytest.raises(ValueError, match="pool_before_norm"):
         old.load_weights(path)
-    same = ConvNetClassifier(**FAST).load_weights(path)
+    same = ConvNetClassifier(**fast_params).load_weights(path)
     X = small_digits[0][:20]
     np.testing.assert_array_equal(same.predict_proba(X), fitted.predict_proba(X))
 
@@ -122,9 +113,9 @@ def test_tta_views_weights_sum_to_one(mode, n_views):
         assert torch.equal(views[1][1], x.flip(-1))
 
 
-def test_flip_and_shift_tta_averages_the_ten_views(small_digits):
+def test_flip_and_shift_tta_averages_the_ten_views(small_digits, fast_params):
     X = small_digits[0][:30]
-    clf = ConvNetClassifier(**FAST).fit(*small_digits)
+    clf = ConvNetClassifier(**fast_params).fit(*small_digits)
     net = clf.net_
     images = clf._to_tensor(validate_images(clf, X)[0])
     fill = -clf.mean_ / clf.std_
@@ -148,6 +139,6 @@ def test_flip_and_shift_tta_averages_the_ten_views(small_digits):
     assert features.dtype == np.float32 and features.shape == (30, 32)
 
 
-def test_unknown_tta_mode_is_refused(small_digits):
+def test_unknown_tta_mode_is_refused(small_digits, fast_params):
     with pytest.raises(ValueError, match="tta"):
-        ConvNetClassifier(**dict(FAST, tta="rotate")).fit(*small_digits)
+        ConvNetClassifier(**dict(fast_params, tta="rotate")).fit(*small_digits)

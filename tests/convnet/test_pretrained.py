@@ -16,7 +16,13 @@ from fmnist import ConvNetClassifier, load_pretrained_convnet  # noqa: E402
 from fmnist.convnet._pretrained import PRETRAINED, write_compact_weights  # noqa: E402
 from fmnist.datasets._cache import sha256_file  # noqa: E402
 
-FAST = dict(width=4, max_epochs=2, random_state=0, n_threads=1, precision="float32")
+
+@pytest.fixture(scope="module")
+def fast_params(fast_params):
+    """The shared settings (conftest.py), one float32 thread, and the default
+    augmentation and test-time augmentation."""
+    settings = {k: v for k, v in fast_params.items() if k not in ("augment", "tta")}
+    return {**settings, "n_threads": 1, "precision": "float32"}
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +32,8 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def fitted(digits):
-    return ConvNetClassifier(**FAST).fit(*digits)
+def fitted(digits, fast_params):
+    return ConvNetClassifier(**fast_params).fit(*digits)
 
 
 @pytest.fixture
@@ -38,11 +44,13 @@ def weights(fitted, tmp_path):
 
 
 # ------------------------------------------------------------------ transform
-def test_transform_returns_the_features_the_linear_layer_reads(fitted, digits):
+def test_transform_returns_the_features_the_linear_layer_reads(
+    fitted, digits, fast_params
+):
     X, _ = digits
     clf = pickle.loads(pickle.dumps(fitted)).set_params(tta=False)
     features = clf.transform(X)
-    assert features.shape == (len(X), 8 * FAST["width"])
+    assert features.shape == (len(X), 8 * fast_params["width"])
     assert features.dtype == np.float32
     module = clf.net_.module_
     with torch.no_grad():
@@ -86,14 +94,16 @@ def test_transform_needs_a_network_with_embed(digits):
 
 
 # ------------------------------------------------------- 16-bit weights files
-def test_compact_weights_are_half_the_size_and_predict_alike(fitted, weights, digits):
+def test_compact_weights_are_half_the_size_and_predict_alike(
+    fitted, weights, digits, fast_params
+):
     X, _ = digits
     compact = weights.with_name("float16.pt")
     write_compact_weights(weights, compact)
     assert compact.stat().st_size < 0.6 * weights.stat().st_size
     stored = torch.load(compact, weights_only=True)["state_dict"]
     assert stored["classifier.weight"].dtype == torch.float16
-    clf = ConvNetClassifier(width=FAST["width"]).load_weights(compact)
+    clf = ConvNetClassifier(width=fast_params["width"]).load_weights(compact)
     assert clf.net_.module_.classifier.weight.dtype == torch.float32
     np.testing.assert_allclose(
         clf.predict_proba(X), fitted.predict_proba(X), atol=2e-2
@@ -102,19 +112,20 @@ def test_compact_weights_are_half_the_size_and_predict_alike(fitted, weights, di
     assert not list(compact.parent.glob("*.tmp"))
 
 
-def test_load_weights_checks_the_digest(weights):
+def test_load_weights_checks_the_digest(weights, fast_params):
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     assert sha256_file(weights) == digest
-    ConvNetClassifier(width=FAST["width"]).load_weights(weights, sha256=digest)
+    width = fast_params["width"]
+    ConvNetClassifier(width=width).load_weights(weights, sha256=digest)
     with pytest.raises(ValueError, match="SHA-256 .* expected"):
-        ConvNetClassifier(width=FAST["width"]).load_weights(weights, sha256="0" * 64)
+        ConvNetClassifier(width=width).load_weights(weights, sha256="0" * 64)
 
 
-def test_truncated_weights_file_is_a_clear_error(weights):
+def test_truncated_weights_file_is_a_clear_error(weights, fast_params):
     truncated = weights.with_name("truncated.pt")
     truncated.write_bytes(weights.read_bytes()[:1000])
     with pytest.raises(ValueError, match="not a readable weights file"):
-        ConvNetClassifier(width=FAST["width"]).load_weights(truncated)
+        ConvNetClassifier(width=fast_params["width"]).load_weights(truncated)
 
 
 # ---------------------------------------------------------------- the shipped
@@ -125,9 +136,11 @@ def test_load_pretrained_rejects_parameters_of_the_network():
         load_pretrained_convnet(max_epochs=3)
 
 
-def test_load_pretrained_refuses_a_damaged_or_missing_file(monkeypatch, weights):
+def test_load_pretrained_refuses_a_damaged_or_missing_file(
+    monkeypatch, weights, fast_params
+):
     monkeypatch.setattr(pretrained_module, "_weights_path", lambda: weights)
-    monkeypatch.setitem(PRETRAINED, "params", {"width": FAST["width"]})
+    monkeypatch.setitem(PRETRAINED, "params", {"width": fast_params["width"]})
     monkeypatch.setitem(PRETRAINED, "sha256", sha256_file(weights))
     assert load_pretrained_convnet(n_threads=1).n_features_in_ == 64
     monkeypatch.setitem(PRETRAINED, "sha256", "f" * 64)

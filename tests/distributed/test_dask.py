@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 from _ci import require
+from _knn_helpers import knn_search
 from _subprocess_helpers import run_python
 
 distributed = require("distributed")
@@ -25,15 +26,6 @@ from fmnist.distributed import (  # noqa: E402
 )
 from fmnist.distributed._search import _reduce_pairwise, merge_topk  # noqa: E402
 from fmnist.distributed._shards import _shard_bounds  # noqa: E402
-from fmnist.neighbors import SearchSpec  # noqa: E402
-from fmnist.neighbors import search as kneighbors  # noqa: E402
-
-
-def kneighbors_search(X, Y, k, *, metric="euclidean", p=2):
-    """The single-machine search spine on the same arrays."""
-    spec = SearchSpec.build(metric, p, Y.dtype)
-    return kneighbors(spec, spec.query_array(X), Y, k)
-
 
 TIMEOUT = 60  # seconds for any single cluster call
 
@@ -290,8 +282,8 @@ def test_sharded_kneighbors_matches_kneighbors_search(client, dtype, metric, p):
                 n_shards=n_shards,
                 timeout=TIMEOUT,
             )
-            ref_dist, ref_ind = kneighbors_search(
-                X_query, X_train, k, metric=metric, p=p
+            ref_dist, ref_ind = knn_search(
+                X_query, X_train, k, metric=metric, p=p, convert_queries=True
             )
             np.testing.assert_array_equal(ind, ref_ind)
             np.testing.assert_array_equal(dist, ref_dist)
@@ -309,13 +301,15 @@ def test_sharded_kneighbors_reuses_scattered_shards(client):
             dist, ind = sharded_kneighbors(
                 client, shards, X_query, 17, metric="manhattan", timeout=TIMEOUT
             )
-            ref = kneighbors_search(X_query, X_train, 17, metric="manhattan")
+            ref = knn_search(
+                X_query, X_train, 17, metric="manhattan", convert_queries=True
+            )
             np.testing.assert_array_equal(ind, ref[1])
             np.testing.assert_array_equal(dist, ref[0])
         # float queries on uint8 shards: the shards are widened on the workers.
         X_float = X_query + np.float32(0.25)
         dist, ind = sharded_kneighbors(client, shards, X_float, 5, timeout=TIMEOUT)
-        ref = kneighbors_search(X_float, X_train.astype(np.float32), 5)
+        ref = knn_search(X_float, X_train.astype(np.float32), 5, convert_queries=True)
         np.testing.assert_array_equal(ind, ref[1])
         np.testing.assert_array_equal(dist, ref[0])
     finally:

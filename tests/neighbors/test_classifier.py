@@ -342,7 +342,8 @@ def test_unknown_metric_lists_the_choices():
 
 @pytest.mark.parametrize(
     "params",
-    [{"p": 0.5}, {"weights": "gaussian"}, {"n_jobs": 0}, {"block_size": 0}],
+    # block_size: test_exactness.py::test_block_size_shape_is_checked_at_fit
+    [{"p": 0.5}, {"weights": "gaussian"}, {"n_jobs": 0}],
 )
 def test_bad_parameters(params):
     with pytest.raises(ValueError, match="parameter of BlockKNNClassifier must be"):

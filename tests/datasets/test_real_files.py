@@ -41,12 +41,6 @@ def test_shapes_and_dtypes(fashion_mnist):
     assert fashion_mnist.data.max() == 255 and fashion_mnist.data.min() == 0
 
 
-def test_balanced_classes(fashion_mnist_split):
-    _, _, y_train, y_test = fashion_mnist_split
-    np.testing.assert_array_equal(np.bincount(y_train), np.full(10, 6000))
-    np.testing.assert_array_equal(np.bincount(y_test), np.full(10, 1000))
-
-
 # Computed from the official archives, independently of fmnist:
 #   np.frombuffer(gzip.open(path).read(), np.uint8, offset=8 or 16)
 FIRST_LABELS = {

@@ -26,9 +26,6 @@ from fmnist.convnet import BatchAugmenter, ResidualCNN  # noqa: E402
 from fmnist.convnet._hardware import native_bf16  # noqa: E402
 from fmnist.convnet._progress import FitProgress  # noqa: E402
 
-# Tiny and fast: a few seconds per fit on 2 cores.
-FAST = dict(width=4, max_epochs=2, augment="none", tta=False, random_state=0)
-
 
 @pytest.fixture(scope="module")
 def digits():
@@ -37,15 +34,9 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def small_digits(digits):
-    X, y = digits
-    return X[:200], y[:200]
-
-
-@pytest.fixture(scope="module")
-def fitted(small_digits):
+def fitted(small_digits, fast_params):
     X, y = small_digits
-    return ConvNetClassifier(**FAST).fit(X, y)
+    return ConvNetClassifier(**fast_params).fit(X, y)
 
 
 # ----------------------------------------------------------------- learning
@@ -77,9 +68,9 @@ def test_learns_digits_8x8(digits):
 
 
 # -------------------------------------------------------------- determinism
-def test_same_seed_identical_predictions(small_digits):
+def test_same_seed_identical_predictions(small_digits, fast_params):
     X, y = small_digits
-    params = dict(FAST, augment="full", tta=True)
+    params = dict(fast_params, augment="full", tta=True)
     a = ConvNetClassifier(**params).fit(X, y).predict_proba(X)
     b = ConvNetClassifier(**params).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
@@ -111,11 +102,11 @@ def test_same_seed_identical_across_processes(tmp_path):
     np.testing.assert_array_equal(outputs[0], outputs[1])
 
 
-def test_fit_leaves_global_rngs_alone(small_digits):
+def test_fit_leaves_global_rngs_alone(small_digits, fast_params):
     X, y = small_digits
     torch_state = torch.get_rng_state()
     numpy_state = np.random.get_state()[1].copy()
-    ConvNetClassifier(**dict(FAST, augment="full", dropout=0.2)).fit(X, y)
+    ConvNetClassifier(**dict(fast_params, augment="full", dropout=0.2)).fit(X, y)
     assert torch.equal(torch.get_rng_state(), torch_state)
     np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
 
@@ -128,68 +119,68 @@ def test_input_layouts_give_identical_predictions(fitted, small_digits):
         np.testing.assert_array_equal(fitted.predict_proba(layout), expected)
 
 
-def test_3d_and_4d_training_input(small_digits):
+def test_3d_and_4d_training_input(small_digits, fast_params):
     X, y = small_digits
-    flat = ConvNetClassifier(**FAST).fit(X, y).predict_proba(X)
+    flat = ConvNetClassifier(**fast_params).fit(X, y).predict_proba(X)
     for layout in (X.reshape(-1, 8, 8), X.reshape(-1, 1, 8, 8)):
-        clf = ConvNetClassifier(**FAST).fit(layout, y)
+        clf = ConvNetClassifier(**fast_params).fit(layout, y)
         assert clf.n_features_in_ == 64
         np.testing.assert_array_equal(clf.predict_proba(layout), flat)
 
 
-def test_rectangular_images(small_digits):
+def test_rectangular_images(small_digits, fast_params):
     X, y = small_digits
-    clf = ConvNetClassifier(**dict(FAST, image_shape=(4, -1))).fit(X, y)
+    clf = ConvNetClassifier(**dict(fast_params, image_shape=(4, -1))).fit(X, y)
     assert clf.image_shape_ == (4, 16)
     assert clf.predict(X.reshape(-1, 4, 16)).shape == (200,)
     with pytest.raises(ValueError, match="fitted on"):
         clf.predict(X.reshape(-1, 16, 4))
-    clf = ConvNetClassifier(**dict(FAST, image_shape=(1, -1))).fit(X[:, :10], y)
+    clf = ConvNetClassifier(**dict(fast_params, image_shape=(1, -1))).fit(X[:, :10], y)
     assert clf.image_shape_ == (1, 10)
     for bad in [(3, -1), (8, 9), (0, 64), (-1, -1), (8,)]:
         with pytest.raises(ValueError, match="image_shape"):
-            ConvNetClassifier(**dict(FAST, image_shape=bad)).fit(X, y)
+            ConvNetClassifier(**dict(fast_params, image_shape=bad)).fit(X, y)
 
 
-def test_pandas_input(small_digits):
+def test_pandas_input(small_digits, fast_params):
     pd = pytest.importorskip("pandas")
     X, y = small_digits
     frame = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
-    clf = ConvNetClassifier(**FAST).fit(frame, pd.Series(y))
+    clf = ConvNetClassifier(**fast_params).fit(frame, pd.Series(y))
     np.testing.assert_array_equal(clf.feature_names_in_, frame.columns)
     assert clf.predict(frame).shape == (200,)
 
 
-def test_uint8_input_is_scaled(small_digits):
+def test_uint8_input_is_scaled(small_digits, fast_params):
     X, y = small_digits
     pixels = (X * 15).astype(np.uint8)  # 0..240
-    clf = ConvNetClassifier(**FAST).fit(pixels, y)
+    clf = ConvNetClassifier(**fast_params).fit(pixels, y)
     assert 0.0 < clf.mean_ < 1.0  # uint8 divided by 255 before the statistics
     np.testing.assert_allclose(clf.mean_, (pixels / 255).mean(), rtol=1e-6)
     np.testing.assert_allclose(clf.std_, (pixels / 255).std(), rtol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
-def test_dtypes(small_digits, dtype):
+def test_dtypes(small_digits, dtype, fast_params):
     X, y = small_digits
-    clf = ConvNetClassifier(**FAST).fit(X.astype(dtype), y)
+    clf = ConvNetClassifier(**fast_params).fit(X.astype(dtype), y)
     proba = clf.predict_proba(X)  # float64 copies of the training pixels
     assert proba.dtype == np.float64
     # The scale is the training data's, whatever the dtype of the query.
     np.testing.assert_array_equal(proba, clf.predict_proba(X.astype(dtype)))
 
 
-def test_string_and_noncontiguous_labels(small_digits):
+def test_string_and_noncontiguous_labels(small_digits, fast_params):
     X, y = small_digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six",
                       "seven", "eight", "nine"])
-    clf = ConvNetClassifier(**FAST).fit(X, names[y])
+    clf = ConvNetClassifier(**fast_params).fit(X, names[y])
     assert isinstance(clf.classes_, np.ndarray)
     np.testing.assert_array_equal(clf.classes_, np.sort(names))
     assert set(clf.predict(X)) <= set(names)
 
     odd = y * 10 + 3
-    clf = ConvNetClassifier(**FAST).fit(X, odd)
+    clf = ConvNetClassifier(**fast_params).fit(X, odd)
     np.testing.assert_array_equal(clf.classes_, np.arange(10) * 10 + 3)
     assert set(clf.predict(X)) <= set(clf.classes_)
 
@@ -227,23 +218,23 @@ _BAD_X = {
 
 
 @pytest.mark.parametrize("case", sorted(_BAD_X))
-def test_bad_X_raises_clear_error(small_digits, case):
+def test_bad_X_raises_clear_error(small_digits, case, fast_params):
     X, y = small_digits
     make, error, match = _BAD_X[case]
     bad = make(X)
     y_bad = y[: bad.shape[0]]
     with pytest.raises(error, match=match):
-        ConvNetClassifier(**FAST).fit(bad, y_bad)
+        ConvNetClassifier(**fast_params).fit(bad, y_bad)
 
 
-def test_bad_y_raises_clear_error(small_digits):
+def test_bad_y_raises_clear_error(small_digits, fast_params):
     X, y = small_digits
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
-        ConvNetClassifier(**FAST).fit(X, y[:-1])
+        ConvNetClassifier(**fast_params).fit(X, y[:-1])
     with pytest.raises(ValueError, match="at least 2 classes"):
-        ConvNetClassifier(**FAST).fit(X, np.zeros(len(X)))
+        ConvNetClassifier(**fast_params).fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="Unknown label type"):
-        ConvNetClassifier(**FAST).fit(X, np.linspace(0, 1, len(X)))
+        ConvNetClassifier(**fast_params).fit(X, np.linspace(0, 1, len(X)))
 
 
 def test_predict_checks_features(fitted, digits):
@@ -258,23 +249,23 @@ def test_predict_checks_features(fitted, digits):
     "params, match",
     [
         (dict(max_epochs=0), "max_epochs"),
-        (dict(augment="heavy"), "augment"),
+        # a bad augment: test_budgets.py::test_bad_auto_params_raise
         (dict(precision="half"), "precision"),
         (dict(module=ResidualCNN(n_classes=10)), "module"),
         (dict(validation_fraction=1.5), "validation_fraction"),
     ],
 )
-def test_bad_params_raise(small_digits, params, match):
+def test_bad_params_raise(small_digits, params, match, fast_params):
     with pytest.raises(ValueError, match=match):
-        ConvNetClassifier(**dict(FAST, **params)).fit(*small_digits)
+        ConvNetClassifier(**dict(fast_params, **params)).fit(*small_digits)
 
 
 # ---------------------------------------------------------- sklearn tooling
 @pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
-def test_grid_search_over_lr(small_digits, n_jobs):
+def test_grid_search_over_lr(small_digits, n_jobs, fast_params):
     X, y = small_digits
     search = GridSearchCV(
-        ConvNetClassifier(**dict(FAST, max_epochs=1, n_threads=1)),
+        ConvNetClassifier(**dict(fast_params, max_epochs=1, n_threads=1)),
         {"lr": [0.01, 0.1]},
         cv=2,
         n_jobs=n_jobs,
@@ -284,16 +275,16 @@ def test_grid_search_over_lr(small_digits, n_jobs):
     assert search.predict(X).shape == (200,)
 
 
-def test_pipeline_and_cross_val_score(small_digits):
+def test_pipeline_and_cross_val_score(small_digits, fast_params):
     X, y = small_digits
-    pipe = make_pipeline(FunctionTransformer(np.sqrt), ConvNetClassifier(**FAST))
+    pipe = make_pipeline(FunctionTransformer(np.sqrt), ConvNetClassifier(**fast_params))
     scores = cross_val_score(pipe, X, y, cv=2, error_score="raise")
     assert scores.shape == (2,)
 
 
-def test_calibrated_classifier_cv(small_digits):
+def test_calibrated_classifier_cv(small_digits, fast_params):
     X, y = small_digits
-    calibrated = CalibratedClassifierCV(ConvNetClassifier(**FAST), cv=2)
+    calibrated = CalibratedClassifierCV(ConvNetClassifier(**fast_params), cv=2)
     proba = calibrated.fit(X, y).predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
@@ -341,9 +332,9 @@ def test_early_stopping_uses_training_data_and_restores_best(digits):
     np.testing.assert_allclose(loss.mean(), best_loss, rtol=1e-4)
 
 
-def test_validation_fraction_without_early_stopping(small_digits):
+def test_validation_fraction_without_early_stopping(small_digits, fast_params):
     X, y = small_digits
-    clf = ConvNetClassifier(**dict(FAST, validation_fraction=0.25)).fit(X, y)
+    clf = ConvNetClassifier(**dict(fast_params, validation_fraction=0.25)).fit(X, y)
     assert len(clf.validation_indices_) == 50
     assert clf.n_epochs_ == 2
     assert "valid_acc" in clf.net_.history[-1]
@@ -365,10 +356,10 @@ class _RecordThreads(Callback):
         self.seen_.append(torch.get_num_threads())
 
 
-def test_n_threads_is_scoped_and_callbacks_are_copied(small_digits):
+def test_n_threads_is_scoped_and_callbacks_are_copied(small_digits, fast_params):
     before = torch.get_num_threads()
     callback = _RecordThreads()
-    clf = ConvNetClassifier(**dict(FAST, n_threads=1, callbacks=[callback]))
+    clf = ConvNetClassifier(**dict(fast_params, n_threads=1, callbacks=[callback]))
     clf.fit(*small_digits)
     assert torch.get_num_threads() == before
     recorded = dict(clf.net_.callbacks_)
@@ -384,10 +375,10 @@ def test_device_auto_is_resolved_but_kept(fitted):
     assert fitted.precision_ == ("bfloat16" if native_bf16(expected) else "float32")
 
 
-def test_verbose(small_digits, capsys):
-    ConvNetClassifier(**FAST).fit(*small_digits)
+def test_verbose(small_digits, capsys, fast_params):
+    ConvNetClassifier(**fast_params).fit(*small_digits)
     assert capsys.readouterr().out == ""
-    ConvNetClassifier(**dict(FAST, verbose=1)).fit(*small_digits)
+    ConvNetClassifier(**dict(fast_params, verbose=1)).fit(*small_digits)
     captured = capsys.readouterr()
     assert "train_loss" in captured.out and "epoch" in captured.out
     assert captured.err == ""  # no progress bar where stderr is not a terminal
@@ -398,11 +389,14 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_bar_inside_epochs_on_a_terminal(small_digits, monkeypatch, capsys):
+def test_progress_bar_inside_epochs_on_a_terminal(
+    small_digits, monkeypatch, capsys, fast_params
+):
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     monkeypatch.setattr(FitProgress, "mininterval", 0)  # draw every batch
-    clf = ConvNetClassifier(**dict(FAST, verbose=1, batch_size=50)).fit(*small_digits)
+    clf = ConvNetClassifier(**dict(fast_params, verbose=1, batch_size=50))
+    clf.fit(*small_digits)
     drawn = terminal.getvalue()
     # 200 samples in batches of 50: the bar counts 4 batches in each of 2 epochs,
     # with the time left in the whole fit.
@@ -412,13 +406,13 @@ def test_progress_bar_inside_epochs_on_a_terminal(small_digits, monkeypatch, cap
     pickle.loads(pickle.dumps(clf))  # the bar is not part of the fitted state
 
     monkeypatch.setattr(sys, "stderr", _Terminal())
-    ConvNetClassifier(**FAST).fit(*small_digits)  # verbose=0: silent everywhere
+    ConvNetClassifier(**fast_params).fit(*small_digits)  # verbose=0: silent everywhere
     assert sys.stderr.getvalue() == ""
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_precision(small_digits, precision):
-    clf = ConvNetClassifier(**dict(FAST, precision=precision)).fit(*small_digits)
+def test_precision(small_digits, precision, fast_params):
+    clf = ConvNetClassifier(**dict(fast_params, precision=precision)).fit(*small_digits)
     assert clf.precision_ == precision
     assert clf.predict(small_digits[0]).shape == (200,)
 
@@ -436,16 +430,16 @@ class _TinyNet(torch.nn.Module):
         return self.layers(x)
 
 
-def test_custom_module_class(small_digits):
+def test_custom_module_class(small_digits, fast_params):
     clf = ConvNetClassifier(
-        **dict(FAST, module=_TinyNet, module_params={"hidden": 5})
+        **dict(fast_params, module=_TinyNet, module_params={"hidden": 5})
     ).fit(*small_digits)
     assert isinstance(clf.net_.module_, _TinyNet)
     assert clf.n_parameters_ == 64 * 5 + 5 + 5 * 10 + 10
 
 
-def test_architecture_knobs(small_digits):
-    clf = ConvNetClassifier(**dict(FAST, width=2, depth=2, dropout=0.5))
+def test_architecture_knobs(small_digits, fast_params):
+    clf = ConvNetClassifier(**dict(fast_params, width=2, depth=2, dropout=0.5))
     clf.fit(*small_digits)
     module = clf.net_.module_
     assert isinstance(module, ResidualCNN)
@@ -504,9 +498,9 @@ def test_weight_average_follows_the_decay_with_warm_up():
     assert callback.trained_state_["weight"].item() == 8.0
 
 
-def test_predict_uses_the_averaged_weights(small_digits):
+def test_predict_uses_the_averaged_weights(small_digits, fast_params):
     X, y = small_digits
-    clf = ConvNetClassifier(**dict(FAST, ema_decay=0.9)).fit(X, y)
+    clf = ConvNetClassifier(**dict(fast_params, ema_decay=0.9)).fit(X, y)
     callback = dict(clf.net_.callbacks_)["weight_average"]
     state = clf.net_.module_.state_dict()
     for key, average in callback.average_.items():
@@ -516,16 +510,18 @@ def test_predict_uses_the_averaged_weights(small_digits):
     assert not np.allclose(clf.predict_proba(X), averaged_proba)
 
 
-def test_no_weight_average_without_ema_decay_or_with_early_stopping(digits):
+def test_no_weight_average_without_ema_decay_or_with_early_stopping(
+    digits, fast_params
+):
     X, y = digits
-    plain = ConvNetClassifier(**dict(FAST, ema_decay=None)).fit(X[:200], y[:200])
+    plain = ConvNetClassifier(**dict(fast_params, ema_decay=None)).fit(X[:200], y[:200])
     assert "weight_average" not in dict(plain.net_.callbacks_)
-    stopped = ConvNetClassifier(**dict(FAST, ema_decay=0.9, early_stopping=True))
+    stopped = ConvNetClassifier(**dict(fast_params, ema_decay=0.9, early_stopping=True))
     stopped.fit(X, y)
     assert "weight_average" not in dict(stopped.net_.callbacks_)
 
 
-def test_bad_ema_decay_raises(small_digits):
+def test_bad_ema_decay_raises(small_digits, fast_params):
     with pytest.raises(ValueError, match="ema_decay"):
-        ConvNetClassifier(**dict(FAST, ema_decay=1.0)).fit(*small_digits)
+        ConvNetClassifier(**dict(fast_params, ema_decay=1.0)).fit(*small_digits)
 

@@ -14,7 +14,11 @@ from fmnist import ConvNetClassifier  # noqa: E402
 from fmnist.convnet import ResidualCNN  # noqa: E402
 from fmnist.convnet._inference import folded_copy, state_key  # noqa: E402
 
-FAST = dict(width=4, max_epochs=2, augment="none", tta=True, random_state=0)
+
+@pytest.fixture(scope="module")
+def fast_params(fast_params):
+    """The shared settings (conftest.py), with test-time augmentation."""
+    return {**fast_params, "tta": True}
 
 
 def _trained_like(module, seed=0, negative_channel=False):
@@ -92,9 +96,9 @@ def _unfolded_proba(clf, X):
         clf.net_.fold_batch_norms = True
 
 
-def test_estimator_predicts_with_the_folded_copy(digits):
+def test_estimator_predicts_with_the_folded_copy(digits, fast_params):
     X, y = digits
-    clf = ConvNetClassifier(**FAST).fit(X, y)
+    clf = ConvNetClassifier(**fast_params).fit(X, y)
     proba = clf.predict_proba(X)
     key, folded = clf.net_.folded_module_cache_
     assert _norms(folded) == 0 and _norms(clf.net_.module_) == 10
@@ -109,9 +113,9 @@ def test_estimator_predicts_with_the_folded_copy(digits):
     np.testing.assert_allclose(proba, _unfolded_proba(clf, X), rtol=1e-4, atol=1e-6)
 
 
-def test_folded_copy_is_not_pickled(digits):
+def test_folded_copy_is_not_pickled(digits, fast_params):
     X, y = digits
-    clf = ConvNetClassifier(**FAST).fit(X, y)
+    clf = ConvNetClassifier(**fast_params).fit(X, y)
     proba = clf.predict_proba(X[:20])
     assert hasattr(clf.net_, "folded_module_cache_")
     restored = pickle.loads(pickle.dumps(clf))
@@ -123,9 +127,9 @@ class _CustomNet(ResidualCNN):
     """A user's network: its forward pass could run its layers any way."""
 
 
-def test_custom_modules_are_not_folded(digits):
+def test_custom_modules_are_not_folded(digits, fast_params):
     X, y = digits
-    clf = ConvNetClassifier(**FAST, module=_CustomNet).fit(X, y)
+    clf = ConvNetClassifier(**fast_params, module=_CustomNet).fit(X, y)
     clf.predict(X[:5])
     assert not clf.net_.fold_batch_norms
     assert not hasattr(clf.net_, "folded_module_cache_")

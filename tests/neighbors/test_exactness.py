@@ -10,6 +10,7 @@ import pytest
 from _simd_searches import check_searches
 from _subprocess_helpers import (
     SIMD_TARGETS,
+    TESTS_DIR,
     finish_python,
     is_host_path,
     require_simd_target,
@@ -27,10 +28,11 @@ from fmnist import BlockKNNClassifier
 # --------------------------------------------------------------------------
 # wide uint8 rows, every SIMD code path
 
-# The checks of _simd_searches.py, in a child compiled for a SIMD target.
+# The checks of _simd_searches.py (next to this file), in a child compiled for
+# a SIMD target.
 _WIDE_CHILD = f"""
     import sys
-    sys.path.insert(0, {str(Path(__file__).parent)!r})
+    sys.path[:0] = [{str(Path(__file__).parent)!r}, {TESTS_DIR!r}]
     from _simd_searches import check_searches
     check_searches([int(w) for w in sys.argv[1:]])
     print("ok")
@@ -291,6 +293,6 @@ def test_set_params_after_fit_takes_effect_and_is_validated():
 @pytest.mark.parametrize("block_size", [0, (1,), (1, 0), (2, 3, 4), "big", (1.5, 2)])
 def test_block_size_shape_is_checked_at_fit(block_size):
     with pytest.raises(
-        ValueError, match="'block_size' parameter of BlockKNNClassifier"
+        ValueError, match="'block_size' parameter of BlockKNNClassifier must be"
     ):
         BlockKNNClassifier(block_size=block_size).fit([[0], [1]], [0, 1])

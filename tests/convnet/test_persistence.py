@@ -18,7 +18,12 @@ import fmnist._persistence as persistence_module  # noqa: E402
 import fmnist.convnet._weights as weights_module  # noqa: E402
 from fmnist import ConvNetClassifier, InconsistentVersionWarning  # noqa: E402
 
-FAST = dict(width=4, max_epochs=2, augment="full", tta=True, random_state=0)
+
+@pytest.fixture(scope="module")
+def fast_params(fast_params):
+    """The shared settings (conftest.py), with full augmentation and test-time
+    augmentation."""
+    return {**fast_params, "augment": "full", "tta": True}
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +34,8 @@ def data():
 
 
 @pytest.fixture(scope="module")
-def fitted(data):
-    return ConvNetClassifier(**FAST).fit(*data)
+def fitted(data, fast_params):
+    return ConvNetClassifier(**fast_params).fit(*data)
 
 
 def test_pickle_round_trip(fitted, data):
@@ -77,33 +82,35 @@ def test_unpickling_same_version_is_silent(fitted, recwarn):
     assert not [w for w in recwarn if "fmnist" in str(w.message)]
 
 
-def test_weights_round_trip_into_a_new_estimator(fitted, data, tmp_path):
+def test_weights_round_trip_into_a_new_estimator(fitted, data, tmp_path, fast_params):
     X, _ = data
     path = tmp_path / "weights.pt"
     fitted.save_weights(path)
     # Only tensors and plain Python values: safe for weights_only loading.
     state = torch.load(path, weights_only=True)
     assert state["classes"] == fitted.classes_.tolist()
-    fresh = ConvNetClassifier(**FAST).load_weights(path)
+    fresh = ConvNetClassifier(**fast_params).load_weights(path)
     np.testing.assert_array_equal(fresh.predict_proba(X), fitted.predict_proba(X))
     np.testing.assert_array_equal(fresh.predict(X), fitted.predict(X))
     assert fresh.classes_.dtype == fitted.classes_.dtype
     assert fresh.n_features_in_ == 64
 
 
-def test_load_weights_into_a_different_network_fails(fitted, tmp_path):
+def test_load_weights_into_a_different_network_fails(fitted, tmp_path, fast_params):
     path = tmp_path / "weights.pt"
     fitted.save_weights(path)
     with pytest.raises(ValueError, match="do not fit"):
-        ConvNetClassifier(**dict(FAST, width=8)).load_weights(path)
+        ConvNetClassifier(**dict(fast_params, width=8)).load_weights(path)
 
 
-def test_load_weights_from_another_version_warns(fitted, tmp_path, monkeypatch):
+def test_load_weights_from_another_version_warns(
+    fitted, tmp_path, monkeypatch, fast_params
+):
     path = tmp_path / "weights.pt"
     fitted.save_weights(path)
     monkeypatch.setattr(weights_module, "__version__", "0.0.0-other")
     with pytest.warns(UserWarning, match="saved by fmnist"):
-        ConvNetClassifier(**FAST).load_weights(path)
+        ConvNetClassifier(**fast_params).load_weights(path)
 
 
 def test_save_weights_needs_a_fitted_estimator(tmp_path):

@@ -7,7 +7,7 @@ so the results must be bit-identical, ties included, on any data.
 
 import numpy as np
 import pytest
-from _knn_helpers import blob_images
+from _knn_helpers import assert_pruned_matches_brute, blob_images
 
 from fmnist import BlockKNNClassifier
 from fmnist.neighbors import search as kneighbors
@@ -17,11 +17,6 @@ from fmnist.neighbors._pruned import _walk_l2 as _pruned_l2
 from fmnist.neighbors._spec import SearchSpec
 
 METRICS = ["manhattan", "euclidean", "sqeuclidean", "cosine"]
-
-
-def _search(metric, algorithm, X, Y, k, n_jobs=1, exclude_self=False):
-    spec = SearchSpec.build(metric, 2, np.uint8, algorithm=algorithm, n_jobs=n_jobs)
-    return kneighbors(spec, X, Y, k, exclude_self=exclude_self, reuse=False)
 
 
 _images = blob_images
@@ -34,10 +29,7 @@ def test_pruned_matches_brute_on_images(metric, n_jobs, side):
     Y = _images(3000, side, 0)
     X = _images(97, side, 1)
     for k in (1, 5, 16):
-        d_b, i_b = _search(metric, "brute", X, Y, k, n_jobs)
-        d_p, i_p = _search(metric, "pruned", X, Y, k, n_jobs)
-        np.testing.assert_array_equal(d_p, d_b)
-        np.testing.assert_array_equal(i_p, i_b)
+        assert_pruned_matches_brute(metric, X, Y, k, n_jobs)
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -48,10 +40,7 @@ def test_pruned_keeps_the_tie_rule(metric):
     base = _images(300, 12, 2, levels=3)
     Y = base[rng.integers(0, 300, 2500)]
     X = np.concatenate([Y[:40], _images(40, 12, 4, levels=3)])
-    d_b, i_b = _search(metric, "brute", X, Y, 9)
-    d_p, i_p = _search(metric, "pruned", X, Y, 9)
-    np.testing.assert_array_equal(d_p, d_b)
-    np.testing.assert_array_equal(i_p, i_b)
+    assert_pruned_matches_brute(metric, X, Y, 9)
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -64,10 +53,7 @@ def test_pruned_with_more_equal_bounds_than_seeds(metric):
     Y[rng.permutation(3000)[:2600]] = 0
     X = np.concatenate([np.zeros((2, 784), np.uint8), _images(10, 28, 10)])
     for k in (5, 200, 2700):
-        d_b, i_b = _search(metric, "brute", X, Y, k)
-        d_p, i_p = _search(metric, "pruned", X, Y, k)
-        np.testing.assert_array_equal(d_p, d_b)
-        np.testing.assert_array_equal(i_p, i_b)
+        assert_pruned_matches_brute(metric, X, Y, k)
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine"])
@@ -83,10 +69,7 @@ def test_projection_bounds_equal_to_the_distance(metric):
     Y = (steps[:, None] * 4 * pattern).astype(np.uint8)
     X = (np.arange(0, 60, 3)[:, None] * 4 * pattern).astype(np.uint8)
     for k in (1, 60, 200):
-        d_b, i_b = _search(metric, "brute", X, Y, k)
-        d_p, i_p = _search(metric, "pruned", X, Y, k)
-        np.testing.assert_array_equal(d_p, d_b)
-        np.testing.assert_array_equal(i_p, i_b)
+        assert_pruned_matches_brute(metric, X, Y, k)
 
 
 def test_unit_projection_bounds_equal_to_the_cosine_distance():
@@ -104,10 +87,7 @@ def test_unit_projection_bounds_equal_to_the_cosine_distance():
     X = (rng.integers(0, 6, (40, 1)) * u + rng.integers(0, 6, (40, 1)) * v)
     X = X.astype(np.uint8)
     for k in (1, 60, 118, 196, 521):
-        d_b, i_b = _search("cosine", "brute", X, Y, k)
-        d_p, i_p = _search("cosine", "pruned", X, Y, k)
-        np.testing.assert_array_equal(d_p, d_b)
-        np.testing.assert_array_equal(i_p, i_b)
+        assert_pruned_matches_brute("cosine", X, Y, k)
 
 
 def _unit_or_plain(A, unit):
@@ -312,19 +292,13 @@ def test_pruned_on_noise_and_extremes(metric):
     Y[3:6] = 255
     X = np.concatenate([Y[:6], rng.integers(0, 256, (20, 100), dtype=np.uint8)])
     for rows, k in ((600, 1), (600, 7), (600, 600), (20, 3), (1, 1)):
-        d_b, i_b = _search(metric, "brute", X, Y[:rows], k)
-        d_p, i_p = _search(metric, "pruned", X, Y[:rows], k)
-        np.testing.assert_array_equal(d_p, d_b)
-        np.testing.assert_array_equal(i_p, i_b)
+        assert_pruned_matches_brute(metric, X, Y[:rows], k)
 
 
 @pytest.mark.parametrize("metric", METRICS)
 def test_pruned_excludes_self(metric):
     Y = _images(2500, 28, 6)
-    d_b, i_b = _search(metric, "brute", Y, Y, 5, n_jobs=2, exclude_self=True)
-    d_p, i_p = _search(metric, "pruned", Y, Y, 5, n_jobs=2, exclude_self=True)
-    np.testing.assert_array_equal(d_p, d_b)
-    np.testing.assert_array_equal(i_p, i_b)
+    _, i_p = assert_pruned_matches_brute(metric, Y, Y, 5, n_jobs=2, exclude_self=True)
     assert not (i_p == np.arange(len(Y))[:, None]).any()
 
 
@@ -386,10 +360,7 @@ def test_bad_algorithm_is_refused():
 def test_pruned_matches_brute_on_fashion_mnist(fashion_mnist_split, metric):
     X_train, X_test = fashion_mnist_split[:2]
     queries = X_test[::50]  # 200 test images against all 60,000
-    d_b, i_b = _search(metric, "brute", queries, X_train, 16, n_jobs=2)
-    d_p, i_p = _search(metric, "pruned", queries, X_train, 16, n_jobs=2)
-    np.testing.assert_array_equal(d_p, d_b)
-    np.testing.assert_array_equal(i_p, i_b)
+    assert_pruned_matches_brute(metric, queries, X_train, 16, n_jobs=2)
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean", "chebyshev", "manhattan"])

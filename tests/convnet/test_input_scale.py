@@ -13,9 +13,11 @@ from sklearn.datasets import load_digits  # noqa: E402
 
 from fmnist import ConvNetClassifier  # noqa: E402
 
-FAST = dict(
-    width=4, max_epochs=2, batch_size=64, augment="none", tta=False, random_state=0
-)
+
+@pytest.fixture(scope="module")
+def fast_params(fast_params):
+    """The shared settings (conftest.py), in batches of 64."""
+    return {**fast_params, "batch_size": 64}
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +28,9 @@ def pixels():
 
 
 @pytest.fixture(scope="module")
-def fitted_uint8(pixels):
+def fitted_uint8(pixels, fast_params):
     X, y = pixels
-    return ConvNetClassifier(**FAST).fit(X, y)
+    return ConvNetClassifier(**fast_params).fit(X, y)
 
 
 def test_fit_records_the_input_dtype_and_range(fitted_uint8, pixels):
@@ -56,10 +58,12 @@ def test_pickled_model_keeps_the_input_scale(fitted_uint8, pixels):
     )
 
 
-def test_saved_weights_keep_the_input_scale(fitted_uint8, pixels, tmp_path):
+def test_saved_weights_keep_the_input_scale(
+    fitted_uint8, pixels, tmp_path, fast_params
+):
     X, _ = pixels
     fitted_uint8.save_weights(tmp_path / "w.pt")
-    loaded = ConvNetClassifier(**FAST).load_weights(tmp_path / "w.pt")
+    loaded = ConvNetClassifier(**fast_params).load_weights(tmp_path / "w.pt")
     assert loaded.input_dtype_ == "uint8"
     assert loaded.input_range_ == fitted_uint8.input_range_
     np.testing.assert_array_equal(
@@ -67,9 +71,9 @@ def test_saved_weights_keep_the_input_scale(fitted_uint8, pixels, tmp_path):
     )
 
 
-def test_query_far_outside_the_fitted_range_warns(pixels):
+def test_query_far_outside_the_fitted_range_warns(pixels, fast_params):
     X, y = pixels
-    clf = ConvNetClassifier(**FAST).fit(X / 255.0, y)  # float64 in [0, 0.94]
+    clf = ConvNetClassifier(**fast_params).fit(X / 255.0, y)  # float64 in [0, 0.94]
     assert clf.input_dtype_ == "float64"
     assert clf.input_range_[1] == pytest.approx(240 / 255)
     with pytest.warns(UserWarning, match=r"\[0, 240\].*\[0, 0\.94.*float64"):
@@ -80,10 +84,10 @@ def test_query_far_outside_the_fitted_range_warns(pixels):
         clf.predict(np.clip(X / 255.0 * 1.5 - 0.3, -1, 2))  # within one width
 
 
-def test_constant_training_data_range():
+def test_constant_training_data_range(fast_params):
     X = np.zeros((20, 4))
     y = np.arange(20) % 2
-    clf = ConvNetClassifier(**FAST).fit(X, y)
+    clf = ConvNetClassifier(**fast_params).fit(X, y)
     assert clf.input_range_ == (0.0, 0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

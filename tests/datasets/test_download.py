@@ -12,6 +12,7 @@ import _datasets_helpers as helpers
 import numpy as np
 import pytest
 from _datasets_helpers import NAMES, dead_url, gz_bytes, listing, tiny_dataset
+from _subprocess_helpers import TESTS_DIR
 
 from fmnist.datasets import (
     DataIntegrityError,
@@ -21,10 +22,6 @@ from fmnist.datasets import (
     load,
     load_train_test,
 )
-
-isolated = pytest.fixture(helpers.isolated)
-no_network = pytest.fixture(helpers.no_network)
-server = pytest.fixture(helpers.server)
 
 EXPECTED_CACHE = sorted(list(NAMES) + [n + ".verified.json" for n in NAMES])
 
@@ -265,7 +262,7 @@ def test_two_processes_fill_the_same_empty_cache(tmp_path, server):
     base = server.serve_dataset(arrays)
     home = tmp_path / "shared"
     code = _CHILD.format(
-        tests=os.path.dirname(__file__), base=base, start=time.time() + 1.5
+        tests=TESTS_DIR, base=base, start=time.time() + 1.5
     )
     env = dict(os.environ, FMNIST_DATA=str(home))
     env.pop("FMNIST_OFFLINE", None)

@@ -5,7 +5,6 @@ import os
 import sys
 import warnings
 
-import _datasets_helpers as helpers
 import numpy as np
 import pytest
 from _datasets_helpers import (
@@ -28,9 +27,6 @@ from fmnist.datasets import (
     load,
     load_train_test,
 )
-
-isolated = pytest.fixture(helpers.isolated)
-no_network = pytest.fixture(helpers.no_network)
 
 FASHION_NAMES = [
     "T-shirt/top",

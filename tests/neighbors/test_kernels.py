@@ -8,28 +8,18 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pytest
-from _subprocess_helpers import finish_python, run_python, start_python, stop_python
+from _knn_helpers import knn_search
+from _subprocess_helpers import (
+    TESTS_DIR,
+    finish_python,
+    run_python,
+    start_python,
+    stop_python,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 
-from fmnist.neighbors import SearchSpec, warmup
+from fmnist.neighbors import SearchSpec
 from fmnist.neighbors import search as kneighbors
-
-
-def kneighbors_search(
-    X,
-    Y,
-    k,
-    *,
-    metric="euclidean",
-    p=2.0,
-    exclude_self=False,
-    n_threads=None,
-    block_size=None,
-):
-    """The search spine on raw arrays, with a spec for ``Y``'s dtype."""
-    spec = SearchSpec.build(metric, p, Y.dtype, block_size=block_size, n_jobs=n_threads)
-    return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
-
 
 METRICS = ["euclidean", "sqeuclidean", "manhattan", "cosine", "chebyshev", "minkowski"]
 DTYPES = [np.uint8, np.int32, np.float32, np.float64]
@@ -80,7 +70,7 @@ def _data(rng, n_x, n_y, d, dtype, high=4):
 
 
 def _check(X, Y, k, metric, p=3.0, exclude_self=False, **kwargs):
-    dist, ind = kneighbors_search(
+    dist, ind = knn_search(
         X, Y, k, metric=metric, p=p, exclude_self=exclude_self, **kwargs
     )
     ref_d, ref_i = _reference(X, Y, k, metric, p=p, exclude_self=exclude_self)
@@ -117,7 +107,7 @@ def test_matches_sklearn_brute(dtype, metric):
     nn = NearestNeighbors(n_neighbors=5, algorithm="brute", metric=metric, **kw)
     nn.fit(Y.astype(np.float64))
     ref_d, _ = nn.kneighbors(X.astype(np.float64))
-    dist, _ = kneighbors_search(X, Y, 5, metric=metric, p=3.0)
+    dist, _ = knn_search(X, Y, 5, metric=metric, p=3.0)
     assert_allclose(dist, ref_d, rtol=1e-5, atol=1e-6)
 
 
@@ -142,14 +132,14 @@ def test_integer_results_identical_for_blocks_and_threads(metric, dtype):
     first = None
     for block_size in (None, 1, 4, 5, 16, (3, 7), (31, 63), 64, 1000):
         for n_threads in (1, 2):
-            out = kneighbors_search(
+            out = knn_search(
                 X,
                 Y,
                 9,
                 metric=metric,
                 p=3.0,
                 block_size=block_size,
-                n_threads=n_threads,
+                n_jobs=n_threads,
             )
             if first is None:
                 first = out
@@ -174,7 +164,7 @@ def test_all_equal_rows_keep_index_order():
     X = np.zeros((3, 4), dtype=np.uint8)
     Y = np.zeros((50, 4), dtype=np.uint8)
     for metric in METRICS:
-        _, ind = kneighbors_search(X, Y, 50, metric=metric, block_size=(2, 7))
+        _, ind = knn_search(X, Y, 50, metric=metric, block_size=(2, 7))
         assert_array_equal(ind, np.tile(np.arange(50), (3, 1)))
 
 
@@ -193,7 +183,7 @@ def test_int32_large_values_do_not_overflow():
     X = np.array([[2**31 - 1] * 3, [-(2**31)] * 3, [0, 0, 0]], dtype=np.int32)
     # The spine refuses int32 data that could overflow int64 distances ...
     with pytest.raises(ValueError, match="overflow"):
-        kneighbors_search(X, X, 3, metric="euclidean")
+        knn_search(X, X, 3, metric="euclidean")
     # ... and the estimator stores such data as float64.
     est = BlockKNNClassifier(3).fit(X, [0, 1, 2])
     assert est._fit_X.dtype == np.float64
@@ -213,10 +203,10 @@ def test_read_only_inputs_are_not_copied_or_written(tmp_path):
     Ymap = np.memmap(path, dtype=np.uint8, mode="r", shape=Y.shape)
     X.flags.writeable = False
     before = Y.copy()
-    kneighbors_search(X, Ymap, 3, metric="manhattan", n_threads=1)  # compile first
+    knn_search(X, Ymap, 3, metric="manhattan", n_jobs=1)  # compile first
     tracemalloc.start()
     try:
-        dist, ind = kneighbors_search(X, Ymap, 3, metric="manhattan", n_threads=1)
+        dist, ind = knn_search(X, Ymap, 3, metric="manhattan", n_jobs=1)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -231,10 +221,10 @@ def test_threads_restored_and_capped():
     X, Y = _data(rng, 40, 30, 3, np.uint8)
     before = numba.get_num_threads()
     for n_threads in (1, 2, 64, -1):
-        kneighbors_search(X, Y, 2, n_threads=n_threads, block_size=2)
+        knn_search(X, Y, 2, n_jobs=n_threads, block_size=2)
         assert numba.get_num_threads() == before
     with pytest.raises(ValueError):
-        kneighbors_search(X, Y, 99, n_threads=1)
+        knn_search(X, Y, 99, n_jobs=1)
     assert numba.get_num_threads() == before
 
 
@@ -250,7 +240,7 @@ def test_parameter_errors(kwargs, error, match):
     X = np.zeros((3, 2), dtype=np.uint8)
     Y = np.zeros((4, 2), dtype=np.uint8)
     with pytest.raises(error, match=match):
-        kneighbors_search(X, Y, 1, **kwargs)
+        knn_search(X, Y, 1, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -289,21 +279,21 @@ def test_parameter_errors(kwargs, error, match):
 )
 def test_array_errors(X, Y, k, error, match):
     with pytest.raises(error, match=match):
-        kneighbors_search(X, Y, k)
+        knn_search(X, Y, k)
 
 
 def test_non_contiguous_input_is_accepted():
     rng = np.random.default_rng(0)
     X, Y = _data(rng, 10, 20, 8, np.float32)
     Xf = np.asfortranarray(X)
-    dist, ind = kneighbors_search(Xf, Y[::1], 4, metric="manhattan")
+    dist, ind = knn_search(Xf, Y[::1], 4, metric="manhattan")
     ref_d, ref_i = _reference(X, Y, 4, "manhattan")
     assert_array_equal(ind, ref_i)
 
 
 def test_no_queries():
     Y = np.zeros((4, 2), np.uint8)
-    dist, ind = kneighbors_search(np.zeros((0, 2), np.uint8), Y, 2)
+    dist, ind = knn_search(np.zeros((0, 2), np.uint8), Y, 2)
     assert dist.shape == ind.shape == (0, 2)
 
 
@@ -311,14 +301,14 @@ def test_concurrent_calls_from_python_threads():
     rng = np.random.default_rng(0)
     X, Y = _data(rng, 200, 300, 64, np.uint8, high=256)
     expected = {
-        m: kneighbors_search(X, Y, 5, metric=m) for m in ("manhattan", "cosine")
+        m: knn_search(X, Y, 5, metric=m) for m in ("manhattan", "cosine")
     }
     barrier = threading.Barrier(4)
 
     def job(i):
         barrier.wait()
         metric = ("manhattan", "cosine")[i % 2]
-        out = [kneighbors_search(X, Y, 5, metric=metric) for _ in range(3)]
+        out = [knn_search(X, Y, 5, metric=metric) for _ in range(3)]
         return metric, out
 
     with ThreadPoolExecutor(4) as pool:
@@ -334,59 +324,22 @@ def test_joblib_threading_backend():
 
     rng = np.random.default_rng(0)
     X, Y = _data(rng, 120, 200, 16, np.float32, high=256)
-    expected = kneighbors_search(X, Y, 3)
+    expected = knn_search(X, Y, 3)
     outs = Parallel(n_jobs=3, backend="threading")(
-        delayed(kneighbors_search)(X[i::3], Y, 3) for i in range(3)
+        delayed(knn_search)(X[i::3], Y, 3) for i in range(3)
     )
     for i, (dist, ind) in enumerate(outs):
         assert_array_equal(ind, expected[1][i::3])
 
 
-_CHILD = """
-    import multiprocessing as mp
+_BOUNDS_PRELUDE = f"""
+    import sys
     import numpy as np
-    from fmnist.neighbors import SearchSpec
-    from fmnist.neighbors import search as kneighbors
-
-    def kneighbors_search(
-        X, Y, k, metric="euclidean", block_size=None, exclude_self=False
-    ):
-        spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
-        return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
-
-    def work(_):
-        X = np.arange(400, dtype=np.uint8).reshape(50, 8)
-        return kneighbors_search(X, X, 3, metric="manhattan")[1].sum()
-
-    if __name__ == "__main__":
-        expected = work(0)  # the parent runs the threaded search first
-        with mp.get_context("fork").Pool(2) as pool:
-            assert pool.map(work, range(4)) == [expected] * 4
-        from joblib import Parallel, delayed
-        assert Parallel(n_jobs=2)(delayed(work)(i) for i in range(2)) == [expected] * 2
-        print("ok")
-"""
-
-
-@pytest.mark.slow
-def test_forked_and_loky_workers():
-    out = run_python(_CHILD, timeout=300)
-    assert "ok" in out.stdout
-
-
-_BOUNDS_PRELUDE = """
-    import numpy as np
-    from fmnist.neighbors import SearchSpec
     from fmnist.neighbors._brute import _dispatch as _brute
-    from fmnist.neighbors import search as kneighbors
+    sys.path.insert(0, {TESTS_DIR!r})
+    from _knn_helpers import knn_search
 
     _brute.PANELS["min_queries"] = 1  # the panel tiles too, where they serve
-
-    def kneighbors_search(
-        X, Y, k, metric="euclidean", block_size=None, exclude_self=False
-    ):
-        spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
-        return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
 
     rng = np.random.default_rng(0)
 """
@@ -400,8 +353,8 @@ _BOUNDS = {
             Y = rng.integers(0, 255, (n_y, d)).astype(dtype)
             for metric in ("manhattan", "euclidean", "cosine", "chebyshev"):
                 for bs in (None, 1, (2, 3)):
-                    kneighbors_search(X, Y, n_y, metric=metric, block_size=bs)
-            kneighbors_search(Y, Y, n_y - 1 or 1, exclude_self=n_y > 1)
+                    knn_search(X, Y, n_y, metric=metric, block_size=bs)
+            knn_search(Y, Y, n_y - 1 or 1, exclude_self=n_y > 1)
     print("ok")
 """,
     "pruned uint8": """
@@ -410,11 +363,11 @@ _BOUNDS = {
         X = rng.integers(0, 255, (n_x, d)).astype(np.uint8)
         Y = rng.integers(0, 255, (n_y, d)).astype(np.uint8)
         for metric in ("manhattan", "euclidean", "sqeuclidean"):
-            spec = SearchSpec.build(metric, 2, Y.dtype, algorithm="pruned")
+            options = dict(metric=metric, algorithm="pruned", reuse=False)
             for k in {1, min(5, n_y), n_y}:
-                kneighbors(spec, X, Y, k, reuse=False)
+                knn_search(X, Y, k, **options)
             if n_y > 1:
-                kneighbors(spec, Y, Y, n_y - 1, exclude_self=True, reuse=False)
+                knn_search(Y, Y, n_y - 1, exclude_self=True, **options)
     print("ok")
 """,
     "pruned float": """
@@ -423,10 +376,10 @@ _BOUNDS = {
         X = (rng.integers(0, 255, (n_x, d)) / 255).astype(np.float32)
         Y = (rng.integers(0, 255, (n_y, d)) / 255).astype(np.float32)
         for metric in ("manhattan", "cosine"):  # both pruned kernels
-            spec = SearchSpec.build(metric, 2, Y.dtype, algorithm="pruned", n_jobs=1)
-            kneighbors(spec, X, Y, min(5, n_y), reuse=False)
+            options = dict(metric=metric, algorithm="pruned", n_jobs=1, reuse=False)
+            knn_search(X, Y, min(5, n_y), **options)
             if n_y > 1:
-                kneighbors(spec, Y, Y, n_y - 1, exclude_self=True, reuse=False)
+                knn_search(Y, Y, n_y - 1, exclude_self=True, **options)
     print("ok")
 """,
 }
@@ -445,17 +398,6 @@ def test_kernels_under_boundscheck(tmp_path):
             assert out.stdout.strip() == "ok", name
     finally:
         stop_python(children.values())
-
-
-def test_warmup_compiles_the_route_kernel():
-    from fmnist.neighbors._brute import _driver
-
-    warmup(dtypes=("uint8",), metrics=("manhattan",))
-    spec = SearchSpec.build("manhattan", 2, np.uint8)
-    route = spec.metric.route(np.dtype(np.uint8), np.dtype(np.uint8))
-    kernel = _driver.entry_point(*route)
-    compiled = [sig for sig in kernel.signatures if sig[0].dtype == numba.uint8]
-    assert compiled, f"{kernel.__name__} has no uint8 specialisation"
 
 
 try:
@@ -490,7 +432,7 @@ def test_hypothesis_small_shapes(n_x, n_y, d, dtype, metric, seed, q_block, t_bl
     _check(X, Y, k, metric, block_size=(q_block, t_block))
 
 
-_CACHE_CHILD = """
+_CACHE_CHILD = f"""
     import os
     import sys
     import warnings
@@ -509,17 +451,11 @@ _CACHE_CHILD = """
     caching._CacheLocator.ensure_cache_path = ensure_cache_path
     warnings.simplefilter("always")
     import numpy as np
-    from fmnist.neighbors import SearchSpec
-    from fmnist.neighbors import search as kneighbors
-
-    def kneighbors_search(
-        X, Y, k, metric="euclidean", block_size=None, exclude_self=False
-    ):
-        spec = SearchSpec.build(metric, 2, Y.dtype, block_size=block_size)
-        return kneighbors(spec, X, Y, k, exclude_self=exclude_self)
+    sys.path.insert(0, {TESTS_DIR!r})
+    from _knn_helpers import knn_search
 
     X = np.arange(300, dtype=np.uint8).reshape(20, 15)
-    kneighbors_search(X, X, 3, metric="manhattan", block_size=4)
+    knn_search(X, X, 3, metric="manhattan", block_size=4)
     print("ok")
 """
 

@@ -84,7 +84,12 @@ def test_expected_calibration_error_by_hand():
 
 
 # ------------------------------------------------------------ the estimator
-FAST = dict(width=8, max_epochs=6, augment="none", random_state=0, n_threads=1)
+@pytest.fixture(scope="module")
+def fast_params(fast_params):
+    """The shared settings (conftest.py), 8 wide, 6 epochs, one thread, and
+    the default test-time augmentation."""
+    settings = {k: v for k, v in fast_params.items() if k != "tta"}
+    return {**settings, "width": 8, "max_epochs": 6, "n_threads": 1}
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +99,13 @@ def digits():
 
 
 @pytest.fixture(scope="module")
-def calibrated(digits):
+def calibrated(digits, fast_params):
     # Heavy label smoothing: the network's own probabilities are far too
     # flat; 300 of 1,000 images are held out for the temperature.
     X, y = digits
-    clf = ConvNetClassifier(**FAST, label_smoothing=0.3, calibration_fraction=0.3)
+    clf = ConvNetClassifier(
+        **fast_params, label_smoothing=0.3, calibration_fraction=0.3
+    )
     return clf.fit(X[:1000], y[:1000])
 
 
@@ -165,23 +172,24 @@ def test_weights_files_without_a_temperature_load_uncalibrated(calibrated):
     assert ConvNetClassifier(width=8).load_weights(old).temperature_ == 1.0
 
 
-def test_none_holds_nothing_out(digits):
+def test_none_holds_nothing_out(digits, fast_params):
     X, y = digits
-    clf = ConvNetClassifier(**FAST, calibration_fraction=None).fit(X[:1000], y[:1000])
+    clf = ConvNetClassifier(**fast_params, calibration_fraction=None)
+    clf.fit(X[:1000], y[:1000])
     assert clf.validation_indices_ is None and clf.temperature_ == 1.0
 
 
-def test_too_few_images_hold_nothing_out(digits):
+def test_too_few_images_hold_nothing_out(digits, fast_params):
     # 5% of 1,000 images is 50, below MIN_CALIBRATION_SAMPLES.
     X, y = digits
     assert 0.05 * 1000 < MIN_CALIBRATION_SAMPLES
-    clf = ConvNetClassifier(**FAST).fit(X[:1000], y[:1000])
+    clf = ConvNetClassifier(**fast_params).fit(X[:1000], y[:1000])
     assert clf.validation_indices_ is None and clf.temperature_ == 1.0
 
 
-def test_validation_split_serves_as_the_calibration_rows(digits):
+def test_validation_split_serves_as_the_calibration_rows(digits, fast_params):
     X, y = digits
-    clf = ConvNetClassifier(**FAST, validation_fraction=0.2)
+    clf = ConvNetClassifier(**fast_params, validation_fraction=0.2)
     clf.fit(X[:1000], y[:1000])
     assert len(clf.validation_indices_) == 200  # nothing more held out
     assert clf.temperature_ != 1.0

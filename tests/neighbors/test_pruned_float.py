@@ -8,11 +8,9 @@ bit-identical, ties included.
 
 import numpy as np
 import pytest
-from _knn_helpers import blob_images
+from _knn_helpers import assert_pruned_matches_brute, blob_images
 
 from fmnist import BlockKNNClassifier
-from fmnist.neighbors import search as kneighbors
-from fmnist.neighbors._brute import _dispatch as _brute
 from fmnist.neighbors._kernels import _float_tiles
 from fmnist.neighbors._plan import TrainingRows
 from fmnist.neighbors._pruned import _code_tables
@@ -24,28 +22,6 @@ METRICS = ["manhattan", "euclidean", "sqeuclidean", "cosine"]
 
 def _images(n, seed, side=28, levels=256):
     return blob_images(n, side, seed, levels)
-
-
-def _search(metric, algorithm, X, Y, k, n_jobs=1, exclude_self=False):
-    spec = SearchSpec.build(metric, 2, Y.dtype, algorithm=algorithm, n_jobs=n_jobs)
-    return kneighbors(spec, X, Y, k, exclude_self=exclude_self, reuse=False)
-
-
-def _no_brute_force(*args):
-    raise AssertionError("brute force ran where the pruned search should")
-
-
-def _assert_same(metric, X, Y, k, n_jobs=1, exclude_self=False, pruned=True):
-    """Brute force and the pruned search agree bit for bit; with ``pruned``,
-    the second really ran pruned (brute force is switched off for it)."""
-    d_b, i_b = _search(metric, "brute", X, Y, k, n_jobs, exclude_self)
-    with pytest.MonkeyPatch.context() as patch:
-        if pruned:
-            patch.setattr(_brute, "search", _no_brute_force)
-        d_p, i_p = _search(metric, "pruned", X, Y, k, n_jobs, exclude_self)
-    np.testing.assert_array_equal(d_p, d_b)
-    np.testing.assert_array_equal(i_p, i_b)
-    return d_p, i_p
 
 
 SCALINGS = {
@@ -67,7 +43,7 @@ def test_float_pruned_matches_brute(scaling, metric, n_jobs):
     Y, X = convert(_images(2500, 0)), convert(_images(61, 1))
     assert _pruning.applies(SearchSpec.build(metric, 2, Y.dtype), X, Y)
     for k in (1, 5, 12):
-        _assert_same(metric, X, Y, k, n_jobs)
+        assert_pruned_matches_brute(metric, X, Y, k, n_jobs, really_pruned=True)
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -77,17 +53,19 @@ def test_float_pruned_keeps_the_tie_rule(metric):
     base = _images(300, 2, side=12, levels=3) / np.float32(2)
     Y = base[rng.integers(0, 300, 2500)]
     X = np.concatenate([Y[:40], _images(40, 4, side=12, levels=3) / np.float32(2)])
-    _assert_same(metric, X, Y, 9)
+    assert_pruned_matches_brute(metric, X, Y, 9, really_pruned=True)
 
 
 @pytest.mark.parametrize("metric", METRICS)
 def test_float_pruned_excludes_self_and_zero_rows(metric):
     Y = _images(2500, 6) / 255.0
     Y[:4] = 0.0  # rows of zeros: cosine distance 1 to everything
-    _, ind = _assert_same(metric, Y, Y, 5, n_jobs=2, exclude_self=True)
+    _, ind = assert_pruned_matches_brute(
+        metric, Y, Y, 5, n_jobs=2, exclude_self=True, really_pruned=True
+    )
     assert not (ind == np.arange(len(Y))[:, None]).any()
     X = np.concatenate([np.zeros((2, Y.shape[1])), Y[4:10]])
-    _assert_same(metric, X, Y, 7)
+    assert_pruned_matches_brute(metric, X, Y, 7, really_pruned=True)
 
 
 @pytest.mark.parametrize("metric", ["manhattan", "cosine"])  # both kernels
@@ -95,7 +73,7 @@ def test_float_pruned_on_noise_and_mixed_dtypes(metric):
     rng = np.random.default_rng(5)
     Y = rng.standard_normal((2100, 70)).astype(np.float32)
     X = rng.standard_normal((15, 70))  # float64 queries, float32 rows
-    _assert_same(metric, X, Y, 4)
+    assert_pruned_matches_brute(metric, X, Y, 4, really_pruned=True)
     # uint8 queries are searched as the float32 values they are.
     clf = BlockKNNClassifier(3, metric=metric).fit(Y, np.arange(len(Y)) % 3)
     Q = _images(9, 8)[:, :70]
@@ -107,14 +85,14 @@ def test_floats_beyond_the_range_take_brute_force():
     Y = _images(2200, 9) * 1e120
     assert TrainingRows(Y).bound_tables("l2") is None
     assert TrainingRows(Y).bound_tables("l1") is None
-    _assert_same("euclidean", Y[:5], Y, 3, pruned=False)
-    _assert_same("manhattan", Y[:5], Y, 3, pruned=False)
+    assert_pruned_matches_brute("euclidean", Y[:5], Y, 3)
+    assert_pruned_matches_brute("manhattan", Y[:5], Y, 3)
     # In-range rows, a query far outside them: brute force for that call.
     Y = _images(2200, 9) / 255.0
     X = np.concatenate([Y[:3], np.full((1, Y.shape[1]), 1e30)])
     assert TrainingRows(Y).bound_tables("l2") is not None
-    dist, _ = _assert_same("euclidean", X, Y, 3, pruned=False)
-    _assert_same("euclidean", X[:3], Y, 3)
+    dist, _ = assert_pruned_matches_brute("euclidean", X, Y, 3)
+    assert_pruned_matches_brute("euclidean", X[:3], Y, 3, really_pruned=True)
     assert (dist[-1] > 1e30).all()
 
 
