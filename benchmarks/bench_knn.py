@@ -369,8 +369,8 @@ def main(argv=None):
                 f"auto: {'pruned' if pruned else 'brute'}"
             )
             engine = f"BlockKNNClassifier.kneighbors (float32 X / 255, {chosen})"
-            add(metric, engine, n_q, seconds, y_train[ind],
-                note if n_run < n_q else "")  # fmt: skip
+            row_note = note if n_run < n_q else ""
+            add(metric, engine, n_q, seconds, y_train[ind], row_note)
             del est
 
     for row in rows:

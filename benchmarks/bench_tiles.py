@@ -194,8 +194,10 @@ def main():
     for code, kind in KINDS.items():
         if code not in runnable:
             continue
-        row = {str(n): _panel_pairs_per_cycle(code, n, clock, args.repeats)
-               for n in LENGTHS}  # fmt: skip
+        row = {
+            str(n): _panel_pairs_per_cycle(code, n, clock, args.repeats)
+            for n in LENGTHS
+        }
         name = f"{kind.instruction} {8 * kind.width}-bit {kind.queries}x{kind.panels}"
         results["panels"][name] = {"byte_pairs_per_cycle": row}
         print(

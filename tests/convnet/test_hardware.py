@@ -56,9 +56,15 @@ def test_cpu_choice_follows_the_flags(monkeypatch, flags, onednn, expected):
 
 @pytest.mark.parametrize(
     "cap, expected",
-    [("AVX2", False), ("avx512_core", False), ("AVX512_CORE_VNNI", False),
-     ("AVX512_CORE_BF16", True), ("avx512_core_amx", True), ("ALL", True)],
-)  # fmt: skip
+    [
+        ("AVX2", False),
+        ("avx512_core", False),
+        ("AVX512_CORE_VNNI", False),
+        ("AVX512_CORE_BF16", True),
+        ("avx512_core_amx", True),
+        ("ALL", True),
+    ],
+)
 def test_onednn_isa_cap_below_bf16_means_emulated(monkeypatch, cap, expected):
     monkeypatch.setattr(_hardware, "cpu_flags", lambda: frozenset(ZEN4.split()))
     monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)

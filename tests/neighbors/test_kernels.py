@@ -614,22 +614,23 @@ def test_panel_tiles_give_the_4x4_tiles_results(metric, target, monkeypatch):
         lambda kind, *a: kinds.append(kind) or search_with_panels(kind, *a),
     )
     rng = np.random.default_rng(3)
-    for d, n_train, n_q in [(1, 5, 3), (9, 33, 9), (63, 70, 5), (785, 41, 6),
-                            (40, 400, 7)]:  # fmt: skip
+    shapes = [(1, 5, 3), (9, 33, 9), (63, 70, 5), (785, 41, 6), (40, 400, 7)]
+    for d, n_train, n_q in shapes:
         Y = rng.integers(0, 256, (n_train, d), dtype=np.uint8)
         Y[1:4] = Y[0]  # ties
         X = np.concatenate([Y[:2], rng.integers(0, 256, (n_q, d), dtype=np.uint8)])
         for n_jobs, exclude_self in [(1, False), (2, False), (2, True)]:
-            spec = SearchSpec.build(metric, 2, np.uint8, algorithm="brute",
-                                    n_jobs=n_jobs, block_size=(4, 32))  # fmt: skip
+            options = dict(algorithm="brute", n_jobs=n_jobs, block_size=(4, 32))
+            spec = SearchSpec.build(metric, 2, np.uint8, **options)
             queries = Y if exclude_self else X
             k = min(6, n_train - exclude_self)
             results = []
             for enabled in (False, True):
                 monkeypatch.setitem(_brute.PANELS, "enabled", enabled)
                 results.append(
-                    kneighbors(spec, queries, Y, k, exclude_self=exclude_self,
-                               reuse=False)  # fmt: skip
+                    kneighbors(
+                        spec, queries, Y, k, exclude_self=exclude_self, reuse=False
+                    )
                 )
             for got, want in zip(results[1], results[0]):
                 assert_array_equal(got, want)

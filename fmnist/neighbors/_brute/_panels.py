@@ -293,10 +293,10 @@ def _panel_layout(kind):
 
 
 @njit(nogil=True, inline="always")
-def _any_enters(key, values, o, pairs, keys, q, j0):
-    """Whether any of the pairs of query ``q`` with training rows ``j0`` on
-    (tile values ``values + o``, one per row) has a key not above its heap's
-    root.
+def _any_enters(key, tile, o, pairs, keys, q, j0):
+    """Whether any of the ``n_rows`` pairs of query ``q`` with training rows
+    ``j0`` on (tile values ``out[v:v + n_rows] + o``, ``tile`` being ``(out,
+    v, n_rows)``) has a key not above its heap's root.
 
     A tile's pairs improve their heaps rarely; the keys come from the same
     rule as at the heap (:func:`.._kernels._tiles.pair_key`, same bits), in a
@@ -304,14 +304,14 @@ def _any_enters(key, values, o, pairs, keys, q, j0):
     16 or 32 keys replaces as many scalar ones. A NaN key counts as entering.
     """
     X, Y, aux_x, aux_y, _ = pairs
-    n_rows = values.shape[0]
+    out, v, n_rows = tile  # n_rows a compile-time constant of the kind
     root = keys[q, 0]
     # The rows as views indexed from 0: vector loads, not gathers.
     rows = Y[j0 : j0 + n_rows]
     row_values = aux_y[j0 : j0 + n_rows]
     enter = 0  # a count, not a flag: a flag's loop compiles to early exits
     for s in range(n_rows):
-        k = pair_key(key, values[s] + o, X, rows, q, s, aux_x, row_values)
+        k = pair_key(key, out[v + s] + o, X, rows, q, s, aux_x, row_values)
         enter += np.int64(not k > root)
     return enter > 0
 
@@ -354,9 +354,9 @@ def panel_rows(kind, key, pairs, heaps, blocks, P, group):
                     for r in range(n_r):
                         q = b0 + i + r
                         o = offsets[i + r]
-                        tile_row = out[r * n_rows : (r + 1) * n_rows]
+                        tile = (out, r * n_rows, n_rows)
                         seen = whole and not _any_enters(
-                            key, tile_row, o, pairs, keys, q, j0
+                            key, tile, o, pairs, keys, q, j0
                         )
                         if seen:
                             continue

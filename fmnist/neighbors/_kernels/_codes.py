@@ -135,6 +135,22 @@ class ProjectionsL2(NamedTuple):
     codes: object
 
 
+class QueryL2(NamedTuple):
+    """One query of the pruned euclidean and cosine walk: its index, the
+    training index it leaves out (-1 for none), its coarse and fine columns,
+    its first two projections, the offset of its exact tile and of its
+    codes' dot tile."""
+
+    q: int
+    excluded: int
+    coarse: object
+    fine: object
+    first: float
+    second: float
+    offset: int
+    code_offset: int
+
+
 class FloatRowsL1(NamedTuple):
     """What the pruned manhattan walk reads of float rows, whose bounds run
     on their uint8 codes (empty arrays for uint8 rows)."""

@@ -89,13 +89,16 @@ def prefetch_rows(T, rows, start, stop, n_rows, width):
 
 
 @njit(nogil=True, inline="always")
-def four_values(tile, X, Y, q, rows, v, n_rows, aux_x, aux_y, ahead):
+def four_values(tile, X, Y, q, at, aux, ahead):
     """The tile values of row ``q`` of X against the rows ``rows[v:v + 4]``
-    of Y (of ``rows[:n_rows]``, the last one repeated past the end; tails
-    added): the loop step of every stage that visits rows four at a time.
-    It prefetches the first ``Y.shape[1]`` bytes of the rows ``ahead``
-    positions on (for float rows the hardware streams the rest), and at
-    ``v == 0`` the first ``ahead`` rows."""
+    of Y, ``at`` being ``(rows, v, n_rows)`` (of ``rows[:n_rows]``, the last
+    one repeated past the end; tails added), with the per-row values ``aux``
+    (``(aux_x, aux_y)``): the loop step of every stage that visits rows four
+    at a time. It prefetches the first ``Y.shape[1]`` bytes of the rows
+    ``ahead`` positions on (for float rows the hardware streams the rest),
+    and at ``v == 0`` the first ``ahead`` rows."""
+    rows, v, n_rows = at
+    aux_x, aux_y = aux
     width = Y.shape[1]
     if v == 0:
         prefetch_rows(Y, rows, 0, ahead, n_rows, width)

@@ -131,7 +131,7 @@ def _sad_filter(QT, q, T, rows, n_rows, limit, out):
     n_out = 0
     for v in range(0, n_rows, 4):
         values = four_values(
-            TILE_SAD_U8, QT, T, q, rows, v, n_rows, None, None, 2 * AHEAD
+            TILE_SAD_U8, QT, T, q, (rows, v, n_rows), (None, None), 2 * AHEAD
         )
         for c in range(min(4, n_rows - v)):
             out[n_out] = rows[v + c]
@@ -146,7 +146,9 @@ def _exact_l1(pairs, heaps, q, rows, n_rows, order):
     X, Y = pairs.X, pairs.Y
     keys, idx = heaps.keys, heaps.idx
     for v in range(0, n_rows, 4):
-        values = four_values(TILE_SAD_U8, X, Y, q, rows, v, n_rows, None, None, AHEAD)
+        values = four_values(
+            TILE_SAD_U8, X, Y, q, (rows, v, n_rows), (None, None), AHEAD
+        )
         for c in range(min(4, n_rows - v)):
             heap_push(keys, idx, q, values[c], order[rows[v + c]])
 
@@ -165,7 +167,9 @@ def _exact_float_l1(pairs, heaps, q, rows, n_rows, order, floats):
     kept = 0
     for v in range(0, n_rows, 4):
         # Rows v.. are read before any is written back (kept <= v).
-        values = four_values(TILE_SAD_U8, X, Y, q, rows, v, n_rows, None, None, AHEAD)
+        values = four_values(
+            TILE_SAD_U8, X, Y, q, (rows, v, n_rows), (None, None), AHEAD
+        )
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             rows[kept] = j

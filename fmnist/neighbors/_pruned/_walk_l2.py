@@ -13,8 +13,6 @@ force, ties included: ``docs/design.rst``, "Pruned euclidean and cosine
 search: projections and margins".
 """
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import literally
 
@@ -26,6 +24,7 @@ from .._kernels._codes import (
     TILE_CHORD,
     TILE_DOT_U8,
     TILE_SQL2,
+    QueryL2,
 )
 from .._kernels._heap import heap_push, heap_sort_rows
 from .._kernels._jit import njit, per_route
@@ -43,22 +42,6 @@ from ._bounds import (
     take_mask,
 )
 from ._coarse import coarse_l2_mask_64, coarse_l2_sums_64
-
-
-class Query(NamedTuple):
-    """One query of the walk: its index, the training index it leaves out
-    (-1 for none), its coarse and fine columns, its first two projections,
-    the offset of its exact tile and of its codes' dot tile."""
-
-    q: int
-    excluded: int
-    coarse: object
-    fine: object
-    first: float
-    second: float
-    offset: int
-    code_offset: int
-
 
 #: Bounds are compared with the threshold widened by these margins: relative,
 #: and absolute in table units (float rounding of the projections moves a
@@ -192,7 +175,7 @@ def _exact(tile, key, pairs, heaps, query, rows, n_rows, order):
         for v in range(n_rows):
             rows[v] = order[rows[v]]
     for v in range(0, n_rows, 4):
-        values = four_values(tile, X, Y, q, rows, v, n_rows, aux_x, aux_y, AHEAD)
+        values = four_values(tile, X, Y, q, (rows, v, n_rows), (aux_x, aux_y), AHEAD)
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             value = pair_key(key, values[c] + offset, X, Y, q, j, aux_x, aux_y)
@@ -228,7 +211,9 @@ def _code_filter(key, q, rows, n_rows, codes, code_offset, thr):
     kept = 0
     for v in range(0, n_rows, 4):
         # Rows v.. are read before any is written back (kept <= v).
-        values = four_values(TILE_DOT_U8, QC, YC, q, rows, v, n_rows, None, None, AHEAD)
+        values = four_values(
+            TILE_DOT_U8, QC, YC, q, (rows, v, n_rows), (None, None), AHEAD
+        )
         for c in range(min(4, n_rows - v)):
             j = rows[v + c]
             dot = values[c] + code_offset
@@ -399,7 +384,7 @@ def pruned_l2_rows(tile, key, pairs, heaps, walk, projections):
             code_offset = _code_offset(projections.codes.queries, q)
         qc = projections.q_coarse[q]
         qf = projections.q_fine[q]
-        query = Query(
+        query = QueryL2(
             q=q,
             excluded=excluded,
             coarse=qc,
