@@ -328,8 +328,12 @@ def test_which_searches_are_pruned():
     int32 = Y.astype(np.int32)
     assert not applies("euclidean", "pruned", int32, int32)
     assert not applies("manhattan", "pruned", int32, int32)
-    narrow = np.zeros((3000, 32), dtype=np.uint8)
-    assert not applies("manhattan", "pruned", narrow, narrow)
+    # A few features: projections bound them, group means of images do not.
+    for width in (1, 2, 8, 32, 63):
+        for narrow in (np.zeros((3000, width), np.uint8), np.zeros((3000, width))):
+            assert not applies("manhattan", "pruned", narrow, narrow)
+            for metric in ("euclidean", "sqeuclidean", "cosine"):
+                assert applies(metric, "auto", narrow, narrow)
     # Euclidean directions come from a features x features matrix.
     wide = np.zeros((3000, _pruning.MAX_PROJECTED_FEATURES + 1), dtype=np.uint8)
     assert applies("manhattan", "pruned", wide, wide)

@@ -81,6 +81,34 @@ def test_float_pruned_on_noise_and_mixed_dtypes(metric):
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("width", [1, 2, 3, 8, 17, 63])
+@pytest.mark.parametrize("kind", ["uint8", "float32", "float64", "pca"])
+def test_few_features_are_pruned_exactly(width, kind):
+    # Euclidean and cosine searches prune rows of any width (PCA outputs,
+    # embeddings): ties, repeated rows, rows left out and zero rows included.
+    rng = np.random.default_rng(width)
+    n = 2500
+    if kind == "uint8":
+        Y = rng.integers(0, 4, (n, width)).astype(np.uint8)  # ties everywhere
+    elif kind == "float32":
+        Y = (rng.integers(0, 6, (n, width)) / 5).astype(np.float32)
+    elif kind == "float64":
+        Y = rng.standard_normal((n, width)) * 100.0
+    else:  # components of falling variance, as PCA returns them
+        Y = rng.standard_normal((n, width)) * np.logspace(3, 0, width)
+    Y[7] = 0
+    if kind == "uint8":
+        others = rng.integers(0, 256, (30, width)).astype(np.uint8)
+    else:
+        others = (rng.standard_normal((30, width)) * Y.std()).astype(Y.dtype)
+    X = np.concatenate([Y[:20], others])
+    for metric in ("euclidean", "sqeuclidean", "cosine"):
+        assert_pruned_matches_brute(metric, X, Y, 7, n_jobs=2, really_pruned=True)
+        assert_pruned_matches_brute(
+            metric, Y[:300], Y[:300], 4, exclude_self=True, really_pruned=True
+        )
+
+
 def test_floats_beyond_the_range_take_brute_force():
     Y = _images(2200, 9) * 1e120
     assert TrainingRows(Y).bound_tables("l2") is None

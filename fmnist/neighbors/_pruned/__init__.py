@@ -17,12 +17,14 @@ search applies (:func:`~._dispatch.applies`), builds the tables of a route
   float rows (``X / 255``, scaled or standardised features); the exact
   stage of float rows computes the brute-force search's own float64
   distances;
-* rows of at least :data:`~._dispatch.MIN_FEATURES` features, and at most
+* manhattan on rows of at least 64 features (whole images: the group means
+  bound little on a few features), euclidean and cosine on rows of any width
+  (:data:`~._dispatch.MIN_FEATURES`), and at most
   :data:`~.._kernels._codes.WIDE_BYTES` (manhattan: group sums fit in int16)
   or :data:`~._dispatch.MAX_PROJECTED_FEATURES` (euclidean and cosine: the
-  directions come from an eigendecomposition of a features x features matrix), and
-  float values within :data:`._code_tables.MAX_FLOAT_SCALE` of 1 (else
-  ``bound_tables`` returns None and brute force serves);
+  directions come from an eigendecomposition of a features x features
+  matrix), and float values within :data:`._code_tables.MAX_FLOAT_SCALE` of
+  1 (else ``bound_tables`` returns None and brute force serves);
 * with ``algorithm='auto'``, training sets of at least
   :data:`~._dispatch.MIN_TRAIN_ROWS` rows: where it measured faster than
   brute force.

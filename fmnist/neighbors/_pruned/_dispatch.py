@@ -20,8 +20,12 @@ __all__ = ["FAMILIES", "MIN_TRAIN_ROWS", "applies", "bound_tables", "search"]
 
 #: ``algorithm='auto'`` prunes from this many training rows.
 MIN_TRAIN_ROWS = 2048
-#: Fewest features for which the bounds are worth their cost.
-MIN_FEATURES = 64
+#: Fewest features for which each family's bounds are worth their cost: the
+#: byte tables of group means need rows of whole images (on 8-50 PCA
+#: components they made the search 1.3-6x slower than brute force); the
+#: projections bound any width, and on 2-50 PCA components they made the
+#: search 2-35x faster (``docs/design.rst``, "Measured choices").
+MIN_FEATURES = {"l1": 64, "l2": 1, "cosine": 1}
 #: Most features for the euclidean bounds.
 MAX_PROJECTED_FEATURES = 1024
 #: The pruned families (``Metric.pruned``) and what their tables are made
@@ -42,7 +46,7 @@ def applies(spec, X, Y):
     if not (uint8 or Y.dtype.kind == "f"):
         return False
     widest = _codes.WIDE_BYTES if family == "l1" else MAX_PROJECTED_FEATURES
-    if not MIN_FEATURES <= Y.shape[1] <= widest:
+    if not MIN_FEATURES[family] <= Y.shape[1] <= widest:
         return False
     return spec.algorithm == "pruned" or Y.shape[0] >= MIN_TRAIN_ROWS
 
