@@ -80,24 +80,7 @@ def _abs_4x4(X, Y, i0, i1, i2, i3, j0, j1, j2, j3):
     b = _abs_tail(X, Y, i1, j0, j1, j2, j3, r, 4)
     c = _abs_tail(X, Y, i2, j0, j1, j2, j3, r, 8)
     d = _abs_tail(X, Y, i3, j0, j1, j2, j3, r, 12)
-    return (
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-        b[0],
-        b[1],
-        b[2],
-        b[3],
-        c[0],
-        c[1],
-        c[2],
-        c[3],
-        d[0],
-        d[1],
-        d[2],
-        d[3],
-    )
+    return a + b + c + d
 
 
 @njit(nogil=True, fastmath=False)
@@ -119,24 +102,7 @@ def _lanes_4x4(r, X, Y, i0, i1, i2, i3, j0, j1, j2, j3, u0, u1, u2, u3, v0, v1, 
     b = _lane_tail(X, Y, i1, j0, j1, j2, j3, u1, v0, v1, v2, v3, r, 4)
     c = _lane_tail(X, Y, i2, j0, j1, j2, j3, u2, v0, v1, v2, v3, r, 8)
     d = _lane_tail(X, Y, i3, j0, j1, j2, j3, u3, v0, v1, v2, v3, r, 12)
-    return (
-        a[0],
-        a[1],
-        a[2],
-        a[3],
-        b[0],
-        b[1],
-        b[2],
-        b[3],
-        c[0],
-        c[1],
-        c[2],
-        c[3],
-        d[0],
-        d[1],
-        d[2],
-        d[3],
-    )
+    return a + b + c + d
 
 
 @njit(nogil=True, fastmath=False)
