@@ -21,9 +21,13 @@ from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from . import _search
 from ._metrics import METRIC_ALIASES
+from ._precomputed import check_precomputed, precomputed_kneighbors
 from ._spec import SearchSpec, check_n_neighbors, training_array
 
 __all__ = ["SEARCH_PARAMETER_CONSTRAINTS", "KNeighborsSearchMixin", "neighbors_graph"]
+
+#: The ``metric`` that reads neighbours from distance matrices or graphs.
+PRECOMPUTED = "precomputed"
 
 
 class _BlockSizePair(Options):
@@ -52,7 +56,7 @@ class _BlockSizePair(Options):
 
 SEARCH_PARAMETER_CONSTRAINTS = {
     "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-    "metric": [StrOptions(set(METRIC_ALIASES))],
+    "metric": [StrOptions({*METRIC_ALIASES, PRECOMPUTED})],
     "p": [Interval(Real, 1, None, closed="left"), Options(Real, {np.inf})],
     "algorithm": [StrOptions({"auto", "brute", "pruned"})],
     "block_size": [Interval(Integral, 1, None, closed="left"), _BlockSizePair(), None],
@@ -99,8 +103,21 @@ class KNeighborsSearchMixin:
     and searches with :meth:`kneighbors`. It goes left of ``BaseEstimator``.
     """
 
-    def _validate_training(self, X, y="no_validation"):
-        """``validate_data`` of ``fit``: image stacks flattened, dense, C order."""
+    def _validate_training(self, X, y="no_validation", **checks):
+        """``validate_data`` of ``fit``: image stacks flattened, dense, C order;
+        a precomputed matrix dense or sparse, square and non-negative.
+
+        ``X`` may also be a fitted neighbours index (a fitted fmnist or
+        scikit-learn neighbours estimator, or a scikit-learn ``BallTree`` or
+        ``KDTree``), whose training rows are then used.
+        """
+        X = _indexed_rows(X)
+        if self.metric == PRECOMPUTED:
+            X, y = _split_xy(
+                validate_data(self, X, y, accept_sparse=True, **checks), y
+            )
+            X = check_precomputed(X)
+            return X if _no_y(y) else (X, y)
         return validate_data(
             self,
             flatten_image_stack(X)[0],
@@ -108,16 +125,31 @@ class KNeighborsSearchMixin:
             dtype="numeric",
             order="C",
             accept_sparse=False,
+            **checks,
         )
 
     def _store_training(self, X):
         """Store validated training rows in their kernel dtype; build the spec."""
+        if self.metric == PRECOMPUTED:
+            self._fit_X = X
+            self._training_rows = None
+            self.n_samples_fit_ = X.shape[0]
+            self._search_spec = None
+            self._search_spec_params = self._spec_params()
+            self.effective_metric_ = PRECOMPUTED
+            return
         self._fit_X = training_array(X)
         # Norms and bound tables of the rows, each computed at its first use.
         self._training_rows = _search.TrainingRows(self._fit_X)
         self.n_samples_fit_ = self._fit_X.shape[0]
         self._search_spec = self._build_spec()
         self.effective_metric_ = self._search_spec.effective_metric
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # A precomputed matrix is split by rows and columns in cross-validation.
+        tags.input_tags.pairwise = self.metric == PRECOMPUTED
+        return tags
 
     def _spec_params(self):
         return (self.metric, self.p, self.algorithm, self.block_size, self.n_jobs)
@@ -137,12 +169,26 @@ class KNeighborsSearchMixin:
     def _spec(self):
         """The fitted search spec; rebuilt (and re-validated) only when
         ``set_params`` changed a search parameter after ``fit``."""
+        if (self.metric == PRECOMPUTED) != self._fit_precomputed():
+            raise ValueError(
+                f"metric was changed to {self.metric!r} after fitting with "
+                f"{self._search_spec_params[0]!r}; distances and features "
+                "are different data: call fit again."
+            )
+        if self._fit_precomputed():
+            return None
         if self._search_spec_params != self._spec_params():
             self._validate_params()
             self._search_spec = self._build_spec()
         return self._search_spec
 
+    def _fit_precomputed(self):
+        return self.effective_metric_ == PRECOMPUTED
+
     def _validate_query(self, X):
+        if self._spec() is None:
+            X = validate_data(self, X, reset=False, accept_sparse=True)
+            return check_precomputed(X, self.n_samples_fit_)
         X = validate_data(
             self,
             flatten_image_stack(X)[0],
@@ -157,6 +203,8 @@ class KNeighborsSearchMixin:
         """Neighbours of validated queries ``X`` (the training rows when
         ``exclude_self``), after checking ``n_neighbors`` against the fit."""
         check_n_neighbors(n_neighbors, self.n_samples_fit_, exclude_self, X.shape[0])
+        if self._spec() is None:
+            return precomputed_kneighbors(X, int(n_neighbors), exclude_self)
         return _search.search(
             self._spec(),
             X,
@@ -255,6 +303,36 @@ class KNeighborsSearchMixin:
     def __setstate__(self, state):
         state = warn_if_other_version(self, state)
         super().__setstate__(state)
-        if "_fit_X" in state:
+        if "_fit_X" in state and state.get("effective_metric_") == PRECOMPUTED:
+            self._search_spec = None
+            self._search_spec_params = self._spec_params()
+            self._training_rows = None
+        elif "_fit_X" in state:
             self._search_spec = self._build_spec()
             self._training_rows = _search.TrainingRows(self._fit_X)
+
+
+def _no_y(y):
+    return isinstance(y, str) and y == "no_validation"
+
+
+def _split_xy(validated, y):
+    """``(X, y)`` from ``validate_data``'s result (X alone when no ``y``)."""
+    return (validated, y) if _no_y(y) else validated
+
+
+def _indexed_rows(X):
+    """The training rows of a fitted neighbours index, else ``X`` itself.
+
+    As scikit-learn's neighbours estimators do, ``fit`` takes a fitted
+    neighbours estimator (its ``_fit_X``) or a ``BallTree``/``KDTree`` (its
+    ``data``) in place of the rows.
+    """
+    from sklearn.neighbors import BallTree, KDTree
+
+    if isinstance(X, (BallTree, KDTree)):
+        return np.asarray(X.data)
+    fitted_rows = getattr(X, "_fit_X", None)
+    if fitted_rows is not None and hasattr(X, "kneighbors"):
+        return fitted_rows
+    return X

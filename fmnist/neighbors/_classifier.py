@@ -1,7 +1,10 @@
 """BlockKNNClassifier: the scikit-learn estimator over the exact blocked search."""
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -24,8 +27,10 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     below) and ``p`` and has the same ``kneighbors``, ``kneighbors_graph``,
     ``predict``, ``predict_proba`` and ``score``. Its ``algorithm`` is 'auto',
     'brute' or 'pruned' (exact in every case; no trees); it does not take
-    ``leaf_size`` or ``metric_params``, other metrics, callables as metric,
-    ``metric="precomputed"``, sparse input or multi-output targets.
+    ``leaf_size`` or ``metric_params``, other metrics, callables as metric
+    or sparse input. It takes ``metric="precomputed"`` (dense distance
+    matrices and sparse neighbours graphs) and multi-output targets, as
+    scikit-learn's classifier does.
 
     Parameters
     ----------
@@ -34,8 +39,11 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         by default by :meth:`kneighbors`.
 
     metric : {'euclidean', 'sqeuclidean', 'manhattan', 'cosine', 'chebyshev', \
-'minkowski'}, default='euclidean'
-        Distance between samples. ``'l1'`` and ``'cityblock'`` are aliases of
+'minkowski', 'precomputed'}, default='euclidean'
+        Distance between samples; 'precomputed' reads the neighbours from
+        distance matrices or sparse neighbours graphs given as ``X`` (see
+        the user guide, "Precomputed distances and graphs"). ``'l1'`` and
+        ``'cityblock'`` are aliases of
         ``'manhattan'``, ``'l2'`` of ``'euclidean'``. The cosine distance is
         ``1 - cos(x, y)``, exactly 0 for samples pointing the same way (see
         Notes), and 1 when either sample is all zeros, as in
@@ -84,8 +92,12 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels known to the classifier, sorted.
+    classes_ : ndarray of shape (n_classes,) or list of such arrays
+        Class labels known to the classifier, sorted; one array per output
+        when ``y`` was 2-d.
+
+    outputs_2d_ : bool
+        Whether ``y`` was 2-d (multi-output) at fit.
 
     effective_metric_ : str
         The distance computed: ``metric`` with aliases resolved, and
@@ -207,20 +219,45 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 (n_samples, height, width)
             Training data; image stacks are flattened.
 
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (numbers or strings); a 2-d ``y`` fits one vote per
+            output column, as scikit-learn's multi-output classifiers do.
 
         Returns
         -------
         self : BlockKNNClassifier
             The fitted classifier.
         """
-        X, y = self._validate_training(X, y)
+        X, y = self._validate_training(X, y, multi_output=True)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example "
+                "using ravel().",
+                DataConversionWarning,
+                stacklevel=2,
+            )
+            y = y.ravel()
         check_classification_targets(y)
         self._store_training(X)
-        self.classes_, self._y = np.unique(y, return_inverse=True)
-        self._y = self._y.astype(np.intp, copy=False)
+        self.outputs_2d_ = y.ndim == 2
+        columns = y.T if self.outputs_2d_ else [y]
+        classes, encoded = zip(
+            *(np.unique(column, return_inverse=True) for column in columns)
+        )
+        self.classes_ = list(classes) if self.outputs_2d_ else classes[0]
+        self._y = np.stack(encoded, axis=1).astype(np.intp, copy=False)
+        if not self.outputs_2d_:
+            self._y = self._y[:, 0].copy()
         return self
+
+    def _output_classes(self):
+        """``(classes, labels)`` of each output: the class labels and the
+        encoded training labels (one pair for single-output targets)."""
+        if getattr(self, "outputs_2d_", False):
+            return [(c, self._y[:, j]) for j, c in enumerate(self.classes_)]
+        return [(self.classes_, self._y)]
 
     def search_index(self):
         """The fitted search: its specification, training rows and labels.
@@ -236,19 +273,29 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
             ``classes`` and ``weights``.
         """
         check_is_fitted(self)
+        if getattr(self, "outputs_2d_", False) or self._spec() is None:
+            raise ValueError(
+                "search_index serves classifiers fitted on features with a "
+                "single-output y; this one was fitted on "
+                + ("a 2-d y." if self.outputs_2d_ else "precomputed distances.")
+            )
         return SearchIndex(
             self._spec(), self._fit_X, self._y, self.classes_, self.weights
         )
 
     def _votes(self, X):
-        """Summed neighbor weights per class, shape (n_queries, n_classes)."""
+        """Per output, ``(classes, votes)``: the summed neighbor weights per
+        class, shape (n_queries, n_classes), from one search."""
         check_is_fitted(self)
         neigh_dist, neigh_ind = self.kneighbors(X)
         if not needs_distances(self.weights):
             neigh_dist = None
-        return class_votes(
-            neigh_ind, neigh_dist, self._y, len(self.classes_), self.weights
-        )
+        return [
+            (classes, class_votes(
+                neigh_ind, neigh_dist, labels, len(classes), self.weights
+            ))
+            for classes, labels in self._output_classes()
+        ]
 
     def predict(self, X):
         """Predict the class of each query by a vote of its neighbors.
@@ -262,11 +309,18 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        y : ndarray of shape (n_queries,)
+        y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
             Predicted class labels. A tied vote goes to the smallest label.
         """
-        votes = self._votes(X)
-        return self.classes_[np.argmax(votes, axis=1)]
+        predicted = [classes[np.argmax(v, axis=1)] for classes, v in self._votes(X)]
+        if not getattr(self, "outputs_2d_", False):
+            return predicted[0]
+        y_pred = np.empty(
+            (len(predicted[0]), len(predicted)), dtype=self.classes_[0].dtype
+        )
+        for j, column in enumerate(predicted):
+            y_pred[:, j] = column
+        return y_pred
 
     def predict_proba(self, X):
         """Return the class probabilities of each query.
@@ -280,13 +334,16 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        proba : ndarray of shape (n_queries, n_classes)
+        proba : ndarray of shape (n_queries, n_classes), or a list of them
             Weighted fraction of the neighbors in each class (float64); the
-            columns follow :attr:`classes_`.
+            columns follow :attr:`classes_`. A list with one array per output
+            for a classifier fitted on a 2-d ``y``.
         """
-        votes = self._votes(X)
-        votes /= votes.sum(axis=1, keepdims=True)
-        return votes
+        probas = []
+        for _, votes in self._votes(X):
+            votes /= votes.sum(axis=1, keepdims=True)
+            probas.append(votes)
+        return probas if getattr(self, "outputs_2d_", False) else probas[0]
 
     def score(self, X, y, sample_weight=None):
         """Return the mean accuracy on the given data and labels.

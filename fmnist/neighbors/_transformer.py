@@ -33,6 +33,8 @@ class BlockKNNTransformer(
     :class:`~sklearn.pipeline.Pipeline`. Its ``algorithm`` is 'auto',
     'brute' or 'pruned' (no trees); it does not take ``leaf_size`` or
     ``metric_params``, other metrics, callables as metric or sparse input.
+    With ``metric="precomputed"`` it reads the neighbours from distance
+    matrices or sparse graphs, as scikit-learn's transformer does.
 
     Parameters
     ----------
