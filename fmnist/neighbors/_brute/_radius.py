@@ -54,6 +54,25 @@ def _group_by_query(q_start, n_queries, queries, keys, rows, n):
     return offsets, out_keys, out_rows
 
 
+@njit(nogil=True, inline="always")
+def _count_within(key, values, pairs, limit, q, j):
+    """How many of the pairs of query ``q`` with training rows ``j`` to
+    ``j + 3`` (tile values ``values``, a 4-tuple) have a key at most
+    ``limit``: most whole tiles have none, and one test on the count of
+    sixteen keys then replaces sixteen branches."""
+    X, Y, aux_x, aux_y, _ = pairs
+    k0 = pair_key(key, values[0], X, Y, q, j, aux_x, aux_y)
+    k1 = pair_key(key, values[1], X, Y, q, j + 1, aux_x, aux_y)
+    k2 = pair_key(key, values[2], X, Y, q, j + 2, aux_x, aux_y)
+    k3 = pair_key(key, values[3], X, Y, q, j + 3, aux_x, aux_y)
+    return (
+        np.int64(k0 <= limit)
+        + np.int64(k1 <= limit)
+        + np.int64(k2 <= limit)
+        + np.int64(k3 <= limit)
+    )
+
+
 @njit(nogil=True)
 def radius_block(tile, key, pairs, limit, exclude_self, blocks):
     """The pairs of the queries ``[blocks.start, blocks.stop)`` of
@@ -93,6 +112,18 @@ def radius_block(tile, key, pairs, limit, exclude_self, blocks):
                     v, done = tile_4x4(
                         tile, X, Y, i, i1, i2, i3, j, j1, j2, j3, p, aux_x, aux_y
                     )
+                    if nr == 4 and nc == 4 and done == d:
+                        o0, o1, o2, o3 = o
+                        v0 = (v[0] + o0, v[1] + o0, v[2] + o0, v[3] + o0)
+                        v1 = (v[4] + o1, v[5] + o1, v[6] + o1, v[7] + o1)
+                        v2 = (v[8] + o2, v[9] + o2, v[10] + o2, v[11] + o2)
+                        v3 = (v[12] + o3, v[13] + o3, v[14] + o3, v[15] + o3)
+                        within = _count_within(key, v0, pairs, limit, i, j)
+                        within += _count_within(key, v1, pairs, limit, i + 1, j)
+                        within += _count_within(key, v2, pairs, limit, i + 2, j)
+                        within += _count_within(key, v3, pairs, limit, i + 3, j)
+                        if within == 0:
+                            continue
                     # Tiles at the edge of a block repeat their last row:
                     # only the first nr x nc values are pairs.
                     for r in range(nr):
