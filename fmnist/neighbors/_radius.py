@@ -120,6 +120,12 @@ def radius_search(
     kernel = _radius.entry_point(*route)
     found = {}
 
+    def search_blocks(start, stop):
+        # One kernel call per block, even on one thread (run_blocks then
+        # hands over all the queries at once): memory holds one block's pairs.
+        for b0 in range(start, stop, q_block):
+            search_block(b0, min(b0 + q_block, stop))
+
     def search_block(start, stop):
         offsets, keys, rows = kernel(
             pairs,
@@ -134,7 +140,7 @@ def radius_search(
         )
 
     if X.shape[0]:
-        run_blocks(search_block, X.shape[0], q_block, n_threads)
+        run_blocks(search_blocks, X.shape[0], q_block, n_threads)
     parts = [found[start] for start in sorted(found)]
     counts = np.concatenate([[0]] + [part[0] for part in parts]).astype(np.intp)
     distances = np.concatenate([np.empty(0)] + [part[1] for part in parts])

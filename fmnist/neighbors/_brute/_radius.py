@@ -165,10 +165,17 @@ def settle_cosine(X, Y, q_start, offsets, keys, rows, inv_x, inv_y):
 @per_route
 def entry_point(tile, key):
     """The radius kernel of one route, compiled for it (see
-    :func:`._driver.entry_point`)."""
+    :func:`._driver.entry_point`).
 
-    @njit(nogil=True)
+    Unlike the kNN entry points it returns arrays, whose boxing reads its
+    compiled environment, found by the function's name: each route gets its
+    own name, or two routes compiled in different processes (the same
+    closure name and number) and loaded from the cache into one would share
+    one environment and fail to box their results.
+    """
+
     def search(pairs, limit, exclude_self, blocks):
         return radius_block(tile, key, pairs, limit, exclude_self, blocks)
 
-    return search
+    search.__name__ = search.__qualname__ = f"radius_search_tile{tile}_key{key}"
+    return njit(nogil=True)(search)
