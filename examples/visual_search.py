@@ -7,12 +7,13 @@ Find the training items that look most like a query item. The pretrained
 :class:`~fmnist.ConvNetClassifier` (:func:`fmnist.load_pretrained_convnet`,
 no training) maps every image to 256 features with
 :meth:`~fmnist.ConvNetClassifier.transform`; an exact nearest-neighbour search
-over those features (:class:`~fmnist.BlockKNNClassifier`, cosine distance)
-returns items of the same kind and cut. The same search on raw pixels
-(manhattan distance) is shown beside it: pixels match brightness and
-silhouette, so it returns items that cover the same pixels, of another class
-more often. The search for all 10,000 test items against all 60,000 training items
-is timed (500 against 3,000 in the fast mode).
+over those features (:class:`~fmnist.BlockNearestNeighbors`, cosine
+distance) returns items of the same kind and cut, and its radius search
+every training item within a given distance of the query. The same search
+on raw pixels (manhattan distance) is shown beside it: pixels match
+brightness and silhouette, so it returns items that cover the same pixels,
+of another class more often. The searches for all 10,000 test items against
+all 60,000 training items are timed (500 against 3,000 in the fast mode).
 """
 
 # %%
@@ -26,7 +27,7 @@ import numpy as np
 
 from _figures import save_and_show
 
-from fmnist import BlockKNNClassifier, load_pretrained_convnet
+from fmnist import BlockNearestNeighbors, load_pretrained_convnet
 from fmnist.datasets import load_train_test
 
 FAST = os.environ.get("FMNIST_EXAMPLES_FAST", "") not in ("", "0")
@@ -53,13 +54,13 @@ print(
 # %%
 # Exact search on the embeddings and on the pixels
 # ------------------------------------------------
-# Both indexes are exact k-nearest-neighbour searches; only the
-# representation differs. ``kneighbors`` returns the indices of the most
-# similar training items, best first.
-by_embedding = BlockKNNClassifier(n_neighbors=N_RESULTS, metric="cosine")
-by_embedding.fit(E_train, y_train)
-by_pixels = BlockKNNClassifier(n_neighbors=N_RESULTS, metric="manhattan")
-by_pixels.fit(X_train, y_train)
+# Both indexes are exact nearest-neighbour searches, which need no labels;
+# only the representation differs. ``kneighbors`` returns the indices of the
+# most similar training items, best first.
+by_embedding = BlockNearestNeighbors(n_neighbors=N_RESULTS, metric="cosine")
+by_embedding.fit(E_train)
+by_pixels = BlockNearestNeighbors(n_neighbors=N_RESULTS, metric="manhattan")
+by_pixels.fit(X_train)
 
 start = perf_counter()
 _, neighbours = by_embedding.kneighbors(E_test)
@@ -71,6 +72,27 @@ print(
 )
 same_class = np.mean(y_train[neighbours] == y_test[:, None])
 print(f"results of the query's class: {same_class:.1%} by embedding")
+
+# %%
+# Every training item within a distance
+# -------------------------------------
+# ``radius_neighbors`` returns, for each query, all the training items
+# within a cosine distance instead of a fixed number of them: many for a
+# query in a dense region of the embedding (a plain T-shirt), few or none for
+# an unusual item. Here the radius is the median distance of the 8th result.
+radius = float(np.median(by_embedding.kneighbors(E_test)[0][:, -1]))
+start = perf_counter()
+within = by_embedding.radius_neighbors(E_test, radius=radius, return_distance=False)
+seconds = perf_counter() - start
+counts = np.array([len(ind) for ind in within])
+in_class = np.concatenate(
+    [y_train[ind] == y_test[q] for q, ind in enumerate(within)]
+).mean()
+print(
+    f"within cosine distance {radius:.4f}: {np.median(counts):.0f} training "
+    f"items per query (median; from {counts.min()} to {counts.max()}), "
+    f"{in_class:.1%} of the query's class, found in {seconds:.2f} s"
+)
 
 # %%
 # For a few queries, the results side by side

@@ -11,9 +11,10 @@ rows of 784, 10 classes), checked by SHA-256, cached and usable offline:
 
 Exact k-nearest neighbours (numba kernels, blocked, multi-threaded):
 
-    from fmnist import BlockKNNClassifier, BlockKNNTransformer
+    from fmnist import BlockKNNClassifier, BlockKNNTransformer, BlockNearestNeighbors
     BlockKNNClassifier(n_neighbors=5, metric="manhattan").fit(X_train, y_train)
     BlockKNNTransformer(n_neighbors=10)    # the neighbours graph, for pipelines
+    BlockNearestNeighbors(radius=1500.0)   # kneighbors and radius_neighbors
     fmnist.warmup()                        # compile the kernels up front
 
 A convolutional network (PyTorch, wrapped with skorch) and a fitted one:
@@ -41,6 +42,7 @@ from ._version import __version__
 __all__ = [
     "BlockKNNClassifier",
     "BlockKNNTransformer",
+    "BlockNearestNeighbors",
     "ConvNetClassifier",
     "InconsistentVersionWarning",
     "datasets",
@@ -52,6 +54,7 @@ __all__ = [
 _LAZY_ATTRIBUTES = {
     "BlockKNNClassifier": "fmnist.neighbors",
     "BlockKNNTransformer": "fmnist.neighbors",
+    "BlockNearestNeighbors": "fmnist.neighbors",
     "warmup": "fmnist.neighbors",
     "ConvNetClassifier": "fmnist.convnet",
     "load_pretrained_convnet": "fmnist.convnet:load_pretrained",

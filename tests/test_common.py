@@ -2,12 +2,18 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fmnist import BlockKNNClassifier, BlockKNNTransformer, ConvNetClassifier
+from fmnist import (
+    BlockKNNClassifier,
+    BlockKNNTransformer,
+    BlockNearestNeighbors,
+    ConvNetClassifier,
+)
 
 # Fast, deterministic settings for each estimator class.
 INIT_PARAMS = {
     BlockKNNClassifier: {},
     BlockKNNTransformer: {},
+    BlockNearestNeighbors: {},
     # The checks' data have 1 to 10 features, rarely a perfect square:
     # image_shape=(1, -1) reads each row as a 1 x n_features image, which
     # must not be mirrored (tta=False). A tiny float32 network, 3 epochs
@@ -30,6 +36,7 @@ INIT_PARAMS = {
 EXPECTED_FAILED_CHECKS = {
     BlockKNNClassifier: {},
     BlockKNNTransformer: {},
+    BlockNearestNeighbors: {},
     ConvNetClassifier: {},
 }
 
@@ -50,6 +57,7 @@ def test_estimators(estimator, check):
 def test_knn_has_no_expected_failures():
     assert EXPECTED_FAILED_CHECKS[BlockKNNClassifier] == {}
     assert EXPECTED_FAILED_CHECKS[BlockKNNTransformer] == {}
+    assert EXPECTED_FAILED_CHECKS[BlockNearestNeighbors] == {}
 
 
 def test_convnet_expected_failures_do_not_grow():

@@ -13,6 +13,9 @@ Layout, one job per module:
     :class:`BlockKNNClassifier`, the classifier.
 ``_transformer``
     :class:`BlockKNNTransformer`, the neighbors graph as a transformer.
+``_unsupervised``
+    :class:`BlockNearestNeighbors`, the unsupervised estimator with radius
+    queries.
 ``_metrics``
     The metric registry: every metric name is interpreted there.
 ``_spec``
@@ -21,8 +24,11 @@ Layout, one job per module:
 ``_search``
     The search spine (validate, reuse, plan, run, finish) every caller goes
     through.
+``_radius``
+    Its radius counterpart: every training row within a radius, exactly.
 ``_brute``
-    Brute force: how a search is shared out, the blocked driver, the panels.
+    Brute force: how a search is shared out, the blocked driver, the panels,
+    the radius kernel.
 ``_pruned``
     The pruned search: where it applies, its bound tables (group means,
     projections on principal directions, codes of float rows), the L1 and L2
@@ -52,11 +58,13 @@ from ._plan import merge_topk
 from ._search import search
 from ._spec import KERNEL_DTYPES, SearchIndex, SearchSpec, check_n_neighbors
 from ._transformer import BlockKNNTransformer
+from ._unsupervised import BlockNearestNeighbors
 from ._vote import class_votes
 
 __all__ = [
     "BlockKNNClassifier",
     "BlockKNNTransformer",
+    "BlockNearestNeighbors",
     "InconsistentVersionWarning",
     "KERNEL_DTYPES",
     "METRIC_ALIASES",

@@ -24,7 +24,12 @@ from ._metrics import METRIC_ALIASES
 from ._precomputed import check_precomputed, precomputed_kneighbors
 from ._spec import SearchSpec, check_n_neighbors, training_array
 
-__all__ = ["SEARCH_PARAMETER_CONSTRAINTS", "KNeighborsSearchMixin", "neighbors_graph"]
+__all__ = [
+    "SEARCH_PARAMETER_CONSTRAINTS",
+    "KNeighborsSearchMixin",
+    "csr_graph",
+    "neighbors_graph",
+]
 
 #: The ``metric`` that reads neighbours from distance matrices or graphs.
 PRECOMPUTED = "precomputed"
@@ -85,9 +90,15 @@ def neighbors_graph(neigh_dist, neigh_ind, n_samples_fit, mode):
     else:
         data = np.ravel(neigh_dist)
     indptr = np.arange(0, n_queries * n_neighbors + 1, n_neighbors)
-    graph = sparse.csr_array(
-        (data, neigh_ind.ravel(), indptr), shape=(n_queries, n_samples_fit)
-    )
+    return csr_graph(data, neigh_ind.ravel(), indptr, n_samples_fit)
+
+
+def csr_graph(data, indices, indptr, n_samples_fit):
+    """The CSR matrix of a neighbors graph (float64 ``data``, intp
+    ``indices``), in the sparse container of scikit-learn's
+    ``sparse_interface`` setting."""
+    shape = (indptr.shape[0] - 1, n_samples_fit)
+    graph = sparse.csr_array((data, indices, indptr), shape=shape)
     # Converted as scikit-learn converts it, keeping the intp indices.
     if get_config().get("sparse_interface", "spmatrix") == "spmatrix":
         graph = sparse.csr_matrix(graph)

@@ -35,13 +35,17 @@ from ._kernels import _codes
 from ._plan import SearchPlan, TrainingRows, empty_heaps, row_values
 from ._spec import KERNEL_DTYPES, check_n_neighbors, integer_limit
 
-__all__ = ["search"]
+__all__ = ["search", "validate_arrays"]
 
 # ----------------------------------------------------------------------------
 # validate
 
 
-def _validate(X, Y, n_neighbors, exclude_self):
+def validate_arrays(X, Y, exclude_self):
+    """Raise unless ``X`` and ``Y`` are what a kernel may read: 2-D arrays of
+    kernel dtypes, equal widths, at least one training row, int32 values
+    within :func:`~._spec.integer_limit`, the same rows for
+    ``exclude_self``."""
     for name, A in (("X", X), ("Y", Y)):
         if not isinstance(A, np.ndarray):
             raise TypeError(f"{name} must be a numpy array. Got {type(A).__name__}.")
@@ -69,6 +73,10 @@ def _validate(X, Y, n_neighbors, exclude_self):
         )
     if exclude_self and X.shape[0] != Y.shape[0]:
         raise ValueError("exclude_self needs X and Y to be the same rows.")
+
+
+def _validate(X, Y, n_neighbors, exclude_self):
+    validate_arrays(X, Y, exclude_self)
     check_n_neighbors(n_neighbors, Y.shape[0], exclude_self)
 
 
@@ -129,9 +137,7 @@ def plan_blocks(block_size, n_queries, row_bytes, n_threads):
 # run and finish
 
 
-def search(
-    spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, training=None
-):
+def search(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, training=None):
     """Exact ``n_neighbors`` nearest rows of ``Y`` for every row of ``X``.
 
     Parameters
