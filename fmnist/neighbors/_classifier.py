@@ -184,6 +184,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         *,
         metric="euclidean",
         p=2,
+        metric_params=None,
         weights="uniform",
         algorithm="auto",
         block_size=None,
@@ -192,6 +193,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
         self.weights = weights
         self.algorithm = algorithm
         self.block_size = block_size

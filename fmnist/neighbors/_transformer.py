@@ -150,6 +150,7 @@ class BlockKNNTransformer(
         n_neighbors=5,
         metric="euclidean",
         p=2,
+        metric_params=None,
         algorithm="auto",
         block_size=None,
         n_jobs=None,
@@ -158,6 +159,7 @@ class BlockKNNTransformer(
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
         self.algorithm = algorithm
         self.block_size = block_size
         self.n_jobs = n_jobs

@@ -1,0 +1,60 @@
+"""The generic search of a planned search: checks, then compiled or Python.
+
+:func:`search` fills the heaps of a :class:`~.._plan.SearchPlan` for a metric
+that has no SIMD tile: with the compiled kernel (:mod:`._kernel`) for the
+registry's per-pair distances and numba-compiled callables, or, for a plain
+Python callable, with :func:`sklearn.metrics.pairwise_distances` on blocks of
+queries and training rows whose distances are offered to the same heaps.
+"""
+
+import numpy as np
+
+from .._kernels._heap import heap_sort_rows
+from ._kernel import Rows, offer_block, search_rows, user_pair_distance
+from ._params import check_arguments
+
+__all__ = ["search"]
+
+
+def search(plan, metric, arguments, metric_params=None):
+    """Fill and sort the heaps of ``plan`` with the distance of ``metric``
+    (a ``Metric`` record with ``general`` set) and its ``arguments``;
+    ``metric_params`` go to a Python callable as keyword arguments."""
+    check_arguments(metric, arguments, plan.Y.shape[1])
+    if metric.general == "python":
+        _search_python(plan, metric.function, metric_params or {})
+        return
+    if metric.general == "numba":
+        distance = user_pair_distance(metric.function)
+    else:
+        from ._distances import PAIR_DISTANCES
+
+        distance = PAIR_DISTANCES[metric.general]
+    rows = Rows(plan.X, plan.Y, arguments)
+    heaps = plan.heaps()
+    plan.run(lambda b0, b1: search_rows(distance, rows, heaps, plan.blocks(b0, b1)))
+
+
+def _search_python(plan, function, metric_params):
+    """Blocks of :func:`~sklearn.metrics.pairwise_distances` with the
+    callable, one thread (the callable holds the GIL), never more than a
+    block of distances at once."""
+    from sklearn.metrics import pairwise_distances
+
+    X, Y = plan.X, plan.Y
+    heaps = plan.heaps()
+    n_queries, n_train = X.shape[0], Y.shape[0]
+    for b0 in range(0, n_queries, plan.q_block):
+        b1 = min(b0 + plan.q_block, n_queries)
+        Xb = X[b0:b1].astype(np.float64)
+        for c0 in range(0, n_train, plan.t_block):
+            c1 = min(c0 + plan.t_block, n_train)
+            D = pairwise_distances(
+                Xb,
+                Y[c0:c1].astype(np.float64),
+                metric=function,
+                ensure_all_finite=False,
+                **metric_params,
+            )
+            offer_block(np.ascontiguousarray(D, dtype=np.float64), b0, c0, heaps)
+    heap_sort_rows(plan.keys, plan.idx, 0, n_queries)
