@@ -11,7 +11,8 @@ sharded search all call it.
   key)`` from the metric record, the per-row values the key needs, the
   heaps in the key dtype, the block sizes (from the L2 cache unless the
   spec fixes them) and the thread count.
-* **run** hands the plan to one of two searches. The pruned search
+* **run** hands a metric without tiles to the generic search
+  (:mod:`._general`), and otherwise the plan to one of two searches. The pruned search
   (:mod:`._pruned`, where ``algorithm`` and the data allow it) rules out
   most training rows with exact lower bounds first; brute force
   (:mod:`._brute`) compares every pair. Either runs its route's kernel,

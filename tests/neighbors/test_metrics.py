@@ -43,6 +43,11 @@ def python_manhattan(x, y):
     return float(np.abs(x - y).sum())
 
 
+def python_correlation(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(cdist(x[None], y[None], "correlation")[0, 0])
+
+
 def _data(dtype, seed=0, n_train=N_TRAIN, n_features=N_FEATURES):
     """Training rows and queries of ``dtype``, values that give no NaN
     distance for the metrics tested (no all-zero or constant rows)."""
@@ -488,3 +493,28 @@ def test_clone_pickle_and_grid_search_over_metric():
     np.testing.assert_allclose(
         grid.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]
     )
+
+
+@pytest.mark.parametrize("metric", ["correlation", python_correlation])
+def test_undefined_distances_are_nan_and_ranked_last(metric):
+    # A constant row has no correlation with anything: 0 / 0, NaN in SciPy.
+    X = np.array([[1.0, 2, 3], [2, 2, 2], [0, 0, 0], [5, 1, 0]])
+    est = BlockKNNClassifier(4, metric=metric).fit(X, [0, 1, 0, 1])
+    dist, ind = est.kneighbors(X[:2])
+    np.testing.assert_array_equal(ind, [[0, 3, 1, 2], [0, 1, 2, 3]])
+    assert np.isnan(dist[0, 2:]).all() and np.isnan(dist[1]).all()
+    np.testing.assert_allclose(
+        dist[0, :2], cdist(X[:1], X[[0, 3]], "correlation")[0], atol=1e-15
+    )
+
+
+def test_zero_variance_divides_as_numpy():
+    X = np.array([[0.0, 1.0], [0.0, 2.0], [1.0, 4.0]])
+    est = BlockKNNClassifier(3, metric="seuclidean", metric_params={"V": [0.0, 1.0]})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = cdist(X[:1], X, "seuclidean", V=[0.0, 1.0])
+    dist, ind = est.fit(X, [0, 1, 0]).kneighbors(X[:1])
+    # NaN, NaN and inf: NaN ranks as +inf, ties by the training index
+    np.testing.assert_array_equal(ind, [[0, 1, 2]])
+    np.testing.assert_array_equal(dist, expected)
+    assert np.isnan(dist[0, :2]).all() and dist[0, 2] == np.inf

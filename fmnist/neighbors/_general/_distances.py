@@ -7,9 +7,12 @@ power) that a metric reads or ignores. Each returns the metric's heap key, a
 float64: the distance, or a cheaper value of the same order that the
 registry's finishing step turns into the distance (the ``p``-th power for
 Minkowski, the square for seuclidean and mahalanobis, the squared half-chord
-for haversine). Where a distance is 0 / 0 the value is that of the reference
-scikit-learn uses for dense data (its ``DistanceMetric`` where its brute
-force uses one, else SciPy's ``cdist``), NaN included (ranked last).
+for haversine). A distance may have a preparation (:data:`PREPARATIONS`),
+applied to each row's float64 copy before the pairs: correlation centres
+the rows once there instead of in every pair. Where a distance is 0 / 0 the
+value is that of the reference scikit-learn uses for dense data (its
+``DistanceMetric`` where its brute force uses one, else SciPy's ``cdist``),
+NaN included (ranked last).
 """
 
 import math
@@ -19,10 +22,11 @@ import numpy as np
 from .._kernels._jit import njit
 from ._params import Arguments
 
-__all__ = ["PAIR_DISTANCES", "Arguments"]
+__all__ = ["PAIR_DISTANCES", "PREPARATIONS", "Arguments", "keep"]
 
 
-_OPTS = {"nogil": True}
+# Division by zero gives inf or NaN, as in NumPy and SciPy, not an exception.
+_OPTS = {"nogil": True, "error_model": "numpy"}
 
 
 @njit(**_OPTS)
@@ -30,6 +34,11 @@ def weighted_minkowski(x, y, args):
     w = args.vector
     p = args.p
     s = 0.0
+    if p == math.floor(p) and p <= 16.0:  # multiplications, not pow
+        n = int(p)
+        for i in range(x.shape[0]):
+            s += w[i] * abs(x[i] - y[i]) ** n
+        return s
     for i in range(x.shape[0]):
         s += w[i] * abs(x[i] - y[i]) ** p
     return s
@@ -57,23 +66,14 @@ def canberra(x, y, args):
 
 @njit(**_OPTS)
 def correlation(x, y, args):
-    n = x.shape[0]
-    mx = 0.0
-    my = 0.0
-    for i in range(n):
-        mx += x[i]
-        my += y[i]
-    mx /= n
-    my /= n
+    """Rows already centred (:func:`center`)."""
     xy = 0.0
     xx = 0.0
     yy = 0.0
-    for i in range(n):
-        a = x[i] - mx
-        b = y[i] - my
-        xy += a * b
-        xx += a * a
-        yy += b * b
+    for i in range(x.shape[0]):
+        xy += x[i] * y[i]
+        xx += x[i] * x[i]
+        yy += y[i] * y[i]
     d = 1.0 - xy / math.sqrt(xx * yy)
     # SciPy clips the rounding errors of (anti)parallel rows; NaN stays NaN.
     return min(max(d, 0.0), 2.0) if d == d else d
@@ -192,6 +192,26 @@ def yule(x, y, args):
     half_r = tf * ft
     return 2.0 * half_r / (tt * ff + half_r) if half_r else 0.0
 
+
+@njit(nogil=True)
+def keep(row):
+    """The preparation of most distances: none."""
+
+
+@njit(nogil=True)
+def center(row):
+    """Subtract its mean from ``row``, in place (correlation)."""
+    mean = 0.0
+    for i in range(row.shape[0]):
+        mean += row[i]
+    mean /= row.shape[0]
+    for i in range(row.shape[0]):
+        row[i] -= mean
+
+
+#: How the search prepares each row (in its float64 copy) for a distance,
+#: where it does: once per row and block instead of once per pair.
+PREPARATIONS = {"correlation": center}
 
 #: The per-pair distance of each ``Metric.general`` name.
 PAIR_DISTANCES = {

@@ -24,15 +24,20 @@ def search(plan, metric, arguments, metric_params=None):
     if metric.general == "python":
         _search_python(plan, metric.function, metric_params or {})
         return
+    from ._distances import PAIR_DISTANCES, PREPARATIONS, keep
+
     if metric.general == "numba":
         distance = user_pair_distance(metric.function)
     else:
-        from ._distances import PAIR_DISTANCES
-
         distance = PAIR_DISTANCES[metric.general]
+    prepare = PREPARATIONS.get(metric.general, keep)
     rows = Rows(plan.X, plan.Y, arguments)
     heaps = plan.heaps()
-    plan.run(lambda b0, b1: search_rows(distance, rows, heaps, plan.blocks(b0, b1)))
+
+    def search_block(b0, b1):
+        search_rows(distance, prepare, rows, heaps, plan.blocks(b0, b1))
+
+    plan.run(search_block)
 
 
 def _search_python(plan, function, metric_params):
@@ -44,6 +49,7 @@ def _search_python(plan, function, metric_params):
     X, Y = plan.X, plan.Y
     heaps = plan.heaps()
     n_queries, n_train = X.shape[0], Y.shape[0]
+    nan_pairs = set()
     for b0 in range(0, n_queries, plan.q_block):
         b1 = min(b0 + plan.q_block, n_queries)
         Xb = X[b0:b1].astype(np.float64)
@@ -56,5 +62,11 @@ def _search_python(plan, function, metric_params):
                 ensure_all_finite=False,
                 **metric_params,
             )
-            offer_block(np.ascontiguousarray(D, dtype=np.float64), b0, c0, heaps)
+            D = np.ascontiguousarray(D, dtype=np.float64)
+            offer_block(D, b0, c0, heaps)
+            nan_rows, nan_cols = np.nonzero(np.isnan(D))
+            nan_pairs.update(zip(nan_rows + b0, nan_cols + c0))
     heap_sort_rows(plan.keys, plan.idx, 0, n_queries)
+    # The heaps rank NaN as +inf: give the NaN distances back.
+    for q, j in nan_pairs:
+        plan.keys[q][plan.idx[q] == j] = np.nan

@@ -36,10 +36,11 @@ class Rows(NamedTuple):
 
 
 @numba.njit(nogil=True)
-def search_rows(distance, rows, heaps, blocks):
+def search_rows(distance, prepare, rows, heaps, blocks):
     """Search queries ``[blocks.start, blocks.stop)`` of ``rows.X`` against
-    every row of ``rows.Y`` with ``distance``; fill and sort their heaps
-    (a :class:`~.._kernels._codes.Heaps`)."""
+    every row of ``rows.Y`` with ``distance`` (on rows first given to
+    ``prepare``); fill and sort their heaps (a
+    :class:`~.._kernels._codes.Heaps`)."""
     X, Y, args = rows
     keys, idx, exclude_self = heaps
     q_start, q_stop, q_block, t_block = blocks
@@ -51,11 +52,13 @@ def search_rows(distance, rows, heaps, blocks):
         for i in range(b0, b1):
             for f in range(d):
                 xs[i - b0, f] = X[i, f]
+            prepare(xs[i - b0])
         for c0 in range(0, n_train, t_block):
             c1 = min(c0 + t_block, n_train)
             for j in range(c0, c1):
                 for f in range(d):
                     ys[j - c0, f] = Y[j, f]
+                prepare(ys[j - c0])
             for i in range(b0, b1):
                 x = xs[i - b0]
                 for j in range(c0, c1):
@@ -63,6 +66,30 @@ def search_rows(distance, rows, heaps, blocks):
                         continue
                     heap_push(keys, idx, i, distance(x, ys[j - c0], args), j)
     heap_sort_rows(keys, idx, q_start, q_stop)
+    _restore_nan(distance, prepare, rows, heaps, q_start, q_stop)
+
+
+@numba.njit(nogil=True)
+def _restore_nan(distance, prepare, rows, heaps, q_start, q_stop):
+    """The heaps rank a NaN distance as +inf; give the NaN back to the
+    neighbours at +inf whose distance is NaN (as scikit-learn returns it)."""
+    X, Y, args = rows
+    keys, idx, _ = heaps
+    d = Y.shape[1]
+    x = np.empty(d, dtype=np.float64)
+    y = np.empty(d, dtype=np.float64)
+    for i in range(q_start, q_stop):
+        for s in range(keys.shape[1]):
+            if keys[i, s] != np.inf or idx[i, s] >= Y.shape[0]:
+                continue
+            for f in range(d):
+                x[f] = X[i, f]
+                y[f] = Y[idx[i, s], f]
+            prepare(x)
+            prepare(y)
+            value = distance(x, y, args)
+            if value != value:
+                keys[i, s] = np.nan
 
 
 @njit(nogil=True)
