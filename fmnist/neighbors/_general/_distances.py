@@ -3,7 +3,8 @@
 Every function has the signature ``distance(x, y, args)``: ``x`` and ``y``
 are two rows as contiguous float64 vectors of equal length, ``args`` an
 :class:`Arguments` record (weights or variances, a matrix, the Minkowski
-power) that a metric reads or ignores. Each returns the metric's heap key, a
+power, a scratch vector of the calling thread) that a metric reads or
+ignores. Each returns the metric's heap key, a
 float64: the distance, or a cheaper value of the same order that the
 registry's finishing step turns into the distance (the ``p``-th power for
 Minkowski, the square for seuclidean and mahalanobis, the squared half-chord
@@ -27,9 +28,12 @@ __all__ = ["PAIR_DISTANCES", "PREPARATIONS", "Arguments", "keep"]
 
 # Division by zero gives inf or NaN, as in NumPy and SciPy, not an exception.
 _OPTS = {"nogil": True, "error_model": "numpy"}
+# Sums that LLVM may reorder to vectorise them (rounding only: no assumption
+# about NaN or infinities), for the distances that are sums over features.
+_SUMS = {**_OPTS, "fastmath": {"reassoc", "contract"}}
 
 
-@njit(**_OPTS)
+@njit(**_SUMS)
 def weighted_minkowski(x, y, args):
     w = args.vector
     p = args.p
@@ -44,7 +48,7 @@ def weighted_minkowski(x, y, args):
     return s
 
 
-@njit(**_OPTS)
+@njit(**_SUMS)
 def braycurtis(x, y, args):
     num = 0.0
     den = 0.0
@@ -54,7 +58,7 @@ def braycurtis(x, y, args):
     return num / den if den > 0.0 else 0.0
 
 
-@njit(**_OPTS)
+@njit(**_SUMS)
 def canberra(x, y, args):
     s = 0.0
     for i in range(x.shape[0]):
@@ -64,7 +68,7 @@ def canberra(x, y, args):
     return s
 
 
-@njit(**_OPTS)
+@njit(**_SUMS)
 def correlation(x, y, args):
     """Rows already centred (:func:`center`)."""
     xy = 0.0
@@ -79,7 +83,7 @@ def correlation(x, y, args):
     return min(max(d, 0.0), 2.0) if d == d else d
 
 
-@njit(**_OPTS)
+@njit(**_SUMS)
 def seuclidean(x, y, args):
     v = args.vector
     s = 0.0
@@ -89,16 +93,19 @@ def seuclidean(x, y, args):
     return s
 
 
-@njit(**_OPTS)
+@njit(**_SUMS)
 def mahalanobis(x, y, args):
     vi = args.matrix
+    diff = args.scratch
     n = x.shape[0]
+    for i in range(n):
+        diff[i] = x[i] - y[i]
     s = 0.0
     for i in range(n):
         t = 0.0
         for j in range(n):
-            t += vi[i, j] * (x[j] - y[j])
-        s += (x[i] - y[i]) * t
+            t += vi[i, j] * diff[j]
+        s += diff[i] * t
     return s
 
 

@@ -3,8 +3,9 @@
 :func:`search` fills the heaps of a :class:`~.._plan.SearchPlan` for a metric
 that has no SIMD tile: with the compiled kernel (:mod:`._kernel`) for the
 registry's per-pair distances and numba-compiled callables, or, for a plain
-Python callable, with :func:`sklearn.metrics.pairwise_distances` on blocks of
-queries and training rows whose distances are offered to the same heaps.
+Python callable, with :func:`sklearn.metrics.pairwise_distances` on chunks
+of queries (within scikit-learn's ``working_memory``) whose distances are
+offered to the same heaps.
 """
 
 import numpy as np
@@ -41,31 +42,33 @@ def search(plan, metric, arguments, metric_params=None):
 
 
 def _search_python(plan, function, metric_params):
-    """Blocks of :func:`~sklearn.metrics.pairwise_distances` with the
-    callable, one thread (the callable holds the GIL), never more than a
-    block of distances at once."""
+    """Chunks of :func:`~sklearn.metrics.pairwise_distances` with the
+    callable, as scikit-learn's brute force computes them: all training rows
+    against as many queries as scikit-learn's ``working_memory`` holds, on
+    one thread (the callable holds the GIL)."""
+    from sklearn import get_config
     from sklearn.metrics import pairwise_distances
 
     X, Y = plan.X, plan.Y
     heaps = plan.heaps()
     n_queries, n_train = X.shape[0], Y.shape[0]
+    budget = int(get_config()["working_memory"] * (1 << 20))
+    q_block = max(1, budget // (8 * n_train))
+    Yf = Y.astype(np.float64)
     nan_pairs = set()
-    for b0 in range(0, n_queries, plan.q_block):
-        b1 = min(b0 + plan.q_block, n_queries)
-        Xb = X[b0:b1].astype(np.float64)
-        for c0 in range(0, n_train, plan.t_block):
-            c1 = min(c0 + plan.t_block, n_train)
-            D = pairwise_distances(
-                Xb,
-                Y[c0:c1].astype(np.float64),
-                metric=function,
-                ensure_all_finite=False,
-                **metric_params,
-            )
-            D = np.ascontiguousarray(D, dtype=np.float64)
-            offer_block(D, b0, c0, heaps)
-            nan_rows, nan_cols = np.nonzero(np.isnan(D))
-            nan_pairs.update(zip(nan_rows + b0, nan_cols + c0))
+    for b0 in range(0, n_queries, q_block):
+        b1 = min(b0 + q_block, n_queries)
+        D = pairwise_distances(
+            X[b0:b1].astype(np.float64),
+            Yf,
+            metric=function,
+            ensure_all_finite=False,
+            **metric_params,
+        )
+        D = np.ascontiguousarray(D, dtype=np.float64)
+        offer_block(D, b0, 0, heaps)
+        nan_rows, nan_cols = np.nonzero(np.isnan(D))
+        nan_pairs.update(zip(nan_rows + b0, nan_cols))
     heap_sort_rows(plan.keys, plan.idx, 0, n_queries)
     # The heaps rank NaN as +inf: give the NaN distances back.
     for q, j in nan_pairs:

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._kernels._heap import heap_push, heap_sort_rows
 from .._kernels._jit import njit
+from ._params import Arguments
 
 __all__ = ["Rows", "offer_block", "search_rows", "user_pair_distance"]
 
@@ -41,10 +42,12 @@ def search_rows(distance, prepare, rows, heaps, blocks):
     every row of ``rows.Y`` with ``distance`` (on rows first given to
     ``prepare``); fill and sort their heaps (a
     :class:`~.._kernels._codes.Heaps`)."""
-    X, Y, args = rows
+    X, Y, shared = rows
     keys, idx, exclude_self = heaps
     q_start, q_stop, q_block, t_block = blocks
     n_train, d = Y.shape
+    scratch = np.empty(d, dtype=np.float64)  # this call's own
+    args = Arguments(shared.vector, shared.matrix, shared.p, scratch)
     xs = np.empty((min(q_block, q_stop - q_start), d), dtype=np.float64)
     ys = np.empty((min(t_block, n_train), d), dtype=np.float64)
     for b0 in range(q_start, q_stop, q_block):
@@ -73,9 +76,10 @@ def search_rows(distance, prepare, rows, heaps, blocks):
 def _restore_nan(distance, prepare, rows, heaps, q_start, q_stop):
     """The heaps rank a NaN distance as +inf; give the NaN back to the
     neighbours at +inf whose distance is NaN (as scikit-learn returns it)."""
-    X, Y, args = rows
+    X, Y, shared = rows
     keys, idx, _ = heaps
     d = Y.shape[1]
+    args = Arguments(shared.vector, shared.matrix, shared.p, np.empty(d))
     x = np.empty(d, dtype=np.float64)
     y = np.empty(d, dtype=np.float64)
     for i in range(q_start, q_stop):

@@ -29,14 +29,19 @@ class Arguments(NamedTuple):
         The inverse covariance ``VI`` of mahalanobis.
     p : float
         The Minkowski power.
+    scratch : ndarray of shape (n_features,) or (0,), float64
+        Working memory of one thread's distances (the search gives each
+        call of its kernel its own); empty here.
     """
 
     vector: np.ndarray
     matrix: np.ndarray
     p: float
+    scratch: np.ndarray
 
 
 _EMPTY = (np.empty(0, dtype=np.float64), np.empty((0, 0), dtype=np.float64))
+_NO_SCRATCH = _EMPTY[0]
 
 
 def _vector(value, name, n_features):
@@ -108,7 +113,7 @@ def metric_arguments(metric, params, p, training=None):
             f"decorated with numba.njit). Got {sorted(params)}."
         )
     if metric.general in ("numba", "python"):
-        return Arguments(vector, matrix, float(p))
+        return Arguments(vector, matrix, float(p), _NO_SCRATCH)
     _check_names(metric, params)
     n_features = None if training is None else training.shape[1]
     name = metric.general
@@ -123,7 +128,7 @@ def metric_arguments(metric, params, p, training=None):
             vector = np.var(_training_float64(training, metric), axis=0, ddof=1)
     elif name == "mahalanobis":
         matrix = _mahalanobis_matrix(params, training, metric)
-    arguments = Arguments(vector, matrix, float(p))
+    arguments = Arguments(vector, matrix, float(p), _NO_SCRATCH)
     if n_features is not None:
         check_arguments(metric, arguments, n_features)
     return arguments
