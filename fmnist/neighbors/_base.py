@@ -330,17 +330,21 @@ class KNeighborsSearchMixin:
 
     def __getstate__(self):
         # A copy: ``object.__getstate__`` may return the live ``__dict__``.
-        # The search spec is derived state, rebuilt on load, so pickles hold
-        # only arrays and plain values.
+        # The search spec and the effective metric parameters are derived
+        # state, rebuilt on load, so pickles hold only arrays and plain values.
         state = stamp_version(super().__getstate__())
         state.pop("_search_spec", None)
         state.pop("_search_spec_params", None)
         state.pop("_training_rows", None)
+        state.pop("effective_metric_params_", None)
         return state
 
     def __setstate__(self, state):
         state = warn_if_other_version(self, state)
+        # Pickles from before metric_params existed searched without them.
+        state.setdefault("metric_params", None)
         super().__setstate__(state)
         if "_fit_X" in state:
             self._search_spec = self._build_spec()
             self._training_rows = _search.TrainingRows(self._fit_X)
+            self.effective_metric_params_ = self._effective_metric_params()
