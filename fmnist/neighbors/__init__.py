@@ -43,9 +43,14 @@ Layout, one job per module:
 ``_kernels``
     The shared tile layer in numba: the instruction-set table (the one place
     to add a level), SIMD tiles, float lanes, heaps, the jit cache.
+``_general``
+    The generic search of the metrics without tiles and of callables: the
+    per-pair distances, ``metric_params``, one blocked kernel over the same
+    heaps.
 
-Where to change what: a metric is a row of ``_metrics.METRICS`` (its tile and
-key rule, and its pruned family); an instruction set is a row of
+Where to change what: a metric is a row of ``_metrics._REGISTRY`` (its tile
+and key rule, and its pruned family; or its per-pair distance in
+``_general``); an instruction set is a row of
 ``_kernels._isa.LEVELS``; a pruning bound lives in ``_pruned`` (its proof in
 the design notes of the documentation).
 """
@@ -94,7 +99,8 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
         and ``"float64"``. Fashion-MNIST pixels are uint8.
     metrics : sequence of str, default=("manhattan", "euclidean")
         Metrics to prepare (any metric name accepted by
-        :class:`BlockKNNClassifier`).
+        :class:`BlockKNNClassifier`). The metrics without tiles, compiled
+        once per process, are compiled here for the process that calls it.
 
     Examples
     --------
@@ -106,13 +112,14 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
     from ._brute import warm_panels
 
     for dtype in dtypes:
-        A = np.ones((5, 3), dtype=dtype)
-        A[0] = 0
-        # Wide enough for the pruned search, which serves uint8 rows only.
+        # Rows with nonzero variance, two features (haversine's) or 64 (wide
+        # enough for the pruned search, which serves uint8 rows only).
+        A = np.eye(5, 2, dtype=dtype) + np.eye(5, 2, -2, dtype=dtype)
         W = np.ones((5, 64), dtype=dtype)
         W[0] = 0
         for metric in metrics:
             for algorithm, rows in (("brute", A), ("pruned", W)):
+                params = {"V": np.eye(rows.shape[1])}
                 spec = SearchSpec.build(
                     metric,
                     2,
@@ -120,8 +127,14 @@ def warmup(dtypes=("uint8", "float32"), metrics=("manhattan", "euclidean")):
                     block_size=(1, 4),
                     n_jobs=1,
                     algorithm=algorithm,
+                    metric_params=params if metric == "mahalanobis" else None,
+                    training=rows,
                 )
                 search(spec, rows, rows, 1, reuse=False)  # never reuse
+                if spec.metric.general is not None:
+                    break  # one kernel per distance, whatever the width
+            if spec.metric.general is not None:
+                continue
             # The panel tiles (AVX2, AVX-512; uint8), which brute force runs on
             # larger batches than these rows.
             warm_panels(spec, A, 1)

@@ -9,18 +9,20 @@ training data and of queries, the stored training rows, the
 (labels and the vote; the graph as a transform).
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
 from sklearn import get_config
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import Interval, Options, StrOptions
 from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from . import _search
-from ._metrics import METRIC_ALIASES
+from ._metrics import BOOLEAN_METRICS, METRIC_ALIASES
 from ._precomputed import check_precomputed, precomputed_kneighbors
 from ._spec import SearchSpec, check_n_neighbors, training_array
 
@@ -61,8 +63,9 @@ class _BlockSizePair(Options):
 
 SEARCH_PARAMETER_CONSTRAINTS = {
     "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-    "metric": [StrOptions({*METRIC_ALIASES, PRECOMPUTED})],
-    "p": [Interval(Real, 1, None, closed="left"), Options(Real, {np.inf})],
+    "metric": [StrOptions({*METRIC_ALIASES, PRECOMPUTED}), callable],
+    "p": [Interval(Real, 0, None, closed="neither"), Options(Real, {np.inf})],
+    "metric_params": [dict, None],
     "algorithm": [StrOptions({"auto", "brute", "pruned"})],
     "block_size": [Interval(Integral, 1, None, closed="left"), _BlockSizePair(), None],
     "n_jobs": [
@@ -105,14 +108,43 @@ def csr_graph(data, indices, indptr, n_samples_fit):
     return graph
 
 
+def _params_token(metric_params):
+    """A comparable snapshot of ``metric_params`` (arrays by their values),
+    so that a changed or replaced dict rebuilds the search spec."""
+    if not isinstance(metric_params, dict):
+        return metric_params
+    token = []
+    for name, value in sorted(metric_params.items(), key=lambda item: str(item[0])):
+        try:
+            array = np.asarray(value)
+            value = (array.dtype.str, array.shape, array.tobytes())
+        except (TypeError, ValueError):
+            value = ("object", id(value))
+        token.append((name, value))
+    return tuple(token)
+
+
 class KNeighborsSearchMixin:
     """Training rows, search spec, queries and neighbours of a kNN estimator.
 
-    The estimator declares ``n_neighbors``, ``metric``, ``p``, ``block_size``
-    and ``n_jobs`` (constraints in :data:`SEARCH_PARAMETER_CONSTRAINTS`),
-    calls :meth:`_validate_training` then :meth:`_store_training` in ``fit``
-    and searches with :meth:`kneighbors`. It goes left of ``BaseEstimator``.
+    The estimator declares ``n_neighbors``, ``metric``, ``p``,
+    ``metric_params``, ``block_size`` and ``n_jobs`` (constraints in
+    :data:`SEARCH_PARAMETER_CONSTRAINTS`), calls :meth:`_validate_training`
+    then :meth:`_store_training` in ``fit`` and searches with
+    :meth:`kneighbors`. It goes left of ``BaseEstimator``.
     """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.metric == "nan_euclidean"
+        # A precomputed matrix is split by rows and columns in cross-validation.
+        tags.input_tags.pairwise = self.metric == PRECOMPUTED
+        return tags
+
+    def _finite(self):
+        """``ensure_all_finite`` of ``validate_data``: NaN is a missing value
+        for the nan_euclidean metric only."""
+        return "allow-nan" if self.metric == "nan_euclidean" else True
 
     def _validate_training(self, X, y="no_validation", **checks):
         """``validate_data`` of ``fit``: image stacks flattened, dense, C order;
@@ -136,6 +168,7 @@ class KNeighborsSearchMixin:
             dtype="numeric",
             order="C",
             accept_sparse=False,
+            ensure_all_finite=self._finite(),
             **checks,
         )
 
@@ -148,22 +181,69 @@ class KNeighborsSearchMixin:
             self._search_spec = None
             self._search_spec_params = self._spec_params()
             self.effective_metric_ = PRECOMPUTED
+            self.effective_metric_params_ = dict(self.metric_params or {})
             return
         self._fit_X = training_array(X)
         # Norms and bound tables of the rows, each computed at its first use.
         self._training_rows = _search.TrainingRows(self._fit_X)
         self.n_samples_fit_ = self._fit_X.shape[0]
         self._search_spec = self._build_spec()
+        self._warn_as_sklearn(X)
         self.effective_metric_ = self._search_spec.effective_metric
+        self.effective_metric_params_ = self._effective_metric_params()
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # A precomputed matrix is split by rows and columns in cross-validation.
-        tags.input_tags.pairwise = self.metric == PRECOMPUTED
-        return tags
+    def _warn_as_sklearn(self, X):
+        """The warnings scikit-learn's neighbours give at ``fit`` for these
+        parameters and data."""
+        spec = self._search_spec
+        if self.metric_params is not None and "p" in self.metric_params:
+            warnings.warn(
+                "Parameter p is found in metric_params. The corresponding "
+                "parameter from __init__ is ignored.",
+                SyntaxWarning,
+                stacklevel=3,
+            )
+        if spec.metric.name == "minkowski" and spec.p < 1:
+            warnings.warn(
+                "Mind that for 0 < p < 1, Minkowski metrics are not distance "
+                "metrics. Continuing the execution with `algorithm='brute'`.",
+                stacklevel=3,
+            )
+        if spec.metric.name in BOOLEAN_METRICS and X.dtype != bool:
+            warnings.warn(
+                f"Data was converted to boolean for metric {spec.metric.name}",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+
+    def _effective_metric_params(self):
+        """``metric_params`` as the search uses them (scikit-learn's
+        ``effective_metric_params_``): Minkowski's ``p`` and ``w``, the
+        derived ``V`` or ``VI``, a callable's own parameters."""
+        spec = self._search_spec
+        metric = spec.metric
+        if metric.function is not None:
+            return dict(self.metric_params or {})
+        arguments = spec.arguments
+        if metric.general == "weighted_minkowski":
+            return {"p": spec.p, "w": arguments.vector}
+        if metric.name == "minkowski":
+            return {"p": spec.p, "w": None}
+        if metric.general == "seuclidean":
+            return {"V": arguments.vector}
+        if metric.general == "mahalanobis":
+            return {"VI": arguments.matrix}
+        return {}
 
     def _spec_params(self):
-        return (self.metric, self.p, self.algorithm, self.block_size, self.n_jobs)
+        return (
+            self.metric,
+            self.p,
+            _params_token(self.metric_params),
+            self.algorithm,
+            self.block_size,
+            self.n_jobs,
+        )
 
     def _build_spec(self):
         spec = SearchSpec.build(
@@ -173,6 +253,8 @@ class KNeighborsSearchMixin:
             block_size=self.block_size,
             n_jobs=self.n_jobs,
             algorithm=self.algorithm,
+            metric_params=self.metric_params,
+            training=self._fit_X,
         )
         self._search_spec_params = self._spec_params()
         return spec
@@ -207,6 +289,7 @@ class KNeighborsSearchMixin:
             dtype="numeric",
             order="C",
             accept_sparse=False,
+            ensure_all_finite=self._finite(),
         )
         return self._spec().query_array(X)
 
@@ -303,24 +386,29 @@ class KNeighborsSearchMixin:
 
     def __getstate__(self):
         # A copy: ``object.__getstate__`` may return the live ``__dict__``.
-        # The search spec is derived state, rebuilt on load, so pickles hold
-        # only arrays and plain values.
+        # The search spec and the effective metric parameters are derived
+        # state, rebuilt on load, so pickles hold only arrays and plain values.
         state = stamp_version(super().__getstate__())
         state.pop("_search_spec", None)
         state.pop("_search_spec_params", None)
         state.pop("_training_rows", None)
+        state.pop("effective_metric_params_", None)
         return state
 
     def __setstate__(self, state):
         state = warn_if_other_version(self, state)
+        # Pickles from before metric_params existed searched without them.
+        state.setdefault("metric_params", None)
         super().__setstate__(state)
         if "_fit_X" in state and state.get("effective_metric_") == PRECOMPUTED:
             self._search_spec = None
             self._search_spec_params = self._spec_params()
             self._training_rows = None
+            self.effective_metric_params_ = dict(self.metric_params or {})
         elif "_fit_X" in state:
             self._search_spec = self._build_spec()
             self._training_rows = _search.TrainingRows(self._fit_X)
+            self.effective_metric_params_ = self._effective_metric_params()
 
 
 def _no_y(y):

@@ -10,8 +10,10 @@ keyed by:
 
 * a BLAKE2b digest of the bytes, dtype and shape of the training rows and of
   the queries (never ``id()``: an array changed in place gets a new key);
-* the distance (registry name and ``p``) and whether each row excludes
-  itself.
+* the distance (registry name, ``p`` and a digest of the values of the
+  ``metric_params``: the spec's ``identity``) and whether each row excludes
+  itself. Searches with a callable metric are never reused (a function's
+  result may change without its identity changing).
 
 Block sizes and thread counts do not change results and are not part of the
 key. Each miss searches ``max(k, MIN_NEIGHBORS)`` neighbours (at most the
@@ -151,15 +153,16 @@ class SearchCache:
             _, (dist, ind) = self._entries.popitem(last=False)
             self._bytes -= dist.nbytes + ind.nbytes
 
-    def key(self, metric, p, X, Y, exclude_self, n_threads=1):
+    def key(self, identity, X, Y, exclude_self, n_threads=1):
         """The key of a search: contents of ``X`` and ``Y`` (hashed on up to
-        ``n_threads`` threads) and the distance."""
-        if not self._max_bytes:
+        ``n_threads`` threads) and the distance's ``identity``
+        (``SearchSpec.identity``; None is never reused)."""
+        if not self._max_bytes or identity is None:
             return None
         if not exclude_self and len(X) < SMALL_BATCH and Y.nbytes > CHUNK_BYTES:
             return None  # hashing would cost more than searching
         query = b"self" if exclude_self else digest(X, n_threads)
-        return (metric.name, float(p), digest(Y, n_threads), query, bool(exclude_self))
+        return (identity, digest(Y, n_threads), query, bool(exclude_self))
 
     def get(self, key, k):
         """Copies of the first ``k`` cached neighbours, or None."""

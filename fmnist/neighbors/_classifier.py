@@ -23,14 +23,14 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     ``algorithm="brute"`` computes on dense data, with parallel numba kernels
     that never build the full query-by-training distance matrix and that keep
     uint8 images (such as Fashion-MNIST) in exact integer arithmetic. It
-    takes the same ``n_neighbors``, ``weights``, ``metric`` (the metrics
-    below) and ``p`` and has the same ``kneighbors``, ``kneighbors_graph``,
+    takes the same ``n_neighbors``, ``weights``, ``metric`` (every metric of
+    scikit-learn's brute force for dense data, or a callable), ``p`` and
+    ``metric_params`` and has the same ``kneighbors``, ``kneighbors_graph``,
     ``predict``, ``predict_proba`` and ``score``. Its ``algorithm`` is 'auto',
     'brute' or 'pruned' (exact in every case; no trees); it does not take
-    ``leaf_size`` or ``metric_params``, other metrics, callables as metric
-    or sparse input. It takes ``metric="precomputed"`` (dense distance
-    matrices and sparse neighbours graphs) and multi-output targets, as
-    scikit-learn's classifier does.
+    ``leaf_size`` or sparse input. It takes ``metric="precomputed"`` (dense
+    distance matrices and sparse neighbours graphs) and multi-output targets,
+    as scikit-learn's classifier does.
 
     Parameters
     ----------
@@ -38,21 +38,40 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         Number of neighbors used by :meth:`predict`, :meth:`predict_proba` and
         by default by :meth:`kneighbors`.
 
-    metric : {'euclidean', 'sqeuclidean', 'manhattan', 'cosine', 'chebyshev', \
-'minkowski', 'precomputed'}, default='euclidean'
-        Distance between samples; 'precomputed' reads the neighbours from
-        distance matrices or sparse neighbours graphs given as ``X`` (see
-        the user guide, "Precomputed distances and graphs"). ``'l1'`` and
-        ``'cityblock'`` are aliases of
-        ``'manhattan'``, ``'l2'`` of ``'euclidean'``. The cosine distance is
-        ``1 - cos(x, y)``, exactly 0 for samples pointing the same way (see
-        Notes), and 1 when either sample is all zeros, as in
-        :func:`sklearn.metrics.pairwise.cosine_distances`.
+    metric : str or callable, default='euclidean'
+        Distance between samples. 'euclidean', 'sqeuclidean', 'manhattan',
+        'cosine', 'chebyshev' and 'minkowski' run on SIMD tiles; 'braycurtis',
+        'canberra', 'correlation', 'seuclidean', 'mahalanobis', 'haversine',
+        'nan_euclidean', 'hamming' and the boolean 'dice', 'jaccard',
+        'rogerstanimoto', 'russellrao', 'sokalsneath' and 'yule' on the
+        generic compiled search (:ref:`generic-search`). ``'l1'`` and
+        ``'cityblock'`` are aliases of ``'manhattan'``, ``'l2'`` of
+        ``'euclidean'``. The cosine distance is ``1 - cos(x, y)``, exactly 0
+        for samples pointing the same way (see Notes), and 1 when either
+        sample is all zeros, as in
+        :func:`sklearn.metrics.pairwise.cosine_distances`. A callable
+        ``f(x, y)`` of two 1-D float64 rows returns their distance: decorated
+        with ``numba.njit`` it runs inside the compiled search at compiled
+        speed; a plain Python function runs at scikit-learn's speed (one
+        call per pair, through :func:`sklearn.metrics.pairwise_distances`).
+        'precomputed' reads the neighbours from distance matrices or sparse
+        neighbours graphs given as ``X`` (see the user guide, "Precomputed
+        distances and graphs").
 
     p : float, default=2
-        Power of the Minkowski metric, ``p >= 1`` or ``numpy.inf``; only used
+        Power of the Minkowski metric, ``p > 0`` or ``numpy.inf``; only used
         when ``metric='minkowski'``. ``p=1`` is the manhattan, ``p=2`` the
-        euclidean and ``p=inf`` the chebyshev distance.
+        euclidean and ``p=inf`` the chebyshev distance; ``0 < p < 1`` is not
+        a metric (the triangle inequality fails) and warns as scikit-learn
+        does.
+
+    metric_params : dict, default=None
+        Parameters of the metric: ``w`` (weights, one per feature) and ``p``
+        for 'minkowski' (``p`` here wins over the ``p`` parameter, with a
+        ``SyntaxWarning``), ``V`` (variances) for 'seuclidean', ``VI`` (the
+        inverse covariance) or ``V`` for 'mahalanobis'; keyword arguments of
+        a plain Python callable. ``V`` and ``VI`` are derived from the
+        training data when absent. Others raise a ValueError.
 
     weights : {'uniform', 'distance'}, callable or None, default='uniform'
         Weight of each neighbor in the vote:
@@ -102,7 +121,14 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     effective_metric_ : str
         The distance computed: ``metric`` with aliases resolved, and
         'manhattan', 'euclidean' or 'chebyshev' for Minkowski with ``p`` equal
-        to 1, 2 or infinity.
+        to 1, 2 or infinity (without weights); the callable itself for a
+        callable ``metric``.
+
+    effective_metric_params_ : dict
+        The metric's parameters as searched: ``p`` and ``w`` for
+        'minkowski', ``V`` for 'seuclidean' and ``VI`` for 'mahalanobis'
+        (derived from the training data where not given), a callable's
+        ``metric_params``; empty for the other metrics.
 
     n_features_in_ : int
         Number of features seen during :term:`fit` (``h * w`` for images of
@@ -138,6 +164,13 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     that holds it exactly; otherwise (fractional values on an integer model,
     float64 on a float32 model) its own values are compared with the stored
     training rows in float64, without a widened copy of the training data.
+
+    **Other metrics.** The metrics without tiles and numba-compiled
+    callables compare each pair in float64 in one compiled kernel that keeps
+    the same running top-k; their ``V`` and ``VI``, where derived, are those
+    of the training rows for every query (scikit-learn derives them only to
+    search the training samples themselves and raises for other queries).
+    Searches with a callable metric are never reused from the search cache.
 
     **Exactness.** For integer data the manhattan, euclidean, sqeuclidean,
     chebyshev and Minkowski ``p=1, 2, inf`` distances are computed in exact
@@ -196,6 +229,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         *,
         metric="euclidean",
         p=2,
+        metric_params=None,
         weights="uniform",
         algorithm="auto",
         block_size=None,
@@ -204,6 +238,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
         self.weights = weights
         self.algorithm = algorithm
         self.block_size = block_size

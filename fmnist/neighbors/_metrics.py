@@ -1,11 +1,13 @@
 """The metric registry: every metric name is interpreted here and nowhere else.
 
-Each metric is one :class:`Metric` record naming, for each kind of data pair,
-its route through the kernels (the tile that accumulates a value per pair and
-the rule that turns it into a heap key) and the finishing step that turns the
-final keys into distances. Ranking happens on the cheapest exact key (squared
-euclidean, the ``p``-th power for Minkowski); only the returned ``k`` are
-finished.
+Each metric is one :class:`Metric` record. A metric with SIMD tiles names,
+for each kind of data pair, its route through the kernels (the tile that
+accumulates a value per pair and the rule that turns it into a heap key); any
+other names its per-pair distance in :mod:`._general` (``general``) and the
+``metric_params`` it takes. The finishing step turns the final keys into
+distances. Ranking happens on the cheapest exact key (squared euclidean, the
+``p``-th power for Minkowski); only the returned ``k`` are finished. A
+callable ``metric`` becomes a record of its own (:func:`callable_metric`).
 """
 
 import math
@@ -16,7 +18,13 @@ import numpy as np
 
 from ._kernels import _codes as c
 
-__all__ = ["METRIC_ALIASES", "Metric", "resolve_metric"]
+__all__ = [
+    "BOOLEAN_METRICS",
+    "METRIC_ALIASES",
+    "Metric",
+    "callable_metric",
+    "resolve_metric",
+]
 
 
 @dataclass(frozen=True)
@@ -41,14 +49,32 @@ class Metric:
         (``'l1'``), from projections on principal directions (``'l2'``), or
         from those of the unit rows (``'cosine'``); None where only brute
         force serves.
+    general : str or None
+        The per-pair distance of :mod:`._general` that serves the metric
+        (one of ``_general.PAIR_DISTANCES``, or ``'numba'`` and ``'python'``
+        for callables); None for the tiled metrics.
+    params : tuple of str
+        The ``metric_params`` the metric takes besides ``p``.
+    boolean : bool
+        Samples are compared as booleans (nonzero is True), as scikit-learn
+        converts them for these metrics.
+    n_features : int or None
+        The only number of features the metric is defined for.
+    function : callable or None
+        A callable ``metric``: ``function(x, y, **metric_params)``.
     """
 
     name: str
-    uint8: tuple
-    integer: tuple
-    floating: tuple
+    uint8: tuple = None
+    integer: tuple = None
+    floating: tuple = None
     finish: str = "none"
     pruned: str | None = None
+    general: str | None = None
+    params: tuple = ()
+    boolean: bool = False
+    n_features: int | None = None
+    function: object = None
 
     def route(self, query_dtype, train_dtype, n_features=0):
         """``(tile, key)`` for queries of ``query_dtype`` against training
@@ -66,6 +92,8 @@ class Metric:
         """int64 for exact integer keys (raw sums of integer rows, which for
         int32 data can exceed 2**53, and squared distances from the exact
         dots of uint8 rows), float64 otherwise."""
+        if self.general is not None:
+            return np.dtype(np.float64)
         tile, key = self.route(query_dtype, train_dtype)
         integer = query_dtype.kind in "iu" and train_dtype.kind in "iu"
         exact = key in (c.KEY_RAW, c.KEY_SQL2_FROM_DOT) and tile != c.TILE_LP
@@ -77,6 +105,8 @@ class Metric:
             return np.sqrt(keys.astype(np.float64))
         if self.finish == "root":
             return keys ** (1.0 / p)
+        if self.finish == "haversine":
+            return 2.0 * np.arcsin(np.sqrt(keys))
         return keys.astype(np.float64, copy=False)
 
 
@@ -85,9 +115,7 @@ _SQL2 = (c.TILE_SQL2, c.KEY_RAW)
 _SQL2_U8 = (c.TILE_DOT_U8, c.KEY_SQL2_FROM_DOT)
 
 _REGISTRY = {
-    "manhattan": Metric(
-        "manhattan", (c.TILE_SAD_U8, c.KEY_RAW), _L1, _L1, pruned="l1"
-    ),
+    "manhattan": Metric("manhattan", (c.TILE_SAD_U8, c.KEY_RAW), _L1, _L1, pruned="l1"),
     "euclidean": Metric(
         "euclidean", _SQL2_U8, _SQL2, _SQL2, finish="sqrt", pruned="l2"
     ),
@@ -101,7 +129,39 @@ _REGISTRY = {
     ),
     "chebyshev": Metric("chebyshev", *[(c.TILE_LINF, c.KEY_RAW)] * 3),
     "minkowski": Metric("minkowski", *[(c.TILE_LP, c.KEY_RAW)] * 3, finish="root"),
+    # Served by the generic search (``._general``): one per-pair distance each.
+    "weighted_minkowski": Metric(
+        "minkowski", finish="root", general="weighted_minkowski", params=("w",)
+    ),
+    "braycurtis": Metric("braycurtis", general="braycurtis"),
+    "canberra": Metric("canberra", general="canberra"),
+    "correlation": Metric("correlation", general="correlation"),
+    "seuclidean": Metric(
+        "seuclidean", finish="sqrt", general="seuclidean", params=("V",)
+    ),
+    "mahalanobis": Metric(
+        "mahalanobis", finish="sqrt", general="mahalanobis", params=("V", "VI")
+    ),
+    "haversine": Metric(
+        "haversine", finish="haversine", general="haversine", n_features=2
+    ),
+    "nan_euclidean": Metric("nan_euclidean", general="nan_euclidean"),
+    "hamming": Metric("hamming", general="hamming"),
+    **{
+        name: Metric(name, general=name, boolean=True)
+        for name in (
+            "dice",
+            "jaccard",
+            "rogerstanimoto",
+            "russellrao",
+            "sokalsneath",
+            "yule",
+        )
+    },
 }
+
+#: The metrics that compare samples as booleans.
+BOOLEAN_METRICS = tuple(name for name, m in _REGISTRY.items() if m.boolean)
 
 #: Every accepted metric name and the registry entry it means.
 METRIC_ALIASES = {
@@ -114,30 +174,72 @@ METRIC_ALIASES = {
     "cosine": "cosine",
     "chebyshev": "chebyshev",
     "minkowski": "minkowski",
+    **{
+        name: name
+        for name, record in _REGISTRY.items()
+        if record.general is not None and name != "weighted_minkowski"
+    },
 }
 
 # Minkowski powers that are another metric.
 _MINKOWSKI_SPECIAL = {1.0: "manhattan", 2.0: "euclidean", math.inf: "chebyshev"}
 
 
-def resolve_metric(metric, p=2):
+def resolve_metric(metric, p=2, weighted=False):
     """Return ``(Metric, p)`` for a metric name and Minkowski power.
 
     Aliases are resolved, and Minkowski with ``p`` of 1, 2 or infinity is the
-    manhattan, euclidean or chebyshev metric. ``p`` is only checked (a real
-    number >= 1, or infinity) for ``metric='minkowski'``.
+    manhattan, euclidean or chebyshev metric unless it is ``weighted`` (has
+    weights ``w``). ``p`` is only checked (a real number > 0, or infinity
+    unweighted) for ``metric='minkowski'``. A callable ``metric`` is
+    :func:`callable_metric`.
     """
+    if callable(metric):
+        return callable_metric(metric), 2.0
     if not isinstance(metric, str) or metric not in METRIC_ALIASES:
         raise ValueError(
-            f"metric must be one of {sorted(METRIC_ALIASES)}. Got {metric!r} instead."
+            f"metric must be one of {sorted(METRIC_ALIASES)} or a callable. "
+            f"Got {metric!r} instead."
         )
     name = METRIC_ALIASES[metric]
     if name != "minkowski":
         return _REGISTRY[name], 2.0
-    if isinstance(p, bool) or not isinstance(p, Real) or not p >= 1:
+    if isinstance(p, bool) or not isinstance(p, Real) or not p > 0:
         raise ValueError(
-            f"p must be a real number >= 1 (or infinity) for the minkowski metric. "
+            "p must be a real number > 0 (or infinity) for the minkowski metric. "
             f"Got {p!r} instead."
         )
     p = float(p)
+    if weighted:
+        if math.isinf(p):
+            raise ValueError(
+                "The weighted minkowski metric requires a finite p. "
+                "For p=inf, use metric='chebyshev'."
+            )
+        return _REGISTRY["weighted_minkowski"], p
     return _REGISTRY[_MINKOWSKI_SPECIAL.get(p, "minkowski")], p
+
+
+def callable_metric(function):
+    """The record of a callable ``metric``: run inside the compiled search
+    when it is a numba dispatcher (``numba.njit``), else called on blocks
+    of samples through :func:`sklearn.metrics.pairwise_distances`."""
+    general = "numba" if _is_numba_dispatcher(function) else "python"
+    return Metric(
+        getattr(function, "__name__", repr(function)),
+        general=general,
+        function=function,
+    )
+
+
+def _is_numba_dispatcher(function):
+    """Whether ``function`` is compiled by ``numba.njit`` (numba is only
+    imported when it already is)."""
+    import sys
+
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return False
+    from numba.core.dispatcher import Dispatcher
+
+    return isinstance(function, Dispatcher)

@@ -11,7 +11,8 @@ sharded search all call it.
   key)`` from the metric record, the per-row values the key needs, the
   heaps in the key dtype, the block sizes (from the L2 cache unless the
   spec fixes them) and the thread count.
-* **run** hands the plan to one of two searches. The pruned search
+* **run** hands a metric without tiles to the generic search
+  (:mod:`._general`), and otherwise the plan to one of two searches. The pruned search
   (:mod:`._pruned`, where ``algorithm`` and the data allow it) rules out
   most training rows with exact lower bounds first; brute force
   (:mod:`._brute`) compares every pair. Either runs its route's kernel,
@@ -184,10 +185,10 @@ def search(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, training=
     n_threads = resolve_threads(spec.n_jobs)
     key = None
     if reuse:
-        key = search_cache.key(spec.metric, spec.p, X, Y, exclude_self, n_threads)
+        key = search_cache.key(spec.identity, X, Y, exclude_self, n_threads)
     if key is None:  # reuse turned off, or a small batch on large rows
         return _run(spec, X, Y, int(n_neighbors), exclude_self, training)
-    y_digest = key[2]
+    y_digest = key[1]
     cached = search_cache.get(key, n_neighbors)
     if cached is not None:
         return cached
@@ -203,6 +204,8 @@ def _run(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
     if training is None or training.rows is not Y:
         training = TrainingRows(Y)
     metric = spec.metric
+    if metric.general is not None:
+        return _run_general(spec, X, Y, n_neighbors, exclude_self, training)
     route = metric.route(X.dtype, Y.dtype, X.shape[1])
     aux_kind = _codes.KEY_AUX[route[1]]
     aux_y = training.row_values(aux_kind)
@@ -240,4 +243,36 @@ def _run(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
             _cosine.settle_near_parallel(
                 X, Y, bool(exclude_self), aux_x, aux_y, keys, idx
             )
+    return metric.distances(keys, spec.p), idx
+
+
+def _run_general(spec, X, Y, n_neighbors, exclude_self, training):
+    """The generic search (:mod:`._general`) of a metric without tiles."""
+    from ._general import _driver
+
+    metric = spec.metric
+    keys, idx = empty_heaps(metric, X, Y, int(n_neighbors))
+    if X.shape[0]:
+        n_threads = resolve_threads(spec.n_jobs)
+        row_bytes = X.shape[1] * 8  # the kernel's float64 copies of the blocks
+        q_block, t_block = plan_blocks(
+            spec.block_size, X.shape[0], row_bytes, n_threads
+        )
+        empty = np.empty(0, dtype=np.float64)
+        plan = SearchPlan(
+            route=None,
+            X=X,
+            Y=Y,
+            exclude_self=bool(exclude_self),
+            p=float(spec.p),
+            aux_x=empty,
+            aux_y=empty,
+            keys=keys,
+            idx=idx,
+            q_block=q_block,
+            t_block=t_block,
+            n_threads=n_threads,
+            training=training,
+        )
+        _driver.search(plan, metric, spec.arguments, spec.metric_params)
     return metric.distances(keys, spec.p), idx

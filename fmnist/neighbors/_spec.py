@@ -20,11 +20,12 @@ uint8, int32, float32 and float64. Training data is stored as:
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral
 
 import numpy as np
 
+from ._general import arguments_digest, metric_arguments
 from ._metrics import Metric, resolve_metric
 from ._vote import class_votes
 
@@ -46,8 +47,7 @@ def check_n_neighbors(n_neighbors, n_samples_fit, exclude_self=False, n_samples=
         n_neighbors, Integral
     ):
         raise TypeError(
-            f"n_neighbors does not take {type(n_neighbors)} value, enter "
-            "integer value"
+            f"n_neighbors does not take {type(n_neighbors)} value, enter integer value"
         )
     if n_neighbors <= 0:
         raise ValueError(f"Expected n_neighbors > 0. Got {n_neighbors}")
@@ -161,6 +161,14 @@ class SearchSpec:
         'brute' compares every pair; 'pruned' rules most pairs out with
         exact lower bounds where the metric and data allow it
         (:mod:`._pruned`); 'auto' prunes where it pays.
+    arguments : Arguments or None
+        What the metrics of the generic search (:mod:`._general`) read:
+        Minkowski weights, seuclidean variances, the mahalanobis matrix.
+    metric_params : dict or None
+        The keyword arguments of a callable metric computed in Python.
+    identity : tuple or None
+        What the search cache keys the distance on: the metric's name, ``p``
+        and a digest of ``arguments``; None for callables, never reused.
     """
 
     metric: Metric
@@ -169,14 +177,45 @@ class SearchSpec:
     block_size: tuple = None
     n_jobs: int = None
     algorithm: str = "auto"
+    arguments: object = field(default=None, compare=False)
+    metric_params: dict = field(default=None, compare=False)
+    identity: tuple = None
 
     @classmethod
     def build(
-        cls, metric, p, train_dtype, *, block_size=None, n_jobs=None, algorithm="auto"
+        cls,
+        metric,
+        p,
+        train_dtype,
+        *,
+        block_size=None,
+        n_jobs=None,
+        algorithm="auto",
+        metric_params=None,
+        training=None,
     ):
         """A spec from parameter values (metric names and aliases as the
-        estimator takes them; ``block_size`` an int or a pair)."""
-        record, p = resolve_metric(metric, p)
+        estimator takes them, or a callable; ``block_size`` an int or a
+        pair; ``metric_params`` a dict or None, its ``p`` taking precedence;
+        ``training``, the training rows that size ``metric_params`` and from
+        which seuclidean's ``V`` and mahalanobis' ``VI`` are derived when
+        absent)."""
+        if metric_params is not None and not isinstance(metric_params, dict):
+            raise TypeError(
+                "metric_params must be a dict or None. "
+                f"Got {type(metric_params).__name__}."
+            )
+        params = dict(metric_params or {})
+        if not callable(metric):
+            p = params.pop("p", p)
+        weighted = params.get("w") is not None
+        if not weighted:
+            params.pop("w", None)
+        record, p = resolve_metric(metric, p, weighted)
+        arguments = metric_arguments(record, params, p, training)
+        identity = None
+        if record.function is None:
+            identity = (record.name, float(p), arguments_digest(arguments))
         train_dtype = np.dtype(train_dtype)
         if train_dtype not in KERNEL_DTYPES:
             raise TypeError(
@@ -189,13 +228,23 @@ class SearchSpec:
                 f"Got {algorithm!r} instead."
             )
         return cls(
-            record, p, train_dtype, _normalise_block_size(block_size), n_jobs,
+            record,
+            p,
+            train_dtype,
+            _normalise_block_size(block_size),
+            n_jobs,
             algorithm,
+            arguments,
+            params if record.general == "python" else None,
+            identity,
         )
 
     @property
     def effective_metric(self):
-        """The name of the distance computed (aliases and Minkowski resolved)."""
+        """The name of the distance computed (aliases and Minkowski
+        resolved), or the callable metric itself."""
+        if self.metric.function is not None:
+            return self.metric.function
         return self.metric.name
 
     def query_array(self, X):

@@ -32,9 +32,8 @@ class BlockKNNTransformer(
     (:class:`~sklearn.cluster.SpectralClustering`), typically in a
     :class:`~sklearn.pipeline.Pipeline`. Its ``algorithm`` is 'auto',
     'brute' or 'pruned' (no trees); it does not take ``leaf_size`` or
-    ``metric_params``, other metrics, callables as metric or sparse input.
-    With ``metric="precomputed"`` it reads the neighbours from distance
-    matrices or sparse graphs, as scikit-learn's transformer does.
+    sparse input. With ``metric="precomputed"`` it reads the neighbours from
+    distance matrices or sparse graphs, as scikit-learn's transformer does.
 
     Parameters
     ----------
@@ -48,14 +47,20 @@ class BlockKNNTransformer(
         training sample counts as its own neighbor: the graph then holds
         ``n_neighbors + 1`` neighbors per row.
 
-    metric : {'euclidean', 'sqeuclidean', 'manhattan', 'cosine', 'chebyshev', \
-'minkowski'}, default='euclidean'
-        Distance between samples, as in :class:`~fmnist.BlockKNNClassifier`
-        (``'l1'``, ``'cityblock'`` and ``'l2'`` are aliases).
+    metric : str or callable, default='euclidean'
+        Distance between samples, as in :class:`~fmnist.BlockKNNClassifier`:
+        every metric of scikit-learn's brute force for dense data (aliases
+        included), or a callable (compiled into the search when decorated
+        with ``numba.njit``).
 
     p : float, default=2
-        Power of the Minkowski metric, ``p >= 1`` or ``numpy.inf``; only used
+        Power of the Minkowski metric, ``p > 0`` or ``numpy.inf``; only used
         when ``metric='minkowski'``.
+
+    metric_params : dict, default=None
+        Parameters of the metric, as in :class:`~fmnist.BlockKNNClassifier`
+        (``w``, ``p``, ``V``, ``VI``, or a Python callable's keyword
+        arguments).
 
     algorithm : {'auto', 'brute', 'pruned'}, default='auto'
         How the exact neighbours are found; results never depend on it.
@@ -83,7 +88,12 @@ class BlockKNNTransformer(
     effective_metric_ : str
         The distance computed: ``metric`` with aliases resolved, and
         'manhattan', 'euclidean' or 'chebyshev' for Minkowski with ``p`` equal
-        to 1, 2 or infinity.
+        to 1, 2 or infinity (without weights); the callable itself for a
+        callable ``metric``.
+
+    effective_metric_params_ : dict
+        The metric's parameters as searched, as in
+        :class:`~fmnist.BlockKNNClassifier`.
 
     n_features_in_ : int
         Number of features seen during :term:`fit` (``h * w`` for images of
@@ -152,6 +162,7 @@ class BlockKNNTransformer(
         n_neighbors=5,
         metric="euclidean",
         p=2,
+        metric_params=None,
         algorithm="auto",
         block_size=None,
         n_jobs=None,
@@ -160,6 +171,7 @@ class BlockKNNTransformer(
         self.n_neighbors = n_neighbors
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
         self.algorithm = algorithm
         self.block_size = block_size
         self.n_jobs = n_jobs

@@ -231,8 +231,8 @@ def test_threads_restored_and_capped():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"metric": "hamming"}, ValueError, "metric"),
-        ({"metric": "minkowski", "p": 0.5}, ValueError, "p must be"),
+        ({"metric": "sokalmichener"}, ValueError, "metric"),
+        ({"metric": "minkowski", "p": 0}, ValueError, "p must be"),
         ({"exclude_self": True}, ValueError, "exclude_self"),
     ],
 )
