@@ -21,6 +21,8 @@ from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from . import _search
 from ._metrics import METRIC_ALIASES
+from ._sparse import _rows as _sparse_rows
+from ._sparse import _search as _sparse_search
 from ._spec import SearchSpec, check_n_neighbors, training_array
 
 __all__ = ["SEARCH_PARAMETER_CONSTRAINTS", "KNeighborsSearchMixin", "neighbors_graph"]
@@ -100,21 +102,26 @@ class KNeighborsSearchMixin:
     """
 
     def _validate_training(self, X, y="no_validation"):
-        """``validate_data`` of ``fit``: image stacks flattened, dense, C order."""
+        """``validate_data`` of ``fit``: image stacks flattened, dense arrays
+        in C order, sparse input in CSR."""
         return validate_data(
             self,
             flatten_image_stack(X)[0],
             y,
             dtype="numeric",
             order="C",
-            accept_sparse=False,
+            accept_sparse="csr",
         )
 
     def _store_training(self, X):
-        """Store validated training rows in their kernel dtype; build the spec."""
-        self._fit_X = training_array(X)
-        # Norms and bound tables of the rows, each computed at its first use.
-        self._training_rows = _search.TrainingRows(self._fit_X)
+        """Store validated training rows in their kernel dtype (sparse input
+        as a private canonical copy); build the spec."""
+        if sparse.issparse(X):
+            self._fit_X = _sparse_rows.sparse_rows(X, copy=True)
+        else:
+            self._fit_X = training_array(X)
+        # What the search derives from the rows, each computed at first use.
+        self._training_rows = _training_rows(self._fit_X)
         self.n_samples_fit_ = self._fit_X.shape[0]
         self._search_spec = self._build_spec()
         self.effective_metric_ = self._search_spec.effective_metric
@@ -130,6 +137,7 @@ class KNeighborsSearchMixin:
             block_size=self.block_size,
             n_jobs=self.n_jobs,
             algorithm=self.algorithm,
+            sparse=_is_sparse_rows(self._fit_X),
         )
         self._search_spec_params = self._spec_params()
         return spec
@@ -149,14 +157,35 @@ class KNeighborsSearchMixin:
             reset=False,
             dtype="numeric",
             order="C",
-            accept_sparse=False,
+            accept_sparse="csr",
         )
+        if _is_sparse_rows(self._fit_X):
+            return _sparse_search.query_rows(X, self._fit_X)
+        if sparse.issparse(X):
+            return _sparse_search.checked_queries(X)
         return self._spec().query_array(X)
 
     def _search(self, X, n_neighbors, exclude_self):
         """Neighbours of validated queries ``X`` (the training rows when
-        ``exclude_self``), after checking ``n_neighbors`` against the fit."""
+        ``exclude_self``), after checking ``n_neighbors`` against the fit.
+
+        Sparse training rows are searched by the sparse search; sparse
+        queries of dense training rows by the dense search, made dense a
+        chunk of rows at a time."""
         check_n_neighbors(n_neighbors, self.n_samples_fit_, exclude_self, X.shape[0])
+        if _is_sparse_rows(self._fit_X):
+            return _sparse_search.search(
+                self._spec(),
+                X,
+                self._fit_X,
+                int(n_neighbors),
+                exclude_self=exclude_self,
+                training=self._training_rows,
+            )
+        if sparse.issparse(X):
+            return _sparse_search.search_densified(
+                self._spec(), X, self._fit_X, int(n_neighbors), self._training_rows
+            )
         return _search.search(
             self._spec(),
             X,
@@ -257,4 +286,15 @@ class KNeighborsSearchMixin:
         super().__setstate__(state)
         if "_fit_X" in state:
             self._search_spec = self._build_spec()
-            self._training_rows = _search.TrainingRows(self._fit_X)
+            self._training_rows = _training_rows(self._fit_X)
+
+
+def _is_sparse_rows(rows):
+    return isinstance(rows, _sparse_rows.SparseRows)
+
+
+def _training_rows(rows):
+    """What the search derives from the stored rows, kept between searches."""
+    if _is_sparse_rows(rows):
+        return _sparse_rows.SparseTrainingRows(rows)
+    return _search.TrainingRows(rows)

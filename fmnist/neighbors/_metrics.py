@@ -15,8 +15,9 @@ from numbers import Real
 import numpy as np
 
 from ._kernels import _codes as c
+from ._sparse import _codes as s
 
-__all__ = ["METRIC_ALIASES", "Metric", "resolve_metric"]
+__all__ = ["METRIC_ALIASES", "Metric", "check_sparse_metric", "resolve_metric"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Metric:
     floating: tuple
     finish: str = "none"
     pruned: str | None = None
+    sparse: tuple | None = None
 
     def route(self, query_dtype, train_dtype, n_features=0):
         """``(tile, key)`` for queries of ``query_dtype`` against training
@@ -86,18 +88,37 @@ _SQL2_U8 = (c.TILE_DOT_U8, c.KEY_SQL2_FROM_DOT)
 
 _REGISTRY = {
     "manhattan": Metric(
-        "manhattan", (c.TILE_SAD_U8, c.KEY_RAW), _L1, _L1, pruned="l1"
+        "manhattan",
+        (c.TILE_SAD_U8, c.KEY_RAW),
+        _L1,
+        _L1,
+        pruned="l1",
+        sparse=(s.FAMILY_L1, s.KEY_L1),
     ),
     "euclidean": Metric(
-        "euclidean", _SQL2_U8, _SQL2, _SQL2, finish="sqrt", pruned="l2"
+        "euclidean",
+        _SQL2_U8,
+        _SQL2,
+        _SQL2,
+        finish="sqrt",
+        pruned="l2",
+        sparse=(s.FAMILY_DOT, s.KEY_SQL2),
     ),
-    "sqeuclidean": Metric("sqeuclidean", _SQL2_U8, _SQL2, _SQL2, pruned="l2"),
+    "sqeuclidean": Metric(
+        "sqeuclidean",
+        _SQL2_U8,
+        _SQL2,
+        _SQL2,
+        pruned="l2",
+        sparse=(s.FAMILY_DOT, s.KEY_SQL2),
+    ),
     "cosine": Metric(
         "cosine",
         (c.TILE_DOT_U8, c.KEY_COSINE_INT),
         (c.TILE_DOT, c.KEY_COSINE_INT),
         (c.TILE_CHORD, c.KEY_CHORD),
         pruned="cosine",
+        sparse=(s.FAMILY_DOT, s.KEY_COSINE),
     ),
     "chebyshev": Metric("chebyshev", *[(c.TILE_LINF, c.KEY_RAW)] * 3),
     "minkowski": Metric("minkowski", *[(c.TILE_LP, c.KEY_RAW)] * 3, finish="root"),
@@ -141,3 +162,23 @@ def resolve_metric(metric, p=2):
         )
     p = float(p)
     return _REGISTRY[_MINKOWSKI_SPECIAL.get(p, "minkowski")], p
+
+
+def sparse_metric_names():
+    """The metric names (aliases included) that sparse rows are searched with."""
+    return sorted(
+        name
+        for name, entry in METRIC_ALIASES.items()
+        if entry != "minkowski" and _REGISTRY[entry].sparse is not None
+    )
+
+
+def check_sparse_metric(record):
+    """Raise a ValueError unless the metric ``record`` serves sparse rows."""
+    if record.sparse is None:
+        names = ", ".join(repr(name) for name in sparse_metric_names())
+        raise ValueError(
+            f"Metric {record.name!r} not valid for sparse input. Sparse data is "
+            f"searched with the metrics {names}, or 'minkowski' with p=1 or p=2; "
+            "convert X to a dense array (X.toarray()) to use the others."
+        )

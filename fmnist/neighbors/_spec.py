@@ -25,7 +25,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ._metrics import Metric, resolve_metric
+from ._metrics import Metric, check_sparse_metric, resolve_metric
 from ._vote import class_votes
 
 __all__ = ["SearchIndex", "SearchSpec", "integer_limit", "training_array"]
@@ -161,6 +161,9 @@ class SearchSpec:
         'brute' compares every pair; 'pruned' rules most pairs out with
         exact lower bounds where the metric and data allow it
         (:mod:`._pruned`); 'auto' prunes where it pays.
+    sparse : bool
+        The training rows are sparse (:mod:`._sparse`): the metric is one
+        the sparse search serves, and ``algorithm`` is ignored.
     """
 
     metric: Metric
@@ -169,14 +172,27 @@ class SearchSpec:
     block_size: tuple = None
     n_jobs: int = None
     algorithm: str = "auto"
+    sparse: bool = False
 
     @classmethod
     def build(
-        cls, metric, p, train_dtype, *, block_size=None, n_jobs=None, algorithm="auto"
+        cls,
+        metric,
+        p,
+        train_dtype,
+        *,
+        block_size=None,
+        n_jobs=None,
+        algorithm="auto",
+        sparse=False,
     ):
         """A spec from parameter values (metric names and aliases as the
-        estimator takes them; ``block_size`` an int or a pair)."""
+        estimator takes them; ``block_size`` an int or a pair); ``sparse``
+        for sparse training rows, a ValueError for a metric they cannot be
+        searched with."""
         record, p = resolve_metric(metric, p)
+        if sparse:
+            check_sparse_metric(record)
         train_dtype = np.dtype(train_dtype)
         if train_dtype not in KERNEL_DTYPES:
             raise TypeError(
@@ -190,7 +206,7 @@ class SearchSpec:
             )
         return cls(
             record, p, train_dtype, _normalise_block_size(block_size), n_jobs,
-            algorithm,
+            algorithm, bool(sparse),
         )
 
     @property
