@@ -101,6 +101,11 @@ class KNeighborsSearchMixin:
     and searches with :meth:`kneighbors`. It goes left of ``BaseEstimator``.
     """
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def _validate_training(self, X, y="no_validation"):
         """``validate_data`` of ``fit``: image stacks flattened, dense arrays
         in C order, sparse input in CSR."""
