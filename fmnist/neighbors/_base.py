@@ -215,7 +215,7 @@ class KNeighborsSearchMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), default=None
             The queries. If None, the neighbors of every training sample are
             returned, a sample never being its own neighbor (a duplicate of it
@@ -247,7 +247,7 @@ class KNeighborsSearchMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), default=None
             The queries. If None, the neighbors of every training sample,
             a sample never being its own neighbor.

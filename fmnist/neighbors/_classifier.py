@@ -25,7 +25,9 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     ``predict``, ``predict_proba`` and ``score``. Its ``algorithm`` is 'auto',
     'brute' or 'pruned' (exact in every case; no trees); it does not take
     ``leaf_size`` or ``metric_params``, other metrics, callables as metric,
-    ``metric="precomputed"``, sparse input or multi-output targets.
+    ``metric="precomputed"`` or multi-output targets. Sparse input (any scipy
+    sparse format, converted to CSR) is searched exactly with the euclidean,
+    squared euclidean, manhattan and cosine metrics (see Notes).
 
     Parameters
     ----------
@@ -106,7 +108,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     See Also
     --------
     sklearn.neighbors.KNeighborsClassifier : The scikit-learn classifier this
-        one reproduces, with tree-based searches and sparse input.
+        one reproduces, with tree-based searches.
     sklearn.neighbors.NearestNeighbors : Unsupervised neighbor searches.
     fmnist.BlockKNNTransformer : The same search as a sparse neighbors graph.
     fmnist.ConvNetClassifier : Convolutional network for the same images.
@@ -126,6 +128,23 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     that holds it exactly; otherwise (fractional values on an integer model,
     float64 on a float32 model) its own values are compared with the stored
     training rows in float64, without a widened copy of the training data.
+
+    **Sparse input.** scipy sparse matrices and arrays of any format are
+    converted to CSR; the training rows are kept as a private canonical copy
+    (sorted column indices, duplicates summed), whole numbers as int32 and
+    any other values as float64. Sparse training rows are searched by an
+    exact sparse search (the rows sharing each column of a query, then every
+    training row's distance from the norms), for the euclidean, squared
+    euclidean, manhattan and cosine metrics (Minkowski with ``p`` of 1 or 2
+    included); other metrics raise a ValueError, as in scikit-learn. Dense
+    queries of sparse training rows are searched as sparse rows, sparse
+    queries of dense training rows as dense rows (a bounded number of rows
+    made dense at a time), with every metric. For whole numbers the
+    distances are computed in exact integer arithmetic, so sparse and dense
+    copies of the same integer data give the same neighbours and distances;
+    float values use ``|x|^2 + |y|^2 - 2 x.y`` (and ``|x|_1 + |y|_1`` with a
+    correction on shared columns for manhattan) in float64, as scikit-learn
+    does for sparse rows.
 
     **Exactness.** For integer data the manhattan, euclidean, sqeuclidean,
     chebyshev and Minkowski ``p=1, 2, inf`` distances are computed in exact
@@ -203,7 +222,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width)
             Training data; image stacks are flattened.
 
@@ -232,8 +251,10 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         -------
         index : SearchIndex
             ``spec`` (a frozen :class:`~fmnist.neighbors.SearchSpec`),
-            ``data`` (the training rows as searched), ``labels`` (encoded),
-            ``classes`` and ``weights``.
+            ``data`` (the training rows as searched: an array, or for sparse
+            training rows their canonical sparse copy, which the sharded
+            search of :mod:`fmnist.distributed` does not take), ``labels``
+            (encoded), ``classes`` and ``weights``.
         """
         check_is_fitted(self)
         return SearchIndex(
@@ -255,7 +276,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), or None
             The queries. If None, predict every training sample from its
             neighbors other than itself.
@@ -273,7 +294,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), or None
             The queries. If None, use every training sample, with its
             neighbors other than itself.
@@ -293,7 +314,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width), or None
             Test samples. If None, every training sample is predicted from
             its neighbors other than itself.

@@ -32,7 +32,8 @@ class BlockKNNTransformer(
     (:class:`~sklearn.cluster.SpectralClustering`), typically in a
     :class:`~sklearn.pipeline.Pipeline`. Its ``algorithm`` is 'auto',
     'brute' or 'pruned' (no trees); it does not take ``leaf_size`` or
-    ``metric_params``, other metrics, callables as metric or sparse input.
+    ``metric_params``, other metrics or callables as metric. Sparse input is
+    searched as by :class:`~fmnist.BlockKNNClassifier`.
 
     Parameters
     ----------
@@ -168,7 +169,7 @@ class BlockKNNTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width)
             Training data; image stacks are flattened.
 
@@ -193,7 +194,7 @@ class BlockKNNTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width)
             The queries.
 
@@ -215,7 +216,7 @@ class BlockKNNTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width)
             Training data; image stacks are flattened.
 

@@ -24,9 +24,7 @@ RTOL = 1e-9
 
 def _random_csr(n, n_features, density, dtype, rng):
     """Random CSR rows with empty rows and a column that no row uses."""
-    X = sparse.random(
-        n, n_features, density=density, format="csr", random_state=rng
-    )
+    X = sparse.random(n, n_features, density=density, format="csr", random_state=rng)
     X.data = (X.data * 200 - 60).astype(dtype) if dtype != np.float64 else X.data
     if np.dtype(dtype).kind in "iu":
         X.data = rng.integers(1, 200, size=X.nnz).astype(dtype)
@@ -99,7 +97,7 @@ def test_matches_sklearn_brute_force(metric, density, n_features, dtype):
 def _integer_images(n, n_features, rng, density=0.3):
     """uint8 rows, a third of their pixels set, with repeated rows and a
     multiple of a row (parallel for cosine) and an all-zero row."""
-    X = (rng.integers(0, 256, (n, n_features)) * (rng.random((n, n_features)) < density))
+    X = rng.integers(0, 256, (n, n_features)) * (rng.random((n, n_features)) < density)
     X = X.astype(np.uint8)
     X[5] = X[3]
     X[2] //= 2
@@ -244,7 +242,9 @@ def test_unsorted_and_repeated_indices_are_made_canonical_on_a_copy():
     # Repeated entries add up, as scipy reads them.
     dup = sparse.coo_matrix(([1.0, 2.0], ([0, 0], [4, 4])), shape=(1, 5))
     dist, ind = est.kneighbors(dup)
-    assert_allclose(dist, np.linalg.norm(dup.toarray() - X.toarray(), axis=1)[[1]][None])
+    assert_allclose(
+        dist, np.linalg.norm(dup.toarray() - X.toarray(), axis=1)[[1]][None]
+    )
     assert_array_equal(ind, [[1]])
 
 
@@ -258,7 +258,9 @@ def test_unsorted_and_repeated_indices_are_made_canonical_on_a_copy():
     ],
 )
 @pytest.mark.parametrize("training", ["sparse", "dense"])
-def test_broken_structure_is_refused_before_any_kernel(indices, indptr, match, training):
+def test_broken_structure_is_refused_before_any_kernel(
+    indices, indptr, match, training
+):
     def broken():
         X = _hand_built([0, 1, 2], indptr=(0, 2, 3))
         X.indices = np.asarray(indices, dtype=X.indices.dtype)
@@ -308,7 +310,9 @@ def test_threads_and_blocks_do_not_change_results():
     rng = np.random.default_rng(8)
     X = sparse.csr_matrix(_integer_images(90, 25, rng))
     Q = sparse.csr_matrix(_integer_images(37, 25, rng))
-    want = BlockKNNClassifier(n_neighbors=5, n_jobs=1).fit(X, np.zeros(90)).kneighbors(Q)
+    want = (
+        BlockKNNClassifier(n_neighbors=5, n_jobs=1).fit(X, np.zeros(90)).kneighbors(Q)
+    )
     for n_jobs, block_size in [(2, None), (2, 3), (1, (1, 7))]:
         est = BlockKNNClassifier(n_neighbors=5, n_jobs=n_jobs, block_size=block_size)
         got = est.fit(X, np.zeros(90)).kneighbors(Q)
@@ -318,7 +322,9 @@ def test_threads_and_blocks_do_not_change_results():
 
 def test_reuse_keys_sparse_searches_apart_from_dense_ones():
     rng = np.random.default_rng(9)
-    D = _integer_images(50, 12, rng).astype(np.float64) + 0.5 * (rng.random((50, 12)) < 0.1)
+    D = _integer_images(50, 12, rng).astype(np.float64) + 0.5 * (
+        rng.random((50, 12)) < 0.1
+    )
     X = sparse.csr_matrix(D)
     search_cache.clear()
     sp = BlockKNNClassifier(n_neighbors=3).fit(X, np.zeros(50))

@@ -64,7 +64,9 @@ class SparseRows:
         """The same rows with float64 values (self when already float64)."""
         if self.dtype == np.float64:
             return self
-        return SparseRows(self.shape, self.indptr, self.indices, self.data.astype(float))
+        return SparseRows(
+            self.shape, self.indptr, self.indices, self.data.astype(float)
+        )
 
     def toscipy(self):
         """A :class:`scipy.sparse.csr_array` of the rows (sharing the arrays)."""

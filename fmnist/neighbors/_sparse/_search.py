@@ -197,8 +197,9 @@ def _run(spec, X, training, n_neighbors, exclude_self, n_threads):
         def search_block(start, stop):
             kernel(pairs, heaps, np.zeros(n_train, dtype=acc_dtype), start, stop)
 
-        run_blocks(search_block, n_queries, _query_block(spec, n_queries, n_threads),
-                   n_threads)
+        run_blocks(
+            search_block, n_queries, _query_block(spec, n_queries, n_threads), n_threads
+        )
     return spec.metric.distances(keys, spec.p), idx
 
 
