@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_sparse.py [--train 20000] [--queries 2000]
-        [--nnz-budget 20000000] [--json PATH]
+        [--nnz-budget 10000000] [--json PATH]
 
 For each density (0.1%, 1%, 10%), width (1e3, 1e4, 1e5 features) and metric
 (euclidean, cosine, manhattan), both libraries search the same random CSR
@@ -126,7 +126,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=20_000)
     parser.add_argument("--queries", type=int, default=2_000)
-    parser.add_argument("--nnz-budget", type=int, default=20_000_000)
+    parser.add_argument("--nnz-budget", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=0)
     add_json_option(parser)
     run(parser.parse_args())
