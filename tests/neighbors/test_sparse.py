@@ -345,3 +345,16 @@ def test_pickled_sparse_model_searches_the_same():
     est = BlockKNNClassifier(n_neighbors=2).fit(X, np.arange(30) % 2)
     loaded = pickle.loads(pickle.dumps(est))
     assert_array_equal(loaded.kneighbors(X)[1], est.kneighbors(X)[1])
+
+
+def test_sharded_search_refuses_sparse_training_rows_clearly():
+    pytest.importorskip("distributed")
+    from fmnist.distributed import scatter_shards, sharded_predict
+
+    X = sparse.csr_matrix(np.eye(4))
+    est = BlockKNNClassifier(n_neighbors=1).fit(X, [0, 1, 0, 1])
+    # Refused before the cluster is reached: no client is needed.
+    with pytest.raises(TypeError, match="fitted on sparse rows"):
+        sharded_predict(None, est, np.eye(4))
+    with pytest.raises(TypeError, match="fitted on sparse rows"):
+        scatter_shards(None, est)
