@@ -21,7 +21,12 @@ from ..neighbors import (
     search,
 )
 from ._cluster import require_distributed
-from ._shards import TrainingShards, as_kernel_array, scatter_shards
+from ._shards import (
+    TrainingShards,
+    _require_dense,
+    as_kernel_array,
+    scatter_shards,
+)
 
 __all__ = ["sharded_kneighbors", "sharded_predict"]
 
@@ -261,6 +266,7 @@ def sharded_predict(
         )
     index = estimator.search_index()
     fit_X = index.data
+    _require_dense(fit_X)
     # Threads on the workers follow each worker's nthreads.
     spec = replace(index.spec, n_jobs=None)
     X = check_array(flatten_image_stack(X)[0], dtype="numeric", accept_sparse=False)

@@ -143,6 +143,7 @@ def scatter_shards(client, X, n_shards=None):
     require_distributed()
     if isinstance(X, BlockKNNClassifier):
         X = X.search_index().data
+        _require_dense(X)
     else:
         X = as_kernel_array(X, "X")
     workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
@@ -157,3 +158,12 @@ def scatter_shards(client, X, n_shards=None):
         futures.append(client.scatter(shard, workers=[worker], hash=False))
         placed_on.append(worker)
     return TrainingShards(futures, starts, stops, X.shape[1], X.dtype, placed_on)
+
+
+def _require_dense(data):
+    """Raise a TypeError for a classifier fitted on sparse rows."""
+    if not isinstance(data, np.ndarray):
+        raise TypeError(
+            "The sharded search takes dense training rows; this classifier was "
+            "fitted on sparse rows. Fit it on X.toarray() to shard it."
+        )

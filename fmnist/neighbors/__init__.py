@@ -36,6 +36,9 @@ Layout, one job per module:
 ``_plan``
     What both algorithms share: the planned search, the training rows with
     their per-route values, heaps and the exact merge of partial results.
+``_sparse``
+    The exact search of sparse (CSR) training rows: input checked and made
+    canonical, an inverted index of the training columns, its numba loop.
 ``_cache``
     :data:`search_cache`, the bounded content-keyed store of search results.
 ``_vote``
@@ -49,8 +52,8 @@ Layout, one job per module:
     heaps.
 
 Where to change what: a metric is a row of ``_metrics._REGISTRY`` (its tile
-and key rule, and its pruned family; or its per-pair distance in
-``_general``); an instruction set is a row of
+and key rule, its pruned family and its sparse route; or its per-pair
+distance in ``_general``); an instruction set is a row of
 ``_kernels._isa.LEVELS``; a pruning bound lives in ``_pruned`` (its proof in
 the design notes of the documentation).
 """

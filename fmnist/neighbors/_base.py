@@ -24,6 +24,8 @@ from .._persistence import stamp_version, warn_if_other_version
 from . import _search
 from ._metrics import BOOLEAN_METRICS, METRIC_ALIASES
 from ._precomputed import check_precomputed, precomputed_kneighbors
+from ._sparse import _rows as _sparse_rows
+from ._sparse import _search as _sparse_search
 from ._spec import SearchSpec, check_n_neighbors, training_array
 
 __all__ = [
@@ -139,6 +141,7 @@ class KNeighborsSearchMixin:
         tags.input_tags.allow_nan = self.metric == "nan_euclidean"
         # A precomputed matrix is split by rows and columns in cross-validation.
         tags.input_tags.pairwise = self.metric == PRECOMPUTED
+        tags.input_tags.sparse = True
         return tags
 
     def _finite(self):
@@ -147,8 +150,9 @@ class KNeighborsSearchMixin:
         return "allow-nan" if self.metric == "nan_euclidean" else True
 
     def _validate_training(self, X, y="no_validation", **checks):
-        """``validate_data`` of ``fit``: image stacks flattened, dense, C order;
-        a precomputed matrix dense or sparse, square and non-negative.
+        """``validate_data`` of ``fit``: image stacks flattened, dense arrays
+        in C order, sparse input in CSR; a precomputed matrix dense or sparse,
+        square and non-negative.
 
         ``X`` may also be a fitted neighbours index (a fitted fmnist or
         scikit-learn neighbours estimator, or a scikit-learn ``BallTree`` or
@@ -167,13 +171,14 @@ class KNeighborsSearchMixin:
             y,
             dtype="numeric",
             order="C",
-            accept_sparse=False,
+            accept_sparse="csr",
             ensure_all_finite=self._finite(),
             **checks,
         )
 
     def _store_training(self, X):
-        """Store validated training rows in their kernel dtype; build the spec."""
+        """Store validated training rows in their kernel dtype (sparse input
+        as a private canonical copy); build the spec."""
         if self.metric == PRECOMPUTED:
             self._fit_X = X
             self._training_rows = None
@@ -183,9 +188,12 @@ class KNeighborsSearchMixin:
             self.effective_metric_ = PRECOMPUTED
             self.effective_metric_params_ = dict(self.metric_params or {})
             return
-        self._fit_X = training_array(X)
-        # Norms and bound tables of the rows, each computed at its first use.
-        self._training_rows = _search.TrainingRows(self._fit_X)
+        if sparse.issparse(X):
+            self._fit_X = _sparse_rows.sparse_rows(X, copy=True)
+        else:
+            self._fit_X = training_array(X)
+        # What the search derives from the rows, each computed at first use.
+        self._training_rows = _training_rows(self._fit_X)
         self.n_samples_fit_ = self._fit_X.shape[0]
         self._search_spec = self._build_spec()
         self._warn_as_sklearn(X)
@@ -255,6 +263,7 @@ class KNeighborsSearchMixin:
             algorithm=self.algorithm,
             metric_params=self.metric_params,
             training=self._fit_X,
+            sparse=_is_sparse_rows(self._fit_X),
         )
         self._search_spec_params = self._spec_params()
         return spec
@@ -288,17 +297,38 @@ class KNeighborsSearchMixin:
             reset=False,
             dtype="numeric",
             order="C",
-            accept_sparse=False,
+            accept_sparse="csr",
             ensure_all_finite=self._finite(),
         )
+        if _is_sparse_rows(self._fit_X):
+            return _sparse_search.query_rows(X, self._fit_X)
+        if sparse.issparse(X):
+            return _sparse_search.checked_queries(X)
         return self._spec().query_array(X)
 
     def _search(self, X, n_neighbors, exclude_self):
         """Neighbours of validated queries ``X`` (the training rows when
-        ``exclude_self``), after checking ``n_neighbors`` against the fit."""
+        ``exclude_self``), after checking ``n_neighbors`` against the fit.
+
+        Sparse training rows are searched by the sparse search; sparse
+        queries of dense training rows by the dense search, made dense a
+        chunk of rows at a time."""
         check_n_neighbors(n_neighbors, self.n_samples_fit_, exclude_self, X.shape[0])
         if self._spec() is None:
             return precomputed_kneighbors(X, int(n_neighbors), exclude_self)
+        if _is_sparse_rows(self._fit_X):
+            return _sparse_search.search(
+                self._spec(),
+                X,
+                self._fit_X,
+                int(n_neighbors),
+                exclude_self=exclude_self,
+                training=self._training_rows,
+            )
+        if sparse.issparse(X):
+            return _sparse_search.search_densified(
+                self._spec(), X, self._fit_X, int(n_neighbors), self._training_rows
+            )
         return _search.search(
             self._spec(),
             X,
@@ -323,7 +353,7 @@ class KNeighborsSearchMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), default=None
             The queries. If None, the neighbors of every training sample are
             returned, a sample never being its own neighbor (a duplicate of it
@@ -355,7 +385,7 @@ class KNeighborsSearchMixin:
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), default=None
             The queries. If None, the neighbors of every training sample,
             a sample never being its own neighbor.
@@ -407,7 +437,7 @@ class KNeighborsSearchMixin:
             self.effective_metric_params_ = dict(self.metric_params or {})
         elif "_fit_X" in state:
             self._search_spec = self._build_spec()
-            self._training_rows = _search.TrainingRows(self._fit_X)
+            self._training_rows = _training_rows(self._fit_X)
             self.effective_metric_params_ = self._effective_metric_params()
 
 
@@ -432,6 +462,19 @@ def _indexed_rows(X):
     if isinstance(X, (BallTree, KDTree)):
         return np.asarray(X.data)
     fitted_rows = getattr(X, "_fit_X", None)
+    if isinstance(fitted_rows, _sparse_rows.SparseRows):
+        return fitted_rows.toscipy()
     if fitted_rows is not None and hasattr(X, "kneighbors"):
         return fitted_rows
     return X
+
+
+def _is_sparse_rows(rows):
+    return isinstance(rows, _sparse_rows.SparseRows)
+
+
+def _training_rows(rows):
+    """What the search derives from the stored rows, kept between searches."""
+    if _is_sparse_rows(rows):
+        return _sparse_rows.SparseTrainingRows(rows)
+    return _search.TrainingRows(rows)

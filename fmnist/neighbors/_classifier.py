@@ -28,9 +28,11 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     ``metric_params`` and has the same ``kneighbors``, ``kneighbors_graph``,
     ``predict``, ``predict_proba`` and ``score``. Its ``algorithm`` is 'auto',
     'brute' or 'pruned' (exact in every case; no trees); it does not take
-    ``leaf_size`` or sparse input. It takes ``metric="precomputed"`` (dense
-    distance matrices and sparse neighbours graphs) and multi-output targets,
-    as scikit-learn's classifier does.
+    ``leaf_size``. It takes ``metric="precomputed"`` (dense distance
+    matrices and sparse neighbours graphs) and multi-output targets, as
+    scikit-learn's classifier does. Sparse input (any scipy sparse format,
+    converted to CSR) is searched exactly with the euclidean, squared
+    euclidean, manhattan and cosine metrics (see Notes).
 
     Parameters
     ----------
@@ -144,7 +146,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     See Also
     --------
     sklearn.neighbors.KNeighborsClassifier : The scikit-learn classifier this
-        one reproduces, with tree-based searches and sparse input.
+        one reproduces, with tree-based searches.
     sklearn.neighbors.NearestNeighbors : Unsupervised neighbor searches.
     fmnist.BlockKNNTransformer : The same search as a sparse neighbors graph.
     fmnist.ConvNetClassifier : Convolutional network for the same images.
@@ -171,6 +173,24 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
     of the training rows for every query (scikit-learn derives them only to
     search the training samples themselves and raises for other queries).
     Searches with a callable metric are never reused from the search cache.
+
+
+    **Sparse input.** scipy sparse matrices and arrays of any format are
+    converted to CSR; the training rows are kept as a private canonical copy
+    (sorted column indices, duplicates summed), whole numbers as int32 and
+    any other values as float64. Sparse training rows are searched by an
+    exact sparse search (the rows sharing each column of a query, then every
+    training row's distance from the norms), for the euclidean, squared
+    euclidean, manhattan and cosine metrics (Minkowski with ``p`` of 1 or 2
+    included); other metrics raise a ValueError, as in scikit-learn. Dense
+    queries of sparse training rows are searched as sparse rows, sparse
+    queries of dense training rows as dense rows (a bounded number of rows
+    made dense at a time), with every metric. For whole numbers the
+    distances are computed in exact integer arithmetic, so sparse and dense
+    copies of the same integer data give the same neighbours and distances;
+    float values use ``|x|^2 + |y|^2 - 2 x.y`` (and ``|x|_1 + |y|_1`` with a
+    correction on shared columns for manhattan) in float64, as scikit-learn
+    does for sparse rows.
 
     **Exactness.** For integer data the manhattan, euclidean, sqeuclidean,
     chebyshev and Minkowski ``p=1, 2, inf`` distances are computed in exact
@@ -250,7 +270,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width)
             Training data; image stacks are flattened.
 
@@ -304,8 +324,10 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
         -------
         index : SearchIndex
             ``spec`` (a frozen :class:`~fmnist.neighbors.SearchSpec`),
-            ``data`` (the training rows as searched), ``labels`` (encoded),
-            ``classes`` and ``weights``.
+            ``data`` (the training rows as searched: an array, or for sparse
+            training rows their canonical sparse copy, which the sharded
+            search of :mod:`fmnist.distributed` does not take), ``labels``
+            (encoded), ``classes`` and ``weights``.
         """
         check_is_fitted(self)
         if getattr(self, "outputs_2d_", False) or self._spec() is None:
@@ -337,7 +359,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), or None
             The queries. If None, predict every training sample from its
             neighbors other than itself.
@@ -362,7 +384,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width), or None
             The queries. If None, use every training sample, with its
             neighbors other than itself.
@@ -385,7 +407,7 @@ class BlockKNNClassifier(KNeighborsSearchMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width), or None
             Test samples. If None, every training sample is predicted from
             its neighbors other than itself.

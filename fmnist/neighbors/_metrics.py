@@ -17,12 +17,14 @@ from numbers import Real
 import numpy as np
 
 from ._kernels import _codes as c
+from ._sparse import _codes as s
 
 __all__ = [
     "BOOLEAN_METRICS",
     "METRIC_ALIASES",
     "Metric",
     "callable_metric",
+    "check_sparse_metric",
     "resolve_metric",
 ]
 
@@ -75,6 +77,7 @@ class Metric:
     boolean: bool = False
     n_features: int | None = None
     function: object = None
+    sparse: tuple | None = None
 
     def route(self, query_dtype, train_dtype, n_features=0):
         """``(tile, key)`` for queries of ``query_dtype`` against training
@@ -115,17 +118,38 @@ _SQL2 = (c.TILE_SQL2, c.KEY_RAW)
 _SQL2_U8 = (c.TILE_DOT_U8, c.KEY_SQL2_FROM_DOT)
 
 _REGISTRY = {
-    "manhattan": Metric("manhattan", (c.TILE_SAD_U8, c.KEY_RAW), _L1, _L1, pruned="l1"),
-    "euclidean": Metric(
-        "euclidean", _SQL2_U8, _SQL2, _SQL2, finish="sqrt", pruned="l2"
+    "manhattan": Metric(
+        "manhattan",
+        (c.TILE_SAD_U8, c.KEY_RAW),
+        _L1,
+        _L1,
+        pruned="l1",
+        sparse=(s.FAMILY_L1, s.KEY_L1),
     ),
-    "sqeuclidean": Metric("sqeuclidean", _SQL2_U8, _SQL2, _SQL2, pruned="l2"),
+    "euclidean": Metric(
+        "euclidean",
+        _SQL2_U8,
+        _SQL2,
+        _SQL2,
+        finish="sqrt",
+        pruned="l2",
+        sparse=(s.FAMILY_DOT, s.KEY_SQL2),
+    ),
+    "sqeuclidean": Metric(
+        "sqeuclidean",
+        _SQL2_U8,
+        _SQL2,
+        _SQL2,
+        pruned="l2",
+        sparse=(s.FAMILY_DOT, s.KEY_SQL2),
+    ),
     "cosine": Metric(
         "cosine",
         (c.TILE_DOT_U8, c.KEY_COSINE_INT),
         (c.TILE_DOT, c.KEY_COSINE_INT),
         (c.TILE_CHORD, c.KEY_CHORD),
         pruned="cosine",
+        sparse=(s.FAMILY_DOT, s.KEY_COSINE),
     ),
     "chebyshev": Metric("chebyshev", *[(c.TILE_LINF, c.KEY_RAW)] * 3),
     "minkowski": Metric("minkowski", *[(c.TILE_LP, c.KEY_RAW)] * 3, finish="root"),
@@ -243,3 +267,23 @@ def _is_numba_dispatcher(function):
     from numba.core.dispatcher import Dispatcher
 
     return isinstance(function, Dispatcher)
+
+
+def sparse_metric_names():
+    """The metric names (aliases included) that sparse rows are searched with."""
+    return sorted(
+        name
+        for name, entry in METRIC_ALIASES.items()
+        if entry != "minkowski" and _REGISTRY[entry].sparse is not None
+    )
+
+
+def check_sparse_metric(record):
+    """Raise a ValueError unless the metric ``record`` serves sparse rows."""
+    if record.sparse is None:
+        names = ", ".join(repr(name) for name in sparse_metric_names())
+        raise ValueError(
+            f"Metric {record.name!r} not valid for sparse input. Sparse data is "
+            f"searched with the metrics {names}, or 'minkowski' with p=1 or p=2; "
+            "convert X to a dense array (X.toarray()) to use the others."
+        )

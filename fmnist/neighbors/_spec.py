@@ -26,7 +26,7 @@ from numbers import Integral
 import numpy as np
 
 from ._general import arguments_digest, metric_arguments
-from ._metrics import Metric, resolve_metric
+from ._metrics import Metric, check_sparse_metric, resolve_metric
 from ._vote import class_votes
 
 __all__ = ["SearchIndex", "SearchSpec", "integer_limit", "training_array"]
@@ -169,6 +169,9 @@ class SearchSpec:
     identity : tuple or None
         What the search cache keys the distance on: the metric's name, ``p``
         and a digest of ``arguments``; None for callables, never reused.
+    sparse : bool
+        The training rows are sparse (:mod:`._sparse`): the metric is one
+        the sparse search serves, and ``algorithm`` is ignored.
     """
 
     metric: Metric
@@ -180,6 +183,7 @@ class SearchSpec:
     arguments: object = field(default=None, compare=False)
     metric_params: dict = field(default=None, compare=False)
     identity: tuple = None
+    sparse: bool = False
 
     @classmethod
     def build(
@@ -193,13 +197,15 @@ class SearchSpec:
         algorithm="auto",
         metric_params=None,
         training=None,
+        sparse=False,
     ):
         """A spec from parameter values (metric names and aliases as the
         estimator takes them, or a callable; ``block_size`` an int or a
         pair; ``metric_params`` a dict or None, its ``p`` taking precedence;
         ``training``, the training rows that size ``metric_params`` and from
         which seuclidean's ``V`` and mahalanobis' ``VI`` are derived when
-        absent)."""
+        absent); ``sparse`` for sparse training rows, a ValueError for a
+        metric they cannot be searched with."""
         if metric_params is not None and not isinstance(metric_params, dict):
             raise TypeError(
                 "metric_params must be a dict or None. "
@@ -212,6 +218,8 @@ class SearchSpec:
         if not weighted:
             params.pop("w", None)
         record, p = resolve_metric(metric, p, weighted)
+        if sparse:
+            check_sparse_metric(record)
         arguments = metric_arguments(record, params, p, training)
         identity = None
         if record.function is None:
@@ -237,6 +245,7 @@ class SearchSpec:
             arguments,
             params if record.general == "python" else None,
             identity,
+            bool(sparse),
         )
 
     @property

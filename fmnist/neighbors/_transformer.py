@@ -31,9 +31,11 @@ class BlockKNNTransformer(
     ``affinity="precomputed_nearest_neighbors"``
     (:class:`~sklearn.cluster.SpectralClustering`), typically in a
     :class:`~sklearn.pipeline.Pipeline`. Its ``algorithm`` is 'auto',
-    'brute' or 'pruned' (no trees); it does not take ``leaf_size`` or
-    sparse input. With ``metric="precomputed"`` it reads the neighbours from
-    distance matrices or sparse graphs, as scikit-learn's transformer does.
+    'brute' or 'pruned' (no trees); it does not take ``leaf_size``. It takes
+    the classifier's metrics, ``metric_params`` and callables, and sparse
+    input is searched as by :class:`~fmnist.BlockKNNClassifier`.
+    With ``metric="precomputed"`` it reads the neighbours from distance
+    matrices or sparse graphs, as scikit-learn's transformer does.
 
     Parameters
     ----------
@@ -182,7 +184,7 @@ class BlockKNNTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width)
             Training data; image stacks are flattened.
 
@@ -207,7 +209,7 @@ class BlockKNNTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_queries, n_features) or \
 (n_queries, height, width)
             The queries.
 
@@ -229,7 +231,7 @@ class BlockKNNTransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or \
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
 (n_samples, height, width)
             Training data; image stacks are flattened.
 

@@ -420,16 +420,6 @@ def test_bad_input(X, error, match):
             est.predict(X)
 
 
-def test_sparse_input_is_rejected_naming_dense():
-    sp = pytest.importorskip("scipy.sparse")
-    X = sp.csr_matrix(np.eye(3))
-    with pytest.raises(TypeError, match="dense"):
-        BlockKNNClassifier(n_neighbors=1).fit(X, [0, 1, 2])
-    est = BlockKNNClassifier(n_neighbors=1).fit(np.eye(3), [0, 1, 2])
-    with pytest.raises(TypeError, match="dense"):
-        est.predict(X)
-
-
 def test_wrong_feature_count_and_not_fitted():
     from sklearn.exceptions import NotFittedError
 
