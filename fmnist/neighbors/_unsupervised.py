@@ -49,9 +49,13 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
         exactly this distance are included).
 
     algorithm : {'auto', 'brute', 'pruned'}, default='auto'
-        How :meth:`kneighbors` finds the exact neighbours, as in
+        How the exact neighbours are found, as in
         :class:`~fmnist.BlockKNNClassifier`; results never depend on it.
-        Radius queries always compare every pair (brute force).
+        For radius queries, 'brute' compares every pair; where the pruned
+        search serves, 'auto' and 'pruned' first answer the queries with few
+        neighbours within the radius from a pruned search of their 32
+        nearest, and compare every pair for the others only (see
+        :ref:`radius-neighbors`).
 
     metric : {'minkowski', 'euclidean', 'sqeuclidean', 'manhattan', \
 'cosine', 'chebyshev'}, default='minkowski'
