@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.validation import check_array
 
-__all__ = ["check_precomputed", "precomputed_kneighbors"]
+__all__ = ["check_precomputed", "precomputed_kneighbors", "precomputed_radius"]
 
 #: Query rows of a dense matrix ordered at a time.
 _BLOCK_ROWS = 256
@@ -156,3 +156,31 @@ def precomputed_kneighbors(D, n_neighbors, exclude_self=False):
             D[start:stop], start, n_neighbors, exclude_self
         )
     return dist, ind
+
+
+def precomputed_radius(D, radius, exclude_self=False):
+    """Every column within ``radius`` of each row of a checked matrix.
+
+    Dense: every entry at most ``radius``; sparse: the stored ones. Row ``i``
+    of the training matrix (``exclude_self``) never gets column ``i``.
+
+    Returns
+    -------
+    indptr, distances, indices : ndarray
+        CSR form, each row's columns in increasing order.
+    """
+    if sparse.issparse(D):
+        D = D.tocoo()
+        rows, cols, values = D.row, D.col, D.data
+        order = np.lexsort((cols, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+    else:
+        rows, cols = np.nonzero(D <= radius)
+        values = D[rows, cols]
+    kept = values <= radius
+    if exclude_self:
+        kept &= rows != cols
+    rows, cols, values = rows[kept], cols[kept], values[kept]
+    counts = np.bincount(rows, minlength=D.shape[0])
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+    return indptr, values.astype(np.float64), cols.astype(np.intp)

@@ -5,6 +5,8 @@ the same validation of the arrays, the same route, per-row values, blocks
 and threads, and the same keys, computed by brute force
 (:mod:`._brute._radius`) one block of queries at a time, so memory holds one
 block's pairs and the result, never the query x training distance matrix.
+Where the pruned search serves the data, it first answers the queries with
+few neighbours within the radius (see :func:`radius_search`).
 
 The boundary is decided on the distances the search returns: a training row
 is kept when the float64 distance the metric's finishing step makes of its
@@ -20,11 +22,16 @@ from numbers import Real
 
 import numpy as np
 
+from . import _pruned
 from ._kernels import _codes
 from ._plan import TrainingRows, row_values, run_blocks
-from ._search import plan_blocks, resolve_threads, validate_arrays
+from ._search import plan_blocks, resolve_threads, search, validate_arrays
 
 __all__ = ["check_radius", "key_limit", "radius_search"]
+
+#: Neighbours a pruned kNN search finds first for every query, where the
+#: pruned search serves (see :func:`radius_search`).
+FIRST_NEIGHBORS = 32
 
 _EPS = np.finfo(np.float64).eps
 # Relative slack of the Minkowski limit: far above the rounding of the power
@@ -70,11 +77,17 @@ def radius_search(
 ):
     """Every row of ``Y`` within ``radius`` of each row of ``X``, in CSR form.
 
+    Where the pruned search serves the data (:func:`._pruned.applies`), the
+    :data:`FIRST_NEIGHBORS` nearest of every query are found with it first:
+    a query whose last one lies beyond the radius has all its neighbours
+    within the radius among them. The other queries, and every query
+    elsewhere, go to the radius kernel. Both give the same distances, bit
+    for bit, so the answer does not depend on the path.
+
     Parameters
     ----------
     spec : SearchSpec
-        Metric, power, blocks and threads (``algorithm`` is not used: every
-        pair is compared).
+        Metric, power, blocks, threads and algorithm.
     X : ndarray of shape (n_queries, n_features)
         Queries in a kernel dtype (:meth:`SearchSpec.query_array`).
     Y : ndarray of shape (n_train, n_features)
@@ -104,6 +117,70 @@ def radius_search(
     Y = np.ascontiguousarray(Y)
     if training is None or training.rows is not Y:
         training = TrainingRows(Y)
+    options = (bool(exclude_self), bool(sort_results), training)
+    if X.shape[0] and Y.shape[0] > exclude_self and _pruned.applies(spec, X, Y):
+        parts = _pruned_first(spec, X, Y, radius, *options)
+    else:
+        parts = [(np.arange(X.shape[0]), *_by_kernel(spec, X, Y, radius, *options))]
+    return _in_query_order(X.shape[0], parts)
+
+
+def _pruned_first(spec, X, Y, radius, exclude_self, sort_results, training):
+    """The parts (see :func:`_in_query_order`) of the queries answered by the
+    pruned kNN search and of the others, answered by the kernel."""
+    k = min(FIRST_NEIGHBORS, Y.shape[0] - exclude_self)
+    dist, ind = search(
+        spec, X, Y, k, exclude_self=exclude_self, reuse=False, training=training
+    )
+    # Done: the k-th nearest is beyond the radius, or k is every row.
+    done = (dist[:, -1] > radius) | (k == Y.shape[0] - exclude_self)
+    dist, ind = dist[done], ind[done]
+    kept = dist <= radius  # a prefix of each row, sorted by (distance, index)
+    counts = kept.sum(axis=1)
+    dist, ind = dist[kept], ind[kept]
+    if not sort_results:
+        order = np.lexsort((ind, np.repeat(np.arange(counts.shape[0]), counts)))
+        dist, ind = dist[order], ind[order]
+    parts = [(np.flatnonzero(done), counts, dist, ind)]
+    rest = np.flatnonzero(~done)
+    if rest.size:
+        # Gathered, the rest are no longer the training rows they were: each
+        # drops its own row afterwards.
+        options = (False, sort_results, training)
+        counts, dist, ind = _by_kernel(spec, X[rest], Y, radius, *options)
+        if exclude_self:
+            owner = np.repeat(np.arange(rest.size), counts)
+            kept = ind != rest[owner]
+            dist, ind = dist[kept], ind[kept]
+            counts = np.bincount(owner[kept], minlength=rest.size)
+        parts.append((rest, counts, dist, ind))
+    return parts
+
+
+def _in_query_order(n_queries, parts):
+    """``(indptr, distances, indices)`` of all queries from ``parts``, each
+    ``(queries, counts, distances, indices)``: the results of the queries
+    ``queries``, ``counts[r]`` of them for query ``queries[r]``, in order."""
+    counts = np.zeros(n_queries, dtype=np.intp)
+    for queries, part_counts, _, _ in parts:
+        counts[queries] = part_counts
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+    if len(parts) == 1 and np.array_equal(parts[0][0], np.arange(n_queries)):
+        return indptr, parts[0][2], parts[0][3].astype(np.intp, copy=False)
+    distances = np.empty(indptr[-1], dtype=np.float64)
+    indices = np.empty(indptr[-1], dtype=np.intp)
+    for queries, part_counts, part_dist, part_ind in parts:
+        first = np.cumsum(part_counts) - part_counts
+        shift = np.repeat(indptr[queries] - first, part_counts)
+        at = np.arange(part_ind.shape[0]) + shift
+        distances[at] = part_dist
+        indices[at] = part_ind
+    return indptr, distances, indices
+
+
+def _by_kernel(spec, X, Y, radius, exclude_self, sort_results, training):
+    """``(counts, distances, indices)`` of every query from the radius
+    kernel, run on one block of queries at a time."""
     metric = spec.metric
     route = metric.route(X.dtype, Y.dtype, X.shape[1])
     aux_kind = _codes.KEY_AUX[route[1]]
@@ -130,7 +207,7 @@ def radius_search(
         offsets, keys, rows = kernel(
             pairs,
             limit,
-            bool(exclude_self),
+            exclude_self,
             _codes.Blocks(int(start), int(stop), q_block, t_block),
         )
         if route[1] == _codes.KEY_COSINE_INT:
@@ -142,10 +219,10 @@ def radius_search(
     if X.shape[0]:
         run_blocks(search_blocks, X.shape[0], q_block, n_threads)
     parts = [found[start] for start in sorted(found)]
-    counts = np.concatenate([[0]] + [part[0] for part in parts]).astype(np.intp)
+    counts = np.concatenate([np.empty(0, np.intp)] + [part[0] for part in parts])
     distances = np.concatenate([np.empty(0)] + [part[1] for part in parts])
     indices = np.concatenate([np.empty(0, np.intp)] + [part[2] for part in parts])
-    return np.cumsum(counts), distances, indices
+    return counts.astype(np.intp, copy=False), distances, indices
 
 
 def _within(metric, p, radius, offsets, keys, rows, sort_results):

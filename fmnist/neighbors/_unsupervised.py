@@ -14,7 +14,8 @@ from ._base import (
     KNeighborsSearchMixin,
     csr_graph,
 )
-from ._radius import check_radius, radius_search
+from ._precomputed import precomputed_radius
+from ._radius import FIRST_NEIGHBORS, check_radius, radius_search
 
 __all__ = ["BlockNearestNeighbors"]
 
@@ -36,8 +37,11 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
     exactness and tie rule), and :meth:`radius_neighbors` and
     :meth:`radius_neighbors_graph` return every training sample within a
     radius, exactly. Its ``algorithm`` is 'auto', 'brute' or 'pruned' (no
-    trees); it does not take ``leaf_size`` or ``metric_params``, other
-    metrics, callables as metric, ``metric='precomputed'`` or sparse input.
+    trees); it does not take ``leaf_size``. It takes the classifier's
+    metrics, ``metric_params``, callables, ``metric='precomputed'`` and
+    sparse input; radius queries of the routes without SIMD tiles (sparse
+    training rows, metrics of the generic search) find the k nearest with
+    ``k`` doubled from 32 until every query's k-th lies beyond the radius.
 
     Parameters
     ----------
@@ -49,19 +53,26 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
         exactly this distance are included).
 
     algorithm : {'auto', 'brute', 'pruned'}, default='auto'
-        How :meth:`kneighbors` finds the exact neighbours, as in
+        How the exact neighbours are found, as in
         :class:`~fmnist.BlockKNNClassifier`; results never depend on it.
-        Radius queries always compare every pair (brute force).
+        For radius queries, 'brute' compares every pair; where the pruned
+        search serves, 'auto' and 'pruned' first answer the queries with few
+        neighbours within the radius from a pruned search of their 32
+        nearest, and compare every pair for the others only (see
+        :ref:`radius-neighbors`).
 
-    metric : {'minkowski', 'euclidean', 'sqeuclidean', 'manhattan', \
-'cosine', 'chebyshev'}, default='minkowski'
+    metric : str or callable, default='minkowski'
         Distance between samples, as in :class:`~fmnist.BlockKNNClassifier`
-        (``'l1'``, ``'cityblock'`` and ``'l2'`` are aliases). The default,
-        Minkowski with ``p=2``, is the euclidean distance.
+        (every metric of scikit-learn's brute force, 'precomputed', or a
+        callable). The default, Minkowski with ``p=2``, is the euclidean
+        distance.
 
     p : float, default=2
-        Power of the Minkowski metric, ``p >= 1`` or ``numpy.inf``; only used
+        Power of the Minkowski metric, ``p > 0`` or ``numpy.inf``; only used
         when ``metric='minkowski'``.
+
+    metric_params : dict, default=None
+        Parameters of the metric, as in :class:`~fmnist.BlockKNNClassifier`.
 
     block_size : int or (int, int), default=None
         Rows per block of the search: an int for both queries and training
@@ -145,6 +156,7 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
         algorithm="auto",
         metric="minkowski",
         p=2,
+        metric_params=None,
         block_size=None,
         n_jobs=None,
     ):
@@ -153,6 +165,7 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
         self.algorithm = algorithm
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
         self.block_size = block_size
         self.n_jobs = n_jobs
 
@@ -187,6 +200,14 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
             queries, exclude_self = self._fit_X, True
         else:
             queries, exclude_self = self._validate_query(X), False
+        spec = self._spec()
+        if spec is None:
+            found = precomputed_radius(queries, radius, exclude_self)
+            return _sorted_by_distance(*found) if sort_results else found
+        if not _kernel_serves(spec, self._fit_X):
+            return self._radius_by_growing_k(
+                queries, radius, exclude_self, sort_results
+            )
         return radius_search(
             self._spec(),
             queries,
@@ -196,6 +217,28 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
             sort_results=sort_results,
             training=self._training_rows,
         )
+
+    def _radius_by_growing_k(self, queries, radius, exclude_self, sort_results):
+        """The radius search of routes without a radius kernel (sparse rows,
+        metrics without tiles): k nearest neighbours of every query, ``k``
+        doubled until each query's k-th lies beyond ``radius`` or ``k`` is
+        every training sample. Exact, as the k-nearest search is."""
+        n_max = self.n_samples_fit_ - exclude_self
+        k = min(FIRST_NEIGHBORS, n_max)
+        while True:
+            dist, ind = self._search(queries, k, exclude_self)
+            if k == n_max or not (dist[:, -1] <= radius).any():
+                break
+            k = min(2 * k, n_max)
+        kept = dist <= radius  # a prefix of each row
+        counts = kept.sum(axis=1)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        dist, ind = dist[kept], ind[kept]
+        if not sort_results:
+            owner = np.repeat(np.arange(counts.shape[0]), counts)
+            order = np.lexsort((ind, owner))
+            dist, ind = dist[order], ind[order]
+        return indptr, dist, ind
 
     def radius_neighbors(
         self, X=None, radius=None, return_distance=True, sort_results=False
@@ -281,3 +324,16 @@ class BlockNearestNeighbors(KNeighborsSearchMixin, BaseEstimator):
         if mode == "connectivity":
             distances = np.ones(indices.shape[0])
         return csr_graph(distances, indices, indptr, self.n_samples_fit_)
+
+
+def _kernel_serves(spec, rows):
+    """Whether the radius kernel serves the search: dense training rows and
+    a metric with SIMD tiles."""
+    return isinstance(rows, np.ndarray) and spec.metric.general is None
+
+
+def _sorted_by_distance(indptr, distances, indices):
+    """Each row of a CSR result ordered by (distance, index)."""
+    owner = np.repeat(np.arange(indptr.shape[0] - 1), np.diff(indptr))
+    order = np.lexsort((indices, distances, owner))
+    return indptr, distances[order], indices[order]

@@ -344,7 +344,7 @@ _BOUNDS_PRELUDE = f"""
     rng = np.random.default_rng(0)
 """
 
-# Three children, each compiling one family of kernels with bounds checks.
+# Four children, each compiling one family of kernels with bounds checks.
 _BOUNDS = {
     "brute force": """
     for dtype in (np.uint8, np.float32):
@@ -380,6 +380,23 @@ _BOUNDS = {
             knn_search(X, Y, min(5, n_y), **options)
             if n_y > 1:
                 knn_search(Y, Y, n_y - 1, exclude_self=True, **options)
+    print("ok")
+""",
+    "radius": """
+    # The radius kernel, its cosine step and its buffers growing.
+    from fmnist.neighbors import SearchSpec
+    from fmnist.neighbors._radius import radius_search
+
+    for dtype in (np.uint8, np.float32):
+        for n_x, n_y, d in [(1, 1, 1), (5, 3, 17), (9, 70, 33)]:
+            X = rng.integers(0, 4, (n_x, d)).astype(dtype)
+            Y = rng.integers(0, 4, (n_y, d)).astype(dtype)
+            for metric in ("manhattan", "euclidean", "cosine"):
+                for bs in (None, 1, (2, 3)):
+                    spec = SearchSpec.build(metric, 2, Y.dtype, block_size=bs)
+                    for radius in (0.0, 3.0, np.inf):
+                        radius_search(spec, X, Y, radius)
+                        radius_search(spec, Y, Y, radius, exclude_self=True)
     print("ok")
 """,
 }

@@ -12,7 +12,7 @@ import pickle
 
 import numpy as np
 import pytest
-from _knn_helpers import exact_distances
+from _knn_helpers import blob_images, exact_distances
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -252,6 +252,40 @@ def test_kneighbors_match_sklearn(metric, p):
             expected = ref.kneighbors_graph(queries, mode=mode)
             assert_array_equal(graph.indices, expected.indices)
             assert_allclose(graph.data, expected.data, rtol=1e-7, atol=1e-7)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "cosine"])
+def test_pruned_first_path_gives_the_kernels_answer(metric, monkeypatch):
+    # Where the pruned search serves, it answers the queries with few
+    # neighbours and the kernel the others: the same answer, bit for bit, as
+    # the kernel alone (algorithm='brute'), through both paths.
+    X, Q = blob_images(600, 8, 0), blob_images(30, 8, 1)
+    brute = BlockNearestNeighbors(metric=metric, algorithm="brute").fit(X)
+    pruned = BlockNearestNeighbors(metric=metric, algorithm="pruned").fit(X)
+    calls = []
+    by_kernel = _radius._by_kernel
+    monkeypatch.setattr(
+        _radius, "_by_kernel", lambda *args: calls.append(1) or by_kernel(*args)
+    )
+    dist = brute.kneighbors(Q, 40)[0]
+    # The smallest 6th distance: every query of Q has its 32 nearest beyond
+    # it, and the kernel is not needed; the median 32nd distance and an
+    # infinite radius need it.
+    radii = {dist[:, 5].min(): False, np.median(dist[:, 31]): True, np.inf: True}
+    for radius, kernel_needed in radii.items():
+        for queries in (Q, None):
+            for sort_results in (False, True):
+                calls.clear()
+                ours = pruned.radius_neighbors(
+                    queries, radius, sort_results=sort_results
+                )
+                if queries is not None:
+                    assert bool(calls) == kernel_needed
+                ref = brute.radius_neighbors(queries, radius, sort_results=sort_results)
+                for a, b in zip(ours[0], ref[0]):
+                    assert_array_equal(a, b)
+                for a, b in zip(ours[1], ref[1]):
+                    assert_array_equal(a, b)
 
 
 def test_results_do_not_depend_on_blocks_or_threads():
