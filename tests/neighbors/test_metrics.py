@@ -99,6 +99,14 @@ def _assert_neighbours_like_sklearn(ours, ref, Q, k, rtol=RTOL):
 # distances against SciPy and scikit-learn
 
 
+def test_every_dense_brute_force_metric_of_sklearn_is_taken():
+    from sklearn.neighbors import VALID_METRICS
+
+    from fmnist.neighbors import METRIC_ALIASES
+
+    assert set(VALID_METRICS["brute"]) - {"precomputed"} == set(METRIC_ALIASES)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
 @pytest.mark.parametrize("metric", FLOAT_METRICS)
 def test_distances_match_cdist(metric, dtype):
