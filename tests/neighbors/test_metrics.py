@@ -526,3 +526,18 @@ def test_zero_variance_divides_as_numpy():
     np.testing.assert_array_equal(ind, [[0, 1, 2]])
     np.testing.assert_array_equal(dist, expected)
     assert np.isnan(dist[0, :2]).all() and dist[0, 2] == np.inf
+
+
+def test_python_callable_gets_its_parameters_as_given():
+    seen = set()
+
+    def weighted(x, y, w, p):
+        seen.add((w, p))
+        return float(np.abs(x - y).sum())
+
+    X, Q = _data(np.float64, seed=18)
+    est = BlockKNNClassifier(metric=weighted, metric_params={"w": None, "p": 7})
+    est.fit(X, _labels())
+    est.kneighbors(Q)
+    assert seen == {(None, 7)}
+    assert est.effective_metric_params_ == {"w": None, "p": 7}
