@@ -22,7 +22,8 @@ from .._compat import Interval, Options, StrOptions
 from .._images import flatten_image_stack
 from .._persistence import stamp_version, warn_if_other_version
 from . import _search
-from ._metrics import BOOLEAN_METRICS, METRIC_ALIASES
+from ._general import effective_metric_params
+from ._metrics import METRIC_ALIASES
 from ._precomputed import check_precomputed, precomputed_kneighbors
 from ._sparse import _rows as _sparse_rows
 from ._sparse import _search as _sparse_search
@@ -217,7 +218,7 @@ class KNeighborsSearchMixin:
                 "metrics. Continuing the execution with `algorithm='brute'`.",
                 stacklevel=3,
             )
-        if spec.metric.name in BOOLEAN_METRICS and X.dtype != bool:
+        if spec.metric.boolean and X.dtype != bool:
             warnings.warn(
                 f"Data was converted to boolean for metric {spec.metric.name}",
                 DataConversionWarning,
@@ -229,19 +230,9 @@ class KNeighborsSearchMixin:
         ``effective_metric_params_``): Minkowski's ``p`` and ``w``, the
         derived ``V`` or ``VI``, a callable's own parameters."""
         spec = self._search_spec
-        metric = spec.metric
-        if metric.function is not None:
-            return dict(self.metric_params or {})
-        arguments = spec.arguments
-        if metric.general == "weighted_minkowski":
-            return {"p": spec.p, "w": arguments.vector}
-        if metric.name == "minkowski":
-            return {"p": spec.p, "w": None}
-        if metric.general == "seuclidean":
-            return {"V": arguments.vector}
-        if metric.general == "mahalanobis":
-            return {"VI": arguments.matrix}
-        return {}
+        return effective_metric_params(
+            spec.metric, spec.arguments, spec.p, self.metric_params
+        )
 
     def _spec_params(self):
         return (

@@ -212,11 +212,11 @@ class SearchSpec:
                 f"Got {type(metric_params).__name__}."
             )
         params = dict(metric_params or {})
-        if not callable(metric):
-            p = params.pop("p", p)
         weighted = params.get("w") is not None
-        if not weighted:
-            params.pop("w", None)
+        if not callable(metric):  # a callable gets its parameters as given
+            p = params.pop("p", p)
+            if not weighted:
+                params.pop("w", None)
         record, p = resolve_metric(metric, p, weighted)
         if sparse:
             check_sparse_metric(record)

@@ -99,6 +99,14 @@ def _assert_neighbours_like_sklearn(ours, ref, Q, k, rtol=RTOL):
 # distances against SciPy and scikit-learn
 
 
+def test_every_dense_brute_force_metric_of_sklearn_is_taken():
+    from sklearn.neighbors import VALID_METRICS
+
+    from fmnist.neighbors import METRIC_ALIASES
+
+    assert set(VALID_METRICS["brute"]) - {"precomputed"} == set(METRIC_ALIASES)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
 @pytest.mark.parametrize("metric", FLOAT_METRICS)
 def test_distances_match_cdist(metric, dtype):
@@ -518,3 +526,18 @@ def test_zero_variance_divides_as_numpy():
     np.testing.assert_array_equal(ind, [[0, 1, 2]])
     np.testing.assert_array_equal(dist, expected)
     assert np.isnan(dist[0, :2]).all() and dist[0, 2] == np.inf
+
+
+def test_python_callable_gets_its_parameters_as_given():
+    seen = set()
+
+    def weighted(x, y, w, p):
+        seen.add((w, p))
+        return float(np.abs(x - y).sum())
+
+    X, Q = _data(np.float64, seed=18)
+    est = BlockKNNClassifier(metric=weighted, metric_params={"w": None, "p": 7})
+    est.fit(X, _labels())
+    est.kneighbors(Q)
+    assert seen == {(None, 7)}
+    assert est.effective_metric_params_ == {"w": None, "p": 7}

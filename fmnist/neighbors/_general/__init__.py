@@ -16,6 +16,16 @@
     plain Python callables, blocks of ``pairwise_distances``.
 """
 
-from ._params import Arguments, arguments_digest, metric_arguments
+from ._params import (
+    Arguments,
+    arguments_digest,
+    effective_metric_params,
+    metric_arguments,
+)
 
-__all__ = ["Arguments", "arguments_digest", "metric_arguments"]
+__all__ = [
+    "Arguments",
+    "arguments_digest",
+    "effective_metric_params",
+    "metric_arguments",
+]

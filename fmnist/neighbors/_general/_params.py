@@ -15,7 +15,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Arguments", "arguments_digest", "check_arguments", "metric_arguments"]
+__all__ = [
+    "Arguments",
+    "arguments_digest",
+    "check_arguments",
+    "effective_metric_params",
+    "metric_arguments",
+]
 
 
 class Arguments(NamedTuple):
@@ -188,3 +194,21 @@ def arguments_digest(arguments):
         h.update(np.ascontiguousarray(array).tobytes())
     h.update(repr(float(arguments.p)).encode())
     return h.digest()
+
+
+def effective_metric_params(metric, arguments, p, metric_params):
+    """The parameters ``metric`` (a ``Metric`` record) is searched with, as
+    scikit-learn's ``effective_metric_params_``: Minkowski's ``p`` and ``w``,
+    seuclidean's ``V`` and mahalanobis' ``VI`` (derived or given), a
+    callable's ``metric_params``; empty for the other metrics."""
+    if metric.function is not None:
+        return dict(metric_params or {})
+    if metric.general == "weighted_minkowski":
+        return {"p": p, "w": arguments.vector}
+    if metric.name == "minkowski":
+        return {"p": p, "w": None}
+    if metric.general == "seuclidean":
+        return {"V": arguments.vector}
+    if metric.general == "mahalanobis":
+        return {"VI": arguments.matrix}
+    return {}
