@@ -34,6 +34,29 @@ def _random_csr(n, n_features, density, dtype, rng):
     return X.tocsr()
 
 
+def _with_duplicates(X):
+    """``X`` as COO with every third stored value split into two entries of
+    the same position (which scipy, and the search, add up)."""
+    coo = X.tocoo()
+    split = np.arange(0, coo.nnz, 3)
+    first = coo.data.copy()
+    if first.dtype.kind in "iu":
+        half = first[split] // 2
+    else:
+        half = first[split] / 2
+    first[split] -= half
+    return sparse.coo_matrix(
+        (
+            np.concatenate([first, half]),
+            (
+                np.concatenate([coo.row, coo.row[split]]),
+                np.concatenate([coo.col, coo.col[split]]),
+            ),
+        ),
+        shape=X.shape,
+    )
+
+
 def _reference(metric, X_train, X_query, k):
     """scikit-learn's brute force (sqeuclidean, which it does not take on
     sparse rows, on the dense rows)."""
@@ -79,7 +102,8 @@ def test_matches_sklearn_brute_force(metric, density, n_features, dtype):
     X = _random_csr(120, n_features, density, dtype, rng)
     Q = _random_csr(30, n_features, density, dtype, rng)
     k = 6
-    est = BlockKNNClassifier(n_neighbors=k, metric=metric).fit(X, np.arange(120) % 3)
+    est = BlockKNNClassifier(n_neighbors=k, metric=metric)
+    est.fit(_with_duplicates(X), np.arange(120) % 3)
     dist, ind = est.kneighbors(Q)
     # float32 values are searched in float64: the float64 reference.
     X, Q = X.astype(np.float64), Q.astype(np.float64)
