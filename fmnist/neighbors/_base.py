@@ -16,6 +16,7 @@ import numpy as np
 from scipy import sparse
 from sklearn import get_config
 from sklearn.exceptions import DataConversionWarning
+from sklearn.metrics import DistanceMetric
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import Interval, Options, StrOptions
@@ -66,7 +67,7 @@ class _BlockSizePair(Options):
 
 SEARCH_PARAMETER_CONSTRAINTS = {
     "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-    "metric": [StrOptions({*METRIC_ALIASES, PRECOMPUTED}), callable],
+    "metric": [StrOptions({*METRIC_ALIASES, PRECOMPUTED}), callable, DistanceMetric],
     "p": [Interval(Real, 0, None, closed="neither"), Options(Real, {np.inf})],
     "metric_params": [dict, None],
     "algorithm": [StrOptions({"auto", "brute", "pruned"})],
@@ -307,6 +308,16 @@ class KNeighborsSearchMixin:
         check_n_neighbors(n_neighbors, self.n_samples_fit_, exclude_self, X.shape[0])
         if self._spec() is None:
             return precomputed_kneighbors(X, int(n_neighbors), exclude_self)
+        if _is_sparse_rows(self._fit_X) and self._spec().metric.general == "python":
+            from ._general._driver import python_metric_kneighbors
+
+            return python_metric_kneighbors(
+                X.toscipy(),
+                self._fit_X.toscipy(),
+                self._spec(),
+                int(n_neighbors),
+                exclude_self,
+            )
         if _is_sparse_rows(self._fit_X):
             return _sparse_search.search(
                 self._spec(),

@@ -25,6 +25,7 @@ __all__ = [
     "Metric",
     "callable_metric",
     "check_sparse_metric",
+    "is_metric_object",
     "resolve_metric",
 ]
 
@@ -218,7 +219,7 @@ def resolve_metric(metric, p=2, weighted=False):
     unweighted) for ``metric='minkowski'``. A callable ``metric`` is
     :func:`callable_metric`.
     """
-    if callable(metric):
+    if is_metric_object(metric):
         return callable_metric(metric), 2.0
     if not isinstance(metric, str) or metric not in METRIC_ALIASES:
         raise ValueError(
@@ -244,13 +245,22 @@ def resolve_metric(metric, p=2, weighted=False):
     return _REGISTRY[_MINKOWSKI_SPECIAL.get(p, "minkowski")], p
 
 
+def is_metric_object(metric):
+    """Whether ``metric`` is a callable or a scikit-learn ``DistanceMetric``
+    (the metrics that are objects, not names)."""
+    from sklearn.metrics import DistanceMetric
+
+    return callable(metric) or isinstance(metric, DistanceMetric)
+
+
 def callable_metric(function):
     """The record of a callable ``metric``: run inside the compiled search
     when it is a numba dispatcher (``numba.njit``), else called on blocks
-    of samples through :func:`sklearn.metrics.pairwise_distances`."""
+    of samples through :func:`sklearn.metrics.pairwise_distances` (a
+    scikit-learn ``DistanceMetric``: through its ``pairwise``)."""
     general = "numba" if _is_numba_dispatcher(function) else "python"
     return Metric(
-        getattr(function, "__name__", repr(function)),
+        getattr(function, "__name__", type(function).__name__),
         general=general,
         function=function,
     )
@@ -279,8 +289,9 @@ def sparse_metric_names():
 
 
 def check_sparse_metric(record):
-    """Raise a ValueError unless the metric ``record`` serves sparse rows."""
-    if record.sparse is None:
+    """Raise a ValueError unless the metric ``record`` serves sparse rows
+    (a plain Python callable does: it is given the sparse rows)."""
+    if record.sparse is None and record.general != "python":
         names = ", ".join(repr(name) for name in sparse_metric_names())
         raise ValueError(
             f"Metric {record.name!r} not valid for sparse input. Sparse data is "

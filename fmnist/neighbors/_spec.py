@@ -26,7 +26,7 @@ from numbers import Integral
 import numpy as np
 
 from ._general import arguments_digest, metric_arguments
-from ._metrics import Metric, check_sparse_metric, resolve_metric
+from ._metrics import Metric, check_sparse_metric, is_metric_object, resolve_metric
 from ._vote import class_votes
 
 __all__ = ["SearchIndex", "SearchSpec", "integer_limit", "training_array"]
@@ -213,7 +213,7 @@ class SearchSpec:
             )
         params = dict(metric_params or {})
         weighted = params.get("w") is not None
-        if not callable(metric):  # a callable gets its parameters as given
+        if not is_metric_object(metric):  # objects get their parameters as given
             p = params.pop("p", p)
             if not weighted:
                 params.pop("w", None)
