@@ -137,10 +137,15 @@ if hasattr(fmnist, "BlockNearestNeighbors"):
 #: Names whose mention in a test's source selects the test.
 SELECTING_NAMES = (*ADAPTERS, "kneighbors_graph")
 
-for _name, _cls in ADAPTERS.items():
-    setattr(sklearn.neighbors, _name, _cls)
-if "NearestNeighbors" in ADAPTERS:
-    sklearn.neighbors._graph.NearestNeighbors = ADAPTERS["NearestNeighbors"]
+
+def pytest_configure(config):
+    """Stand the adapters in for scikit-learn's classes, before the test
+    files are collected: only in a run that loads this module as a plugin
+    (importing it, as a doctest collection does, changes nothing)."""
+    for name, cls in ADAPTERS.items():
+        setattr(sklearn.neighbors, name, cls)
+    if "NearestNeighbors" in ADAPTERS:
+        sklearn.neighbors._graph.NearestNeighbors = ADAPTERS["NearestNeighbors"]
 
 
 def _selected(item):

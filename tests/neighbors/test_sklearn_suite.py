@@ -113,3 +113,17 @@ def test_scikit_learn_neighbors_suite_passes_on_fmnist(tmp_path):
     assert not unexpected, "\n".join(unexpected) + "\n" + output[-4000:]
     passed = sum(outcome == "passed" for outcome in outcomes.values())
     assert passed >= MIN_PASSED, output[-4000:]
+
+
+def test_importing_the_adapter_leaves_scikit_learn_as_it_is():
+    # The suite's doctest collection imports every module under tests/: only
+    # a run that loads the adapter as a plugin may replace the classes.
+    import _sklearn_suite_adapter  # noqa: F401
+    import sklearn.neighbors
+    from sklearn.neighbors import _classification, _graph, _unsupervised
+
+    assert sklearn.neighbors.KNeighborsClassifier is (
+        _classification.KNeighborsClassifier
+    )
+    assert sklearn.neighbors.NearestNeighbors is _unsupervised.NearestNeighbors
+    assert _graph.NearestNeighbors is _unsupervised.NearestNeighbors
