@@ -199,6 +199,24 @@ def search(spec, X, Y, n_neighbors, *, exclude_self=False, reuse=True, training=
     return dist[:, :n_neighbors].copy(), idx[:, :n_neighbors].copy()
 
 
+def _planned(spec, X, Y, exclude_self, row_bytes, **route_fields):
+    """The :class:`~._plan.SearchPlan` of ``X`` against ``Y``: blocks sized
+    for rows of ``row_bytes``, threads from ``spec``; ``route_fields`` are
+    the route's own (route, per-row values, heaps, training rows)."""
+    n_threads = resolve_threads(spec.n_jobs)
+    q_block, t_block = plan_blocks(spec.block_size, X.shape[0], row_bytes, n_threads)
+    return SearchPlan(
+        X=X,
+        Y=Y,
+        exclude_self=bool(exclude_self),
+        p=float(spec.p),
+        q_block=q_block,
+        t_block=t_block,
+        n_threads=n_threads,
+        **route_fields,
+    )
+
+
 def _run(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
     """Plan, run and finish one search (arrays already validated)."""
     if training is None or training.rows is not Y:
@@ -212,24 +230,18 @@ def _run(spec, X, Y, n_neighbors, exclude_self, training=None, y_digest=None):
     aux_x = aux_y if exclude_self else row_values(aux_kind, X)
     keys, idx = empty_heaps(metric, X, Y, int(n_neighbors))
     if X.shape[0]:
-        n_threads = resolve_threads(spec.n_jobs)
         row_bytes = X.shape[1] * max(X.dtype.itemsize, Y.dtype.itemsize)
-        q_block, t_block = plan_blocks(
-            spec.block_size, X.shape[0], row_bytes, n_threads
-        )
-        plan = SearchPlan(
+        plan = _planned(
+            spec,
+            X,
+            Y,
+            exclude_self,
+            row_bytes,
             route=route,
-            X=X,
-            Y=Y,
-            exclude_self=bool(exclude_self),
-            p=float(spec.p),
             aux_x=aux_x,
             aux_y=aux_y,
             keys=keys,
             idx=idx,
-            q_block=q_block,
-            t_block=t_block,
-            n_threads=n_threads,
             training=training,
             y_digest=y_digest,
         )
@@ -253,25 +265,19 @@ def _run_general(spec, X, Y, n_neighbors, exclude_self, training):
     metric = spec.metric
     keys, idx = empty_heaps(metric, X, Y, int(n_neighbors))
     if X.shape[0]:
-        n_threads = resolve_threads(spec.n_jobs)
         row_bytes = X.shape[1] * 8  # the kernel's float64 copies of the blocks
-        q_block, t_block = plan_blocks(
-            spec.block_size, X.shape[0], row_bytes, n_threads
-        )
         empty = np.empty(0, dtype=np.float64)
-        plan = SearchPlan(
+        plan = _planned(
+            spec,
+            X,
+            Y,
+            exclude_self,
+            row_bytes,
             route=None,
-            X=X,
-            Y=Y,
-            exclude_self=bool(exclude_self),
-            p=float(spec.p),
             aux_x=empty,
             aux_y=empty,
             keys=keys,
             idx=idx,
-            q_block=q_block,
-            t_block=t_block,
-            n_threads=n_threads,
             training=training,
         )
         _driver.search(plan, metric, spec.arguments, spec.metric_params)
